@@ -1,0 +1,99 @@
+"""What an event asks for: the output of event parsing and the input of remediation.
+
+Event parsing (egress_guard.events) turns any supported event into `Targets`; nothing in
+it is trusted beyond naming *where* to look. Remediation reads the live rules there.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from egress_guard.rules import RuleSpec
+
+GROUP_ID = re.compile(r"^sg-[0-9a-f]{8}(?:[0-9a-f]{9})?$")
+RULE_ID = re.compile(r"^sgr-[0-9a-f]{8,17}$")
+ACCOUNT_ID = re.compile(r"^\d{12}$")
+REGION = re.compile(r"^[a-z]{2}(?:-[a-z]+)+-\d{1,2}$")
+
+
+class EventError(ValueError):
+    """The event is not one egress-guard understands; the message names what was wrong."""
+
+
+@dataclass(frozen=True, slots=True)
+class GroupTarget:
+    """One security group to judge, optionally narrowed to some of its rules.
+
+    rule_ids: judge only these rules (CloudTrail rule ids, manual SecurityGroupRuleIds).
+    specs: judge only live rules matching these properties (old CloudTrail records without
+        rule ids, manual IpPermissions).
+    With neither, every egress rule of the group is judged.
+    """
+
+    group_id: str
+    rule_ids: tuple[str, ...] = ()
+    specs: tuple[RuleSpec, ...] = ()
+
+    @property
+    def narrowed(self) -> bool:
+        return bool(self.rule_ids or self.specs)
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigInvocation:
+    """A Config custom-rule invocation, to answer with PutEvaluations afterwards."""
+
+    result_token: str
+    rule_name: str
+    ordering_timestamp: str
+    left_scope: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Targets:
+    """Where to look, as told by one event.
+
+    `groups` empty and `sweep` false means a no-op, with `reason` saying why.
+    """
+
+    source: str
+    event_id: str | None = None
+    account: str | None = None
+    region: str | None = None
+    groups: tuple[GroupTarget, ...] = ()
+    sweep: bool = False
+    dry_run: bool = False
+    reason: str | None = None
+    config: ConfigInvocation | None = None
+    notes: tuple[str, ...] = ()
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def is_noop(self) -> bool:
+        return not self.groups and not self.sweep
+
+
+def check_group_id(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not GROUP_ID.match(value):
+        raise EventError(f"{where}: {value!r} is not a security group id (sg-xxxxxxxx)")
+    return value
+
+
+def check_rule_id(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not RULE_ID.match(value):
+        raise EventError(f"{where}: {value!r} is not a security group rule id (sgr-xxxxxxxx)")
+    return value
+
+
+def check_account(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not ACCOUNT_ID.match(value):
+        raise EventError(f"{where}: {value!r} is not a 12-digit AWS account id")
+    return value
+
+
+def check_region(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not REGION.match(value):
+        raise EventError(f"{where}: {value!r} is not an AWS region name")
+    return value
