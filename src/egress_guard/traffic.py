@@ -100,9 +100,7 @@ class Traffic:
         if self.protocol in PORTED:
             return self.ports.covers(other.ports)
         if self.protocol in ICMP_LIKE:
-            return self.icmp_type.covers(other.icmp_type) and self.icmp_code.covers(
-                other.icmp_code
-            )
+            return self.icmp_type.covers(other.icmp_type) and self.icmp_code.covers(other.icmp_code)
         return True
 
     def __str__(self) -> str:
@@ -120,7 +118,7 @@ def rule_traffic(ip_protocol: str, from_port: int | None, to_port: int | None) -
     """The traffic an EC2 rule allows, from its IpProtocol, FromPort and ToPort."""
     number = protocol_number(ip_protocol)
     if number in PORTED:
-        if from_port is None or to_port is None or from_port == ALL or to_port == ALL:
+        if from_port is None or to_port is None or ALL in (from_port, to_port):
             return Traffic(number)
         return Traffic(number, ports=Span(from_port, to_port))
     if number in ICMP_LIKE:

@@ -1,0 +1,299 @@
+"""The one thin layer that talks to AWS: EC2, SSM, STS, Config and SNS.
+
+Everything here is a direct call with its errors mapped to a few meaningful exceptions;
+decisions live elsewhere. Clients are created once per container (per account and
+region) with boto3's adaptive retry mode, and reach a local emulator through boto3's
+own AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_EC2 like any other boto3 program.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from egress_guard import __version__
+from egress_guard.rules import Rule
+
+if TYPE_CHECKING:
+    from mypy_boto3_ec2.client import EC2Client
+
+# Rule-id and group not-found codes: moto answers InvalidPermission.NotFound where AWS
+# answers InvalidSecurityGroupRuleId.NotFound; both mean "already gone".
+NOT_FOUND = frozenset(
+    {"InvalidSecurityGroupRuleId.NotFound", "InvalidPermission.NotFound", "InvalidGroup.NotFound"}
+)
+PAGE_SIZE = 1000  # DescribeSecurityGroupRules' maximum MaxResults
+ROLE_SESSION_SECONDS = 3600
+ROLE_REFRESH_MARGIN = 300
+
+CLIENT_CONFIG = Config(
+    retries={"mode": "adaptive", "max_attempts": 6},
+    connect_timeout=5,
+    read_timeout=15,
+    user_agent_extra=f"egress-guard/{__version__}",
+    max_pool_connections=16,
+)
+
+
+AwsErrors = (ClientError, BotoCoreError)
+
+
+class NotFound(Exception):
+    """EC2 says the group or one of the rules no longer exists."""
+
+
+class DryRunResult(Exception):
+    """EC2's answer to a DryRun request: `permitted` tells whether it would have succeeded."""
+
+    def __init__(self, permitted: bool, message: str) -> None:
+        super().__init__(message)
+        self.permitted = permitted
+
+
+def error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", "Unknown"))
+
+
+def error_text(exc: Exception) -> str:
+    if isinstance(exc, ClientError):
+        message = exc.response.get("Error", {}).get("Message", "")
+        return f"{error_code(exc)}: {message}".rstrip(": ")
+    return f"{type(exc).__name__}: {exc}"
+
+
+class Ec2:
+    """The EC2 calls egress-guard makes, for one account and region."""
+
+    def __init__(self, client: EC2Client, account: str | None, region: str) -> None:
+        self.client = client
+        self.account = account
+        self.region = region
+
+    def rules_by_ids(self, group_id: str, rule_ids: Sequence[str]) -> list[Rule]:
+        """The named rules of the group, live; rules that no longer exist are left out."""
+        try:
+            response = self.client.describe_security_group_rules(
+                SecurityGroupRuleIds=list(rule_ids)
+            )
+            items = [Rule.from_ec2(item) for item in response["SecurityGroupRules"]]
+        except ClientError as exc:
+            if error_code(exc) not in NOT_FOUND:
+                raise
+            # One unknown id fails the whole call: read the group and keep what is left.
+            wanted = set(rule_ids)
+            items = [r for r in self.rules_of_group(group_id) if r.rule_id in wanted]
+        # A rule id from another group is never judged as part of this one.
+        return [r for r in items if r.group_id == group_id]
+
+    def rules_of_group(self, group_id: str) -> list[Rule]:
+        """Every rule of the group (empty when the group does not exist)."""
+        return [
+            rule
+            for page in self._rule_pages([{"Name": "group-id", "Values": [group_id]}])
+            for rule in page
+        ]
+
+    def all_rule_pages(self) -> Iterator[list[Rule]]:
+        """Every rule in the region, a page at a time, so a sweep never holds them all."""
+        return self._rule_pages([])
+
+    def _rule_pages(self, filters: list[Any]) -> Iterator[list[Rule]]:
+        paginator = self.client.get_paginator("describe_security_group_rules")
+        kwargs: dict[str, Any] = {"PaginationConfig": {"PageSize": PAGE_SIZE}}
+        if filters:
+            kwargs["Filters"] = filters
+        for page in paginator.paginate(**kwargs):
+            yield [Rule.from_ec2(item) for item in page.get("SecurityGroupRules", [])]
+
+    def group_tags(self, group_ids: Sequence[str]) -> dict[str, dict[str, str]]:
+        """Tags of the groups that exist (a filter, so a missing group is no error)."""
+        paginator = self.client.get_paginator("describe_security_groups")
+        tags: dict[str, dict[str, str]] = {}
+        for start in range(0, len(group_ids), 200):
+            chunk = list(group_ids[start : start + 200])
+            for page in paginator.paginate(Filters=[{"Name": "group-id", "Values": chunk}]):
+                for group in page.get("SecurityGroups", []):
+                    tags[group["GroupId"]] = {
+                        t["Key"]: t.get("Value", "") for t in group.get("Tags") or ()
+                    }
+        return tags
+
+    def groups_tagged(self, key: str) -> dict[str, str]:
+        """Group id -> tag value of every group carrying the tag key (for sweeps)."""
+        paginator = self.client.get_paginator("describe_security_groups")
+        found: dict[str, str] = {}
+        for page in paginator.paginate(Filters=[{"Name": "tag-key", "Values": [key]}]):
+            for group in page.get("SecurityGroups", []):
+                values = {t["Key"]: t.get("Value", "") for t in group.get("Tags") or ()}
+                found[group["GroupId"]] = values.get(key, "")
+        return found
+
+    def prefix_list_cidrs(self, prefix_list_id: str) -> list[str]:
+        paginator = self.client.get_paginator("get_managed_prefix_list_entries")
+        return [
+            entry["Cidr"]
+            for page in paginator.paginate(PrefixListId=prefix_list_id)
+            for entry in page.get("Entries", [])
+        ]
+
+    def revoke(self, group_id: str, rule_ids: Sequence[str]) -> dict[str, Any]:
+        """One RevokeSecurityGroupEgress by rule ids; NotFound if any of them is gone.
+
+        No splitting: a group holds at most 1,000 rules (the highest quota), and the call
+        takes them all at once.
+        """
+        try:
+            response = self.client.revoke_security_group_egress(
+                GroupId=group_id, SecurityGroupRuleIds=list(rule_ids)
+            )
+        except ClientError as exc:
+            if error_code(exc) in NOT_FOUND:
+                raise NotFound(error_text(exc)) from exc
+            raise
+        return dict(response)
+
+    def revoke_dry_run(self, group_id: str, rule_ids: Sequence[str]) -> DryRunResult:
+        """Asks EC2 whether the revoke would be permitted, changing nothing."""
+        try:
+            self.client.revoke_security_group_egress(
+                GroupId=group_id, SecurityGroupRuleIds=list(rule_ids), DryRun=True
+            )
+        except ClientError as exc:
+            code = error_code(exc)
+            if code == "DryRunOperation":
+                return DryRunResult(True, "DryRunOperation")
+            if code in ("UnauthorizedOperation", "AccessDenied", "AccessDeniedException"):
+                return DryRunResult(False, error_text(exc))
+            if code in NOT_FOUND:
+                raise NotFound(error_text(exc)) from exc
+            raise
+        # An endpoint that ignores DryRun would have revoked: say so rather than hide it.
+        return DryRunResult(True, "the endpoint ignored DryRun")
+
+    def authorize(self, group_id: str, permission: dict[str, Any], tags: dict[str, str]) -> str:
+        """Re-creates one egress rule (restore); returns its new rule id."""
+        kwargs: dict[str, Any] = {"GroupId": group_id, "IpPermissions": [permission]}
+        if tags:
+            kwargs["TagSpecifications"] = [
+                {
+                    "ResourceType": "security-group-rule",
+                    "Tags": [{"Key": k, "Value": v} for k, v in tags.items()],
+                }
+            ]
+        response = self.client.authorize_security_group_egress(**kwargs)
+        rules = response.get("SecurityGroupRules") or []
+        return str(rules[-1]["SecurityGroupRuleId"]) if rules else ""
+
+
+@dataclass
+class _Cached:
+    client: Any
+    expires: float
+
+
+class Clients:
+    """boto3 clients, created once per container and shared by every invocation.
+
+    Another account's clients use the member role's credentials, refreshed before they
+    expire. `own_account` comes from the Lambda context when there is one (free), else
+    from STS once.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._cache: dict[tuple[str, str, str], _Cached] = {}
+        self._own_account: str | None = None
+
+    def set_own_account(self, account: str | None) -> None:
+        if account:
+            self._own_account = account
+
+    def own_account(self) -> str:
+        if self._own_account is None:
+            identity = self._client("sts", None, None).get_caller_identity()
+            self._own_account = str(identity["Account"])
+        return self._own_account
+
+    def ec2(self, account: str | None, region: str | None, role_name: str | None) -> Ec2:
+        region = region or self.default_region()
+        role_arn = None
+        if account is not None and role_name and account != self.own_account():
+            role_arn = f"arn:{partition(region)}:iam::{account}:role/{role_name}"
+        return Ec2(self._client("ec2", region, role_arn), account, region)
+
+    def client(self, service: str, region: str | None = None) -> Any:
+        return self._client(service, region, None)
+
+    def default_region(self) -> str:
+        region = boto3.session.Session().region_name
+        return region or "us-east-1"
+
+    def _client(self, service: str, region: str | None, role_arn: str | None) -> Any:
+        key = (service, region or "", role_arn or "")
+        with self._lock:
+            cached = self._cache.get(key)
+            if cached is not None and cached.expires > time.monotonic():
+                return cached.client
+            if role_arn is None:
+                client = boto3.client(service, region_name=region, config=CLIENT_CONFIG)  # type: ignore[call-overload]
+                expires = float("inf")
+            else:
+                client = self._assumed_client(service, region, role_arn)
+                expires = time.monotonic() + ROLE_SESSION_SECONDS - ROLE_REFRESH_MARGIN
+            self._cache[key] = _Cached(client, expires)
+            return client
+
+    def _assumed_client(self, service: str, region: str | None, role_arn: str) -> Any:
+        sts = boto3.client("sts", region_name=region, config=CLIENT_CONFIG)
+        creds = sts.assume_role(
+            RoleArn=role_arn,
+            RoleSessionName="egress-guard",
+            DurationSeconds=ROLE_SESSION_SECONDS,
+        )["Credentials"]
+        return boto3.client(  # type: ignore[call-overload]
+            service,
+            region_name=region,
+            config=CLIENT_CONFIG,
+            aws_access_key_id=creds["AccessKeyId"],
+            aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds["SessionToken"],
+        )
+
+
+def partition(region: str) -> str:
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
+def put_evaluations(config_client: Any, token: str, evaluations: Sequence[dict[str, Any]]) -> None:
+    """Reports compliance to AWS Config, 100 evaluations a call (the API's limit)."""
+    for start in range(0, len(evaluations), 100):
+        config_client.put_evaluations(
+            Evaluations=list(evaluations[start : start + 100]), ResultToken=token
+        )
+
+
+def publish(
+    sns_client: Any, topic_arn: str, subject: str, body: str, attributes: dict[str, str]
+) -> str:
+    response = sns_client.publish(
+        TopicArn=topic_arn,
+        Subject=subject[:100],
+        Message=body,
+        MessageAttributes={
+            key: {"DataType": "String", "StringValue": value}
+            for key, value in attributes.items()
+            if value
+        },
+    )
+    return str(response.get("MessageId", ""))

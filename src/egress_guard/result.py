@@ -1,0 +1,96 @@
+"""The invocation's result (SPEC section 4): findings and the RevokeSecurityGroupEgress shape."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from egress_guard.rules import Rule
+
+Action = Literal["revoked", "would-revoke", "exempt", "gone", "failed"]
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One offending (or exempt) rule and what was done about it."""
+
+    rule: Rule
+    entry_id: str
+    action: Action
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "GroupId": self.rule.group_id,
+            "SecurityGroupRuleId": self.rule.rule_id,
+            "DenylistEntry": self.entry_id,
+            "Action": self.action,
+            "Traffic": self.rule.describe(),
+        }
+        if self.action == "revoked" and self.rule.tags:
+            out["Tags"] = [{"Key": k, "Value": v} for k, v in self.rule.tags]
+        if self.error:
+            out["Error"] = self.error
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class PermissionCheck:
+    """A dry run's answer from EC2: would the revoke of this group have been permitted?"""
+
+    group_id: str
+    permitted: bool
+    detail: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"GroupId": self.group_id, "RevokePermitted": self.permitted, "Detail": self.detail}
+
+
+@dataclass
+class Result:
+    """Everything one invocation did; `to_dict` is what the handler returns and logs."""
+
+    source: str
+    event_id: str | None
+    account: str | None
+    region: str | None
+    mode: str
+    dry_run: bool
+    findings: list[Finding] = field(default_factory=list)
+    revoked: list[dict[str, Any]] = field(default_factory=list)
+    unknown_permissions: list[dict[str, Any]] = field(default_factory=list)
+    permission_checks: list[PermissionCheck] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    rules_judged: int = 0
+    groups_judged: set[str] = field(default_factory=set)
+    noncompliant_groups: set[str] = field(default_factory=set)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and not any(f.action == "failed" for f in self.findings)
+
+    def count(self, action: Action) -> int:
+        return sum(1 for f in self.findings if f.action == action)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "Return": self.ok,
+            "DryRun": self.dry_run,
+            "RevokedSecurityGroupRules": self.revoked,
+            "UnknownIpPermissions": self.unknown_permissions,
+            "Findings": [f.to_dict() for f in self.findings],
+            "EventId": self.event_id,
+            "Source": self.source,
+            "Account": self.account,
+            "Region": self.region,
+            "Mode": self.mode,
+            "RulesJudged": self.rules_judged,
+        }
+        if self.permission_checks:
+            out["PermissionChecks"] = [c.to_dict() for c in self.permission_checks]
+        if self.errors:
+            out["Errors"] = self.errors
+        if self.notes:
+            out["Notes"] = self.notes
+        return out

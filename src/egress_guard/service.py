@@ -1,0 +1,96 @@
+"""One invocation, wired: event -> targets -> live rules -> verdicts -> revocations -> result.
+
+Shared by the Lambda handler and the command line, so both behave the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+
+from egress_guard.aws import Clients
+from egress_guard.denylist_source import load_judge
+from egress_guard.events import parse_event
+from egress_guard.log import SERVICE
+from egress_guard.remediate import Remediator
+from egress_guard.report import notify, record_metrics, report_to_config
+from egress_guard.result import Result
+from egress_guard.settings import Settings
+from egress_guard.targets import EventError, Targets
+
+logger = Logger(service=SERVICE, child=True)
+
+
+class RemediationFailed(RuntimeError):
+    """Something that was due was not done; raised after every group was tried so that
+    Lambda's retry and failure destination see it. `result` holds everything."""
+
+    def __init__(self, result: Result) -> None:
+        self.result = result
+        failed = result.count("failed")
+        problems = [f"{failed} revocation(s) failed"] if failed else []
+        super().__init__("; ".join(problems + result.errors[:5]) or "remediation failed")
+
+
+class AccountRefused(EventError):
+    """The event names an account this deployment may not act in."""
+
+
+def handle(
+    event: Mapping[str, Any],
+    clients: Clients,
+    metrics: Metrics,
+    *,
+    settings: Settings | None = None,
+    time_left: Callable[[], float] | None = None,
+    force_dry_run: bool = False,
+) -> dict[str, Any]:
+    settings = settings or Settings.from_env()
+    if isinstance(event, Mapping) and isinstance(event.get("id"), str):
+        logger.set_correlation_id(event["id"])
+    targets = parse_event(event)
+    logger.set_correlation_id(targets.event_id)
+    dry_run = settings.report_only or targets.dry_run or force_dry_run
+    result = Result(
+        source=targets.source,
+        event_id=targets.event_id,
+        account=targets.account,
+        region=targets.region,
+        mode=settings.mode,
+        dry_run=dry_run,
+        notes=list(targets.notes),
+    )
+    if targets.is_noop and targets.config is None:
+        logger.info("no action", source=targets.source, reason=targets.reason)
+        result.notes.append(f"no action: {targets.reason}")
+        return result.to_dict()
+    judge = load_judge(settings)
+    ec2 = clients.ec2(
+        _account(targets, clients, settings), targets.region, settings.member_role_name
+    )
+    result.region = ec2.region
+    Remediator(ec2, judge, settings, dry_run=dry_run, time_left=time_left).run(targets, result)
+    report_to_config(clients, targets, result)
+    record_metrics(metrics, result)
+    if settings.notify_topic_arn:
+        notify(clients, settings.notify_topic_arn, result, metrics)
+    output = result.to_dict()
+    logger.info("result", result=output)
+    if not result.ok:
+        raise RemediationFailed(result)
+    return output
+
+
+def _account(targets: Targets, clients: Clients, settings: Settings) -> str | None:
+    """The account to act in; another account only through the configured member role."""
+    if targets.account is None:
+        return None
+    own = clients.own_account()
+    if targets.account != own and not settings.member_role_name:
+        raise AccountRefused(
+            f"the event names account {targets.account}, not this function's {own}, "
+            "and MEMBER_ROLE_NAME is not set"
+        )
+    return targets.account
