@@ -1,0 +1,75 @@
+"""Event parsing: any supported event to `Targets`, with no AWS calls.
+
+`parse_event` recognises the shape and hands it to one module per source:
+
+- cloudtrail: EventBridge "AWS API Call via CloudTrail" (aws.ec2) and raw CloudTrail records
+- config: EventBridge Config item/compliance changes and Config custom-rule invocations
+- securityhub: EventBridge Security Hub findings (Imported, Custom Action)
+- schedule: EventBridge "Scheduled Event"
+- manual: a `revoke-security-group-egress --generate-cli-skeleton` request
+
+Anything else, or anything malformed, raises `EventError` naming what was wrong. A
+well-formed event that needs no action returns no-op Targets with a `reason`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from egress_guard.events._access import Node, key_list, kind, short
+from egress_guard.events._envelope import Envelope, read_envelope
+from egress_guard.events.cloudtrail import parse_cloudtrail
+from egress_guard.events.config import parse_config
+from egress_guard.events.manual import KEYS as MANUAL_KEYS
+from egress_guard.events.manual import parse_manual
+from egress_guard.events.schedule import parse_schedule
+from egress_guard.events.securityhub import parse_securityhub
+from egress_guard.targets import EventError, Targets
+
+__all__ = ["EventError", "parse_event"]
+
+CLOUDTRAIL_DETAIL_TYPE = "AWS API Call via CloudTrail"
+EXPECTED = (
+    "expected an EventBridge event (source, detail-type, detail), a CloudTrail record "
+    "(eventSource, eventName), a Config rule invocation (invokingEvent, resultToken) or a "
+    "revoke-security-group-egress request (GroupId, SecurityGroupRuleIds, IpPermissions, DryRun)"
+)
+
+
+def parse_event(event: Mapping[str, Any]) -> Targets:
+    """The targets an event names. Raises EventError for anything unsupported or malformed."""
+    if not isinstance(event, Mapping):
+        raise EventError(f"unrecognised event: {EXPECTED}; got {kind(event)}")
+    root = Node(event)
+    if "detail-type" in event or ("source" in event and "detail" in event):
+        return _eventbridge(root, read_envelope(root))
+    if "invokingEvent" in event:
+        return parse_config(root)
+    if "eventSource" in event and "detail" not in event:
+        return parse_cloudtrail(root)
+    if any(key in event for key in MANUAL_KEYS):
+        return parse_manual(root)
+    if event.get("Type") == "Notification" and "Message" in event:
+        raise EventError(
+            "unrecognised event: an SNS notification is not supported; deliver Config and "
+            f"other events through EventBridge ({EXPECTED})"
+        )
+    raise EventError(f"unrecognised event: {EXPECTED}; got keys {key_list(event)}")
+
+
+def _eventbridge(root: Node, envelope: Envelope) -> Targets:
+    source = envelope.source
+    if source == "aws.ec2" and envelope.detail_type == CLOUDTRAIL_DETAIL_TYPE:
+        return parse_cloudtrail(envelope.detail, envelope)
+    if source == "aws.config":
+        return parse_config(root, envelope)
+    if source == "aws.securityhub":
+        return parse_securityhub(envelope)
+    if source == "aws.events":
+        return parse_schedule(envelope)
+    raise EventError(
+        f"unsupported EventBridge event: source {short(source)}, detail-type "
+        f"{short(envelope.detail_type)}; expected aws.ec2 {CLOUDTRAIL_DETAIL_TYPE!r}, aws.config "
+        "item or compliance changes, aws.securityhub findings or an aws.events schedule"
+    )

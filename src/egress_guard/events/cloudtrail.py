@@ -1,0 +1,136 @@
+"""EC2 API calls recorded by CloudTrail: EventBridge "AWS API Call via CloudTrail" or raw records.
+
+On EventBridge the CloudTrail record sits unchanged in `detail`; a raw record (from a trail
+or CloudTrail Lake) is the same object at the top level. Only calls that can add egress
+traffic lead anywhere:
+
+- AuthorizeSecurityGroupEgress: the group, narrowed to the rules EC2 says it created
+  (`responseElements.securityGroupRuleSet`, since mid-2021), or for older records to rules
+  matching the requested `ipPermissions`.
+- ModifySecurityGroupRules: the group and the modified rule ids. The request does not say
+  whether a rule is egress; remediation reads that from the live rule.
+- CreateSecurityGroup: the whole new group, for its implicit all-traffic egress rule (EC2
+  emits no Authorize event for it).
+
+A call with `errorCode` changed nothing. Every other call, ingress changes and revocations
+(including egress-guard's own) included, is a no-op.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from egress_guard.events._access import Node, short
+from egress_guard.events._envelope import Envelope
+from egress_guard.events._permissions import CLOUDTRAIL, specs_from_permissions
+from egress_guard.targets import (
+    EventError,
+    GroupTarget,
+    Targets,
+    check_account,
+    check_group_id,
+    check_region,
+    check_rule_id,
+)
+
+API_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,127}$")
+EC2 = "ec2.amazonaws.com"
+
+
+def parse_cloudtrail(record: Node, envelope: Envelope | None = None) -> Targets:
+    """Targets of one EC2 CloudTrail record; `envelope` when it came through EventBridge."""
+    source = record.text("eventSource", limit=256)
+    if source != EC2:
+        raise EventError(f"{record.where('eventSource')}: {short(source)}, expected {EC2!r}")
+    name = record.text("eventName", limit=256)
+    if not API_NAME.match(name):
+        raise EventError(f"{record.where('eventName')}: {short(name)} is not an API name")
+    base = _where(record, envelope, source=f"cloudtrail:{name}")
+    error = record.opt_text("errorCode", limit=256)
+    if error is not None:
+        return replace(base, reason=f"failed call: {error}")
+    group = _group(record, name)
+    if group is None:
+        return replace(base, reason=_why_noop(name))
+    return replace(base, groups=(group,))
+
+
+def _where(record: Node, envelope: Envelope | None, source: str) -> Targets:
+    """Event id, account and region: the envelope's where there is one, else the record's."""
+    # The record's own fields are read (and so checked) even when the envelope wins.
+    event_id = record.opt_text("eventID", limit=256)
+    account = record.opt_id_text("recipientAccountId", check_account)
+    region = record.opt_id_text("awsRegion", check_region)
+    if envelope is not None:
+        event_id = envelope.event_id or event_id
+        account = envelope.account or account
+        region = envelope.region or region
+    return Targets(source=source, event_id=event_id, account=account, region=region)
+
+
+def _group(record: Node, name: str) -> GroupTarget | None:
+    if name == "AuthorizeSecurityGroupEgress":
+        return _authorize_egress(record)
+    if name == "ModifySecurityGroupRules":
+        return _modify_rules(record)
+    if name == "CreateSecurityGroup":
+        response = record.node("responseElements")
+        return GroupTarget(response.id_text("groupId", check_group_id))
+    return None
+
+
+def _why_noop(name: str) -> str:
+    if "Ingress" in name:
+        return f"ingress change ({name})"
+    if name.startswith("Revoke"):
+        return f"revocation ({name}) adds no egress traffic"
+    return f"{name} adds no egress rule"
+
+
+def _authorize_egress(record: Node) -> GroupTarget:
+    request = record.node("requestParameters")
+    group_id = request.id_text("groupId", check_group_id)
+    rule_ids = _created_egress_rules(record.opt_node("responseElements"), group_id)
+    if rule_ids:
+        return GroupTarget(group_id, rule_ids=rule_ids)
+    # Records from before mid-2021 carry no rule ids: name the rules by what was requested.
+    permissions = request.opt_node("ipPermissions")
+    items = [] if permissions is None else permissions.nodes("items")
+    specs = specs_from_permissions(items, CLOUDTRAIL)
+    return GroupTarget(group_id, specs=specs)
+
+
+def _created_egress_rules(response: Node | None, group_id: str) -> tuple[str, ...]:
+    rule_set = None if response is None else response.opt_node("securityGroupRuleSet")
+    if rule_set is None:
+        return ()
+    rule_ids: list[str] = []
+    for item in rule_set.nodes("items"):
+        if item.raw("isEgress") is not True:
+            continue
+        owner = item.opt_text("groupId", limit=256)
+        if owner is not None and owner != group_id:
+            raise EventError(
+                f"{item.where('groupId')}: {short(owner)} is not the requested group {group_id}"
+            )
+        rule_ids.append(item.id_text("securityGroupRuleId", check_rule_id))
+    return tuple(dict.fromkeys(rule_ids))
+
+
+def _modify_rules(record: Node) -> GroupTarget:
+    request = record.node("requestParameters").node("ModifySecurityGroupRulesRequest")
+    group_id = request.id_text("GroupId", check_group_id)
+    # One rule is an object, several a list (the query API's SecurityGroupRule.N).
+    value = request.raw("SecurityGroupRule")
+    if value is None:
+        rules = []
+    elif isinstance(value, list | tuple):
+        rules = request.nodes("SecurityGroupRule")
+    else:
+        rules = [request.node("SecurityGroupRule")]
+    rule_ids = tuple(
+        dict.fromkeys(rule.id_text("SecurityGroupRuleId", check_rule_id) for rule in rules)
+    )
+    # No rule named (a request shape we have not seen): judging the whole group is safe.
+    return GroupTarget(group_id, rule_ids=rule_ids)

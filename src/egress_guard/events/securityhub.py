@@ -1,0 +1,159 @@
+"""Security Hub findings over EventBridge: "Findings - Imported" and "Findings - Custom Action".
+
+Each finding (ASFF, `detail.findings[]`) names resources; every `AwsEc2SecurityGroup`
+resource becomes a group target, whatever the control: the finding only says where to look,
+and the denylist judges the live rules.
+
+Findings that are archived, suppressed, resolved or passed are skipped, with a note each:
+egress-guard's own revocations make Security Hub re-import findings as RESOLVED/PASSED, and
+those must not start another round. The same rule holds for custom actions, so an operator
+cannot act on a finding somebody already suppressed without unsuppressing it first.
+
+One invocation acts in one account and region (it assumes one member role and talks to one
+regional endpoint). Findings spanning several are rejected as a whole with an EventError
+rather than half-handled; route them per account and region (EventBridge rules on
+`detail.findings.AwsAccountId` / `Region`) or send one custom action per account.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import replace
+
+from egress_guard.events._access import MAX_ITEMS, Node
+from egress_guard.events._envelope import Envelope
+from egress_guard.targets import (
+    EventError,
+    GroupTarget,
+    Targets,
+    check_account,
+    check_group_id,
+    check_region,
+)
+
+KINDS = {
+    "Security Hub Findings - Imported": "Imported",
+    "Security Hub Findings - Custom Action": "CustomAction",
+}
+SECURITY_GROUP = "AwsEc2SecurityGroup"
+GROUP_ARN = re.compile(
+    r"^arn:aws(?:-[a-z]+)*:ec2:(?P<region>[a-z0-9-]+):(?P<account>\d{12})"
+    r":security-group/(?P<group>.+)$"
+)
+# (field path, values that mean "nothing to do"), checked in this order.
+SKIP = (
+    (("RecordState",), ("ARCHIVED",)),
+    (("Workflow", "Status"), ("SUPPRESSED", "RESOLVED")),
+    (("Compliance", "Status"), ("PASSED",)),
+)
+
+Located = tuple[str | None, str | None, str]  # account, region, group id
+
+
+def parse_securityhub(envelope: Envelope) -> Targets:
+    """Targets of a Security Hub findings event: each security group its findings name."""
+    kind = KINDS.get(envelope.detail_type)
+    if kind is None:
+        raise EventError(
+            f"detail-type: {envelope.detail_type!r} is not a supported aws.securityhub event "
+            f"(expected one of {', '.join(map(repr, KINDS))})"
+        )
+    findings = envelope.detail.nodes("findings")
+    if not findings:
+        raise EventError(f"{envelope.detail.where('findings')}: no findings")
+    notes: list[str] = []
+    located: list[Located] = []
+    for index, finding in enumerate(findings):
+        skip = _skip_reason(finding)
+        if skip:
+            notes.append(f"finding {_label(finding, index)} skipped: {skip}")
+            continue
+        located.extend(_groups(finding, envelope))
+        if len(located) > MAX_ITEMS:
+            raise EventError(f"{finding.path}: more than {MAX_ITEMS} resources in all")
+    base = Targets(
+        source=f"securityhub:{kind}",
+        event_id=envelope.event_id,
+        account=envelope.account,
+        region=envelope.region,
+        notes=tuple(notes),
+    )
+    if not located:
+        return replace(base, reason=_why_none(notes, len(findings)))
+    account, region = _one_place(located)
+    groups = tuple(GroupTarget(g) for g in dict.fromkeys(g for _, _, g in located))
+    return replace(base, account=account, region=region, groups=groups)
+
+
+def _skip_reason(finding: Node) -> str | None:
+    for path, values in SKIP:
+        node: Node | None = finding
+        for key in path[:-1]:
+            node = node.opt_node(key) if node else None
+        value = node.opt_text(path[-1], limit=64) if node else None
+        if value in values:
+            return f"{'.'.join(path)} {value}"
+    return None
+
+
+def _label(finding: Node, index: int) -> str:
+    return finding.opt_text("Id", limit=2048) or f"#{index}"
+
+
+def _why_none(notes: list[str], count: int) -> str:
+    if len(notes) == count:
+        return notes[0] if count == 1 else f"all {count} findings skipped"
+    return f"no {SECURITY_GROUP} resource in the findings"
+
+
+def _groups(finding: Node, envelope: Envelope) -> Iterator[Located]:
+    account = finding.opt_id_text("AwsAccountId", check_account) or envelope.account
+    region = finding.opt_id_text("Region", check_region) or envelope.region
+    for resource in finding.nodes("Resources"):
+        if resource.text("Type", limit=256) != SECURITY_GROUP:
+            continue
+        group_id, arn = _group_id(resource)
+        if arn and account and arn.group("account") != account:
+            raise EventError(
+                f"{resource.where('Id')}: account {arn.group('account')} is not the "
+                f"finding's AwsAccountId {account}"
+            )
+        resource_region = resource.opt_id_text("Region", check_region) or (
+            check_region(arn.group("region"), resource.where("Id")) if arn else region
+        )
+        yield (account or (arn.group("account") if arn else None), resource_region, group_id)
+
+
+def _group_id(resource: Node) -> tuple[str, re.Match[str] | None]:
+    """The group id from Details.AwsEc2SecurityGroup.GroupId or the resource's ARN (Id)."""
+    details = resource.opt_node("Details")
+    group = details.opt_node(SECURITY_GROUP) if details else None
+    from_details = group.opt_id_text("GroupId", check_group_id) if group else None
+    arn_text = resource.opt_text("Id", limit=2048)
+    arn = GROUP_ARN.match(arn_text) if arn_text else None
+    if arn is not None:
+        from_arn = check_group_id(arn.group("group"), resource.where("Id"))
+        if from_details is not None and from_details != from_arn:
+            raise EventError(
+                f"{resource.path}: Details GroupId {from_details} differs from Id {from_arn}"
+            )
+        return from_arn, arn
+    if from_details is None:
+        raise EventError(
+            f"{resource.where('Id')}: no security group ARN "
+            f"(arn:aws:ec2:<region>:<account>:security-group/sg-...) and no Details GroupId"
+        )
+    return from_details, None
+
+
+def _one_place(located: list[Located]) -> tuple[str | None, str | None]:
+    places = sorted({(a or "?", r or "?") for a, r, _ in located})
+    if len(places) > 1:
+        listed = ", ".join(f"{a}/{r}" for a, r in places[:5])
+        raise EventError(
+            f"detail.findings: groups in several accounts/regions ({listed}); "
+            "one invocation handles one account and region"
+        )
+    account, region, _ = located[0]
+    return account, region

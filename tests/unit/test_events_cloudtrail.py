@@ -1,0 +1,374 @@
+"""SPEC section 2, CloudTrail rows: EC2 API calls via EventBridge and as raw CloudTrail records."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from egress_guard.events import parse_event
+from egress_guard.targets import EventError, GroupTarget
+
+ROOT = Path(__file__).parents[2]
+EVENTS = ROOT / "events"
+REFERENCE = ROOT / ".." / "shared" / "reference-events"
+GROUP = "sg-0f1e2d3c4b5a69780"
+RULE = "sgr-0aa11bb22cc33dd44"
+DELETE = object()
+
+
+def sample(name: str) -> Any:
+    return json.loads((EVENTS / name).read_text())
+
+
+def reference(name: str) -> Any:
+    path = REFERENCE / name
+    if not path.is_file():
+        pytest.skip(f"{name}: shared/reference-events is expected beside the clone")
+    return json.loads(path.read_text())
+
+
+def changed(event: dict[str, Any], path: tuple[Any, ...], value: Any) -> dict[str, Any]:
+    """A copy of event with the value at path replaced (or deleted with DELETE)."""
+    out = copy.deepcopy(event)
+    node = out
+    for key in path[:-1]:
+        node = node[key]
+    if value is DELETE:
+        del node[path[-1]]
+    else:
+        node[path[-1]] = value
+    return out
+
+
+def wrapped(record: dict[str, Any]) -> dict[str, Any]:
+    """A raw CloudTrail record as EventBridge delivers it: unchanged in `detail`."""
+    return {
+        "version": "0",
+        "id": "11111111-2222-4333-8444-555555555555",
+        "detail-type": "AWS API Call via CloudTrail",
+        "source": "aws.ec2",
+        "account": record["recipientAccountId"],
+        "time": record["eventTime"],
+        "region": record["awsRegion"],
+        "resources": [],
+        "detail": record,
+    }
+
+
+# --- AuthorizeSecurityGroupEgress --------------------------------------------------------
+
+
+def test_authorize_egress_targets_the_group_narrowed_to_the_created_rule_ids() -> None:
+    targets = parse_event(sample("cloudtrail-authorize-egress.json"))
+    assert targets.groups == (GroupTarget(GROUP, rule_ids=(RULE,)),)
+
+
+def test_authorize_egress_takes_account_region_and_event_id_from_the_envelope() -> None:
+    targets = parse_event(sample("cloudtrail-authorize-egress.json"))
+    assert (targets.account, targets.region, targets.event_id) == (
+        "123456789012",
+        "us-east-1",
+        "5f0c3a2e-8d1b-4c7e-9a64-2b1d3e4f5a61",
+    )
+
+
+def test_authorize_egress_names_its_source() -> None:
+    targets = parse_event(sample("cloudtrail-authorize-egress.json"))
+    assert targets.source == "cloudtrail:AuthorizeSecurityGroupEgress"
+
+
+def test_authorize_egress_ignores_ingress_items_of_the_rule_set() -> None:
+    event = sample("cloudtrail-authorize-egress.json")
+    items = event["detail"]["responseElements"]["securityGroupRuleSet"]["items"]
+    items.append({**items[0], "securityGroupRuleId": "sgr-0ffffffffffffffff", "isEgress": False})
+    assert parse_event(event).groups[0].rule_ids == (RULE,)
+
+
+def test_legacy_record_without_rule_ids_names_rules_by_their_properties() -> None:
+    targets = parse_event(sample("cloudtrail-authorize-egress-legacy-2020.json"))
+    specs = targets.groups[0].specs
+    assert [(s.ip_protocol, s.from_port, s.to_port, s.destination) for s in specs] == [
+        ("-1", None, None, "0.0.0.0/0"),
+        ("-1", None, None, "::/0"),
+    ]
+
+
+def test_legacy_spec_carries_the_boto3_permission_with_one_destination() -> None:
+    targets = parse_event(sample("cloudtrail-authorize-egress-legacy-2020.json"))
+    assert targets.groups[0].specs[1].permission == {
+        "IpProtocol": "-1",
+        "Ipv6Ranges": [{"CidrIpv6": "::/0", "Description": "all outbound"}],
+    }
+
+
+def test_raw_record_takes_account_region_and_event_id_from_the_record() -> None:
+    targets = parse_event(sample("cloudtrail-authorize-egress-legacy-2020.json"))
+    assert (targets.account, targets.region, targets.event_id) == (
+        "123456789012",
+        "us-east-1",
+        "1a593035-e072-49c4-8c72-4ff35e195330",
+    )
+
+
+def test_legacy_ports_and_canonical_cidr_reach_the_spec() -> None:
+    event = sample("cloudtrail-authorize-egress-legacy-2020.json")
+    event["requestParameters"]["ipPermissions"]["items"] = [
+        {
+            "ipProtocol": "tcp",
+            "fromPort": 8000,
+            "toPort": 9000,
+            "ipRanges": {"items": [{"cidrIp": "10.0.0.18/16"}]},
+            "prefixListIds": {"items": [{"prefixListId": "pl-0123456789abcdef0"}]},
+            "groups": {"items": [{"groupId": "sg-0123456789abcdef0", "userId": "123456789012"}]},
+        }
+    ]
+    specs = parse_event(event).groups[0].specs
+    assert [(s.from_port, s.to_port, s.destination) for s in specs] == [
+        (8000, 9000, "10.0.0.0/16"),
+        (8000, 9000, "pl-0123456789abcdef0"),
+        (8000, 9000, "sg-0123456789abcdef0"),
+    ]
+
+
+def test_egress_call_with_neither_rule_ids_nor_permissions_judges_the_whole_group() -> None:
+    event = changed(
+        sample("cloudtrail-authorize-egress-legacy-2020.json"),
+        ("requestParameters", "ipPermissions"),
+        DELETE,
+    )
+    assert parse_event(event).groups == (GroupTarget(GROUP),)
+
+
+def test_the_same_record_raw_or_via_eventbridge_gives_the_same_groups() -> None:
+    record = sample("cloudtrail-authorize-egress.json")["detail"]
+    assert parse_event(record).groups == parse_event(wrapped(record)).groups
+
+
+# --- ModifySecurityGroupRules, CreateSecurityGroup ------------------------------------------
+
+
+def test_modify_targets_the_group_narrowed_to_the_modified_rule() -> None:
+    targets = parse_event(sample("cloudtrail-modify-security-group-rules.json"))
+    assert targets.groups == (GroupTarget(GROUP, rule_ids=(RULE,)),)
+
+
+def test_modify_accepts_several_rules_as_a_list() -> None:
+    event = sample("cloudtrail-modify-security-group-rules.json")
+    request = event["detail"]["requestParameters"]["ModifySecurityGroupRulesRequest"]
+    one = request["SecurityGroupRule"]
+    request["SecurityGroupRule"] = [one, {**one, "SecurityGroupRuleId": "sgr-0bb22cc33dd44ee55"}]
+    assert parse_event(event).groups[0].rule_ids == (RULE, "sgr-0bb22cc33dd44ee55")
+
+
+def test_modify_without_rules_judges_the_whole_group() -> None:
+    event = changed(
+        sample("cloudtrail-modify-security-group-rules.json"),
+        ("detail", "requestParameters", "ModifySecurityGroupRulesRequest", "SecurityGroupRule"),
+        DELETE,
+    )
+    assert parse_event(event).groups == (GroupTarget(GROUP),)
+
+
+def test_create_targets_the_whole_new_group() -> None:
+    targets = parse_event(sample("cloudtrail-create-security-group.json"))
+    assert targets.groups == (GroupTarget(GROUP),)
+
+
+# --- no-ops ---------------------------------------------------------------------------------
+
+
+def test_failed_call_is_a_noop_naming_the_error() -> None:
+    targets = parse_event(sample("cloudtrail-failed-call.json"))
+    assert (targets.is_noop, targets.reason) == (True, "failed call: Client.UnauthorizedOperation")
+
+
+def test_ingress_change_is_a_noop() -> None:
+    targets = parse_event(sample("cloudtrail-authorize-ingress.json"))
+    assert (targets.is_noop, targets.reason) == (
+        True,
+        "ingress change (AuthorizeSecurityGroupIngress)",
+    )
+
+
+def test_our_own_revocations_are_noops() -> None:
+    event = changed(
+        sample("cloudtrail-authorize-egress.json"),
+        ("detail", "eventName"),
+        "RevokeSecurityGroupEgress",
+    )
+    assert parse_event(event).is_noop
+
+
+def test_other_ec2_calls_are_noops() -> None:
+    event = changed(
+        sample("cloudtrail-authorize-egress.json"), ("detail", "eventName"), "DescribeInstances"
+    )
+    assert parse_event(event).reason == "DescribeInstances adds no egress rule"
+
+
+def test_noop_keeps_account_and_region() -> None:
+    targets = parse_event(sample("cloudtrail-failed-call.json"))
+    assert (targets.account, targets.region) == ("123456789012", "us-east-1")
+
+
+# --- reference events (published samples) ----------------------------------------------------
+
+
+def test_reference_kuali_eventbridge_ingress_is_a_noop() -> None:
+    event = reference("cloudtrail-eventbridge-authorize-ingress-sgref.kuali-cloudformation.json")
+    assert parse_event(event).reason == "ingress change (AuthorizeSecurityGroupIngress)"
+
+
+def test_reference_panther_2020_egress_names_the_rule_by_properties() -> None:
+    event = reference("cloudtrail-record-authorize-egress-terraform-2020.panther-analysis.json")
+    group = parse_event(event).groups[0]
+    assert (group.group_id, [s.destination for s in group.specs]) == (
+        "sg-03eee825d6bb78f54",
+        ["0.0.0.0/0"],
+    )
+
+
+def test_reference_panther_2020_create_targets_the_new_group() -> None:
+    event = reference(
+        "cloudtrail-record-create-security-group-terraform-2020.panther-analysis.json"
+    )
+    assert parse_event(event).groups == (GroupTarget("sg-04d018d184a18f647"),)
+
+
+def test_reference_elastic_records_as_published_are_rejected_for_the_sanitised_account() -> None:
+    # Elastic replaced the account with 9 zeros; a real record always has 12 digits.
+    event = reference("cloudtrail-record-authorize-egress.elastic-integrations.json")
+    with pytest.raises(EventError, match=r"recipientAccountId: '000000000' is not a 12-digit"):
+        parse_event(event)
+
+
+def test_reference_elastic_egress_names_the_group_and_rule_id() -> None:
+    event = reference("cloudtrail-record-authorize-egress.elastic-integrations.json")
+    event["recipientAccountId"] = "123456789012"
+    assert parse_event(event).groups == (
+        GroupTarget("sg-038ccc3a1f7b05f42", rule_ids=("sgr-02bdc373eac599585",)),
+    )
+
+
+def test_reference_elastic_ingress_is_a_noop() -> None:
+    event = reference("cloudtrail-record-authorize-ingress.elastic-integrations.json")
+    event["recipientAccountId"] = "123456789012"
+    assert parse_event(event).reason == "ingress change (AuthorizeSecurityGroupIngress)"
+
+
+def test_reference_elastic_egress_via_eventbridge_names_the_same_rule() -> None:
+    record = reference("cloudtrail-record-authorize-egress.elastic-integrations.json")
+    record["recipientAccountId"] = "123456789012"
+    assert parse_event(wrapped(record)).groups[0].rule_ids == ("sgr-02bdc373eac599585",)
+
+
+# --- malformed events -----------------------------------------------------------------------
+
+EGRESS = "cloudtrail-authorize-egress.json"
+LEGACY = "cloudtrail-authorize-egress-legacy-2020.json"
+RULE_ITEM = ("detail", "responseElements", "securityGroupRuleSet", "items", 0)
+LEGACY_ITEM = ("requestParameters", "ipPermissions", "items", 0)
+
+
+@pytest.mark.parametrize(
+    ("name", "path", "value", "message"),
+    [
+        (
+            EGRESS,
+            ("detail", "requestParameters", "groupId"),
+            DELETE,
+            "detail.requestParameters.groupId: missing",
+        ),
+        (
+            EGRESS,
+            ("detail", "requestParameters", "groupId"),
+            "sg-../../x",
+            "detail.requestParameters.groupId: 'sg-../../x' is not a security group id",
+        ),
+        (
+            EGRESS,
+            ("detail", "requestParameters"),
+            ["sg-0f1e2d3c4b5a69780"],
+            "detail.requestParameters: expected an object, got array",
+        ),
+        (
+            EGRESS,
+            (*RULE_ITEM, "securityGroupRuleId"),
+            "sgr-;rm",
+            "securityGroupRuleSet.items[0].securityGroupRuleId: 'sgr-;rm' is not a security group "
+            "rule id",
+        ),
+        (
+            EGRESS,
+            (*RULE_ITEM, "groupId"),
+            "sg-0123456789abcdef0",
+            "items[0].groupId: 'sg-0123456789abcdef0' is not the requested group",
+        ),
+        (EGRESS, ("detail", "eventSource"), "iam.amazonaws.com", "detail.eventSource: 'iam"),
+        (EGRESS, ("detail", "eventName"), "Authorize\nEgress", "is not an API name"),
+        (EGRESS, ("detail", "errorCode"), 42, "detail.errorCode: expected a string, got number"),
+        (EGRESS, ("account",), "12345", "account: '12345' is not a 12-digit AWS account id"),
+        (EGRESS, ("region",), "moon-1", "region: 'moon-1' is not an AWS region name"),
+        (EGRESS, ("detail",), None, "detail: missing"),
+        (
+            "cloudtrail-create-security-group.json",
+            ("detail", "responseElements"),
+            None,
+            "detail.responseElements: missing",
+        ),
+        (
+            "cloudtrail-modify-security-group-rules.json",
+            ("detail", "requestParameters", "ModifySecurityGroupRulesRequest", "GroupId"),
+            DELETE,
+            "ModifySecurityGroupRulesRequest.GroupId: missing",
+        ),
+        (
+            LEGACY,
+            (*LEGACY_ITEM, "ipRanges", "items", 0, "cidrIp"),
+            "0.0.0.0/33",
+            "ipPermissions.items[0].ipRanges.items[0].cidrIp: '0.0.0.0/33' is not an IPv4 CIDR",
+        ),
+        (
+            LEGACY,
+            (*LEGACY_ITEM, "ipProtocol"),
+            "smtp",
+            "requestParameters.ipPermissions.items[0].ipProtocol: 'smtp' is not a protocol",
+        ),
+        (LEGACY, (*LEGACY_ITEM, "ipRanges"), [], "ipRanges: expected an object, got array"),
+        (LEGACY, ("recipientAccountId",), 123456789012, "expected a string, got number"),
+    ],
+)
+def test_malformed_cloudtrail_event_is_rejected_naming_the_field(
+    name: str, path: tuple[Any, ...], value: Any, message: str
+) -> None:
+    with pytest.raises(EventError, match=re.escape(message)):
+        parse_event(changed(sample(name), path, value))
+
+
+def test_legacy_permission_without_any_destination_is_rejected() -> None:
+    event = sample(LEGACY)
+    item = event["requestParameters"]["ipPermissions"]["items"][0]
+    item["ipRanges"] = item["ipv6Ranges"] = {}
+    with pytest.raises(EventError, match="no destination"):
+        parse_event(event)
+
+
+def test_tcp_permission_with_reversed_ports_is_rejected() -> None:
+    event = sample(LEGACY)
+    item = event["requestParameters"]["ipPermissions"]["items"][0]
+    item.update(ipProtocol="tcp", fromPort=90, toPort=80)
+    with pytest.raises(EventError, match="FromPort 90 > ToPort 80"):
+        parse_event(event)
+
+
+def test_more_than_a_thousand_rule_ids_are_rejected() -> None:
+    event = sample(EGRESS)
+    rule_set = event["detail"]["responseElements"]["securityGroupRuleSet"]
+    rule_set["items"] = rule_set["items"] * 1001
+    with pytest.raises(EventError, match="more than 1000 items"):
+        parse_event(event)

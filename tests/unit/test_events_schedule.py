@@ -1,0 +1,71 @@
+"""SPEC section 2, schedule row: an EventBridge "Scheduled Event" sweeps every group."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from egress_guard.events import parse_event
+from egress_guard.targets import EventError
+
+ROOT = Path(__file__).parents[2]
+EVENTS = ROOT / "events"
+REFERENCE = ROOT / ".." / "shared" / "reference-events"
+
+
+def sample(name: str) -> Any:
+    return json.loads((EVENTS / name).read_text())
+
+
+def reference(name: str) -> Any:
+    path = REFERENCE / name
+    if not path.is_file():
+        pytest.skip(f"{name}: shared/reference-events is expected beside the clone")
+    return json.loads(path.read_text())
+
+
+def test_scheduled_event_sweeps_every_group() -> None:
+    targets = parse_event(sample("scheduled-event.json"))
+    assert (targets.sweep, targets.groups) == (True, ())
+
+
+def test_scheduled_event_sweeps_the_envelope_account_and_region() -> None:
+    targets = parse_event(sample("scheduled-event.json"))
+    assert (targets.account, targets.region) == ("123456789012", "us-east-1")
+
+
+def test_scheduled_event_names_its_source_and_id() -> None:
+    targets = parse_event(sample("scheduled-event.json"))
+    assert (targets.source, targets.event_id) == (
+        "schedule",
+        "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
+    )
+
+
+def test_reference_docs_scheduled_event_sweeps() -> None:
+    assert parse_event(reference("scheduled-event.aws-docs.json")).sweep
+
+
+def test_other_aws_events_detail_type_is_rejected() -> None:
+    event = {**sample("scheduled-event.json"), "detail-type": "Something Else"}
+    with pytest.raises(EventError, match=r"not a supported aws\.events event"):
+        parse_event(event)
+
+
+def test_scheduled_event_without_detail_is_rejected() -> None:
+    event = sample("scheduled-event.json")
+    del event["detail"]
+    with pytest.raises(EventError, match="detail: missing"):
+        parse_event(event)
+
+
+def test_scheduled_event_with_a_bad_region_is_rejected() -> None:
+    event = {**sample("scheduled-event.json"), "region": "../us-east-1"}
+    with pytest.raises(
+        EventError, match=re.escape("region: '../us-east-1' is not an AWS region name")
+    ):
+        parse_event(event)
