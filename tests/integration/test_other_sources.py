@@ -1,0 +1,271 @@
+"""Config, Security Hub, schedule and manual triggers, and the SNS notice (SPEC 2, 4, 5).
+
+Each sample of events/ is pointed at a group the emulator really has.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+import boto3
+import pytest
+from emulator import REGION, Request
+from samples import pointed
+
+from egress_guard import handler
+from egress_guard.aws import Clients
+
+pytestmark = pytest.mark.integration
+
+SMTP = {"IpProtocol": "tcp", "Port": 25, "CidrIpv4": "0.0.0.0/0"}
+HTTPS = {"IpProtocol": "tcp", "Port": 443, "CidrIpv4": "0.0.0.0/0"}
+DENY_SMTP = {
+    "version": 1,
+    "deny": [{"id": "smtp-out", "protocol": "tcp", "ports": "25", "cidr": ["0.0.0.0/0", "::/0"]}],
+}
+WRITES = {"RevokeSecurityGroupEgress", "AuthorizeSecurityGroupEgress"}
+
+
+@pytest.fixture(autouse=True)
+def fresh_container(monkeypatch: pytest.MonkeyPatch, aws_env: str) -> None:
+    monkeypatch.setattr(handler, "clients", Clients())
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    monkeypatch.setenv("DENYLIST", json.dumps(DENY_SMTP))
+    monkeypatch.delenv("MODE", raising=False)
+
+
+@pytest.fixture
+def config_test_mode(proxy: Any) -> list[dict[str, Any]]:
+    """moto accepts PutEvaluations only with TestMode: add it, and keep what was sent."""
+    sent: list[dict[str, Any]] = []
+
+    def hook(request: Request, forward: Any) -> Any:
+        body = json.loads(request.body)
+        sent.extend(body["Evaluations"])
+        body["TestMode"] = True
+        return forward(dataclasses.replace(request, body=json.dumps(body).encode()))
+
+    proxy.on("PutEvaluations", hook)
+    return sent
+
+
+def egress_ids(ec2: Any, group_id: str) -> set[str]:
+    rules = ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [group_id]}])
+    return {r["SecurityGroupRuleId"] for r in rules["SecurityGroupRules"] if r["IsEgress"]}
+
+
+def invoke(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    result: dict[str, Any] = handler.lambda_handler(event, context)
+    return result
+
+
+@pytest.mark.parametrize(
+    "sample",
+    [
+        "config-configuration-item-change.json",
+        "config-compliance-change-noncompliant.json",
+        "securityhub-finding-imported.json",
+        "securityhub-custom-action.json",
+        "manual-revoke-ip-permissions.json",
+    ],
+)
+def test_source_names_the_group_and_its_offending_rule_is_revoked(
+    sample: str, make_group: Any, ec2: Any, lambda_context: Any
+) -> None:
+    group = make_group([SMTP, HTTPS], keep_default_egress=False)
+
+    result = invoke(pointed(sample, group.group_id), lambda_context)
+
+    assert egress_ids(ec2, group.group_id) == {group.rule_ids[1]}
+    assert [f["Action"] for f in result["Findings"]] == ["revoked"]
+
+
+def test_compliant_config_finding_writes_nothing(
+    make_group: Any, proxy: Any, lambda_context: Any
+) -> None:
+    group = make_group([SMTP], keep_default_egress=False)
+
+    result = invoke(
+        pointed("config-compliance-change-compliant.json", group.group_id), lambda_context
+    )
+
+    assert (result["Findings"], proxy.actions()) == ([], [])
+
+
+def test_config_rule_invocation_revokes_then_reports_compliant(
+    make_group: Any, ec2: Any, config_test_mode: list[dict[str, Any]], lambda_context: Any
+) -> None:
+    group = make_group([SMTP], keep_default_egress=False)
+
+    invoke(pointed("config-rule-invocation-change.json", group.group_id), lambda_context)
+
+    assert egress_ids(ec2, group.group_id) == set()
+    assert [(e["ComplianceResourceId"], e["ComplianceType"]) for e in config_test_mode] == [
+        (group.group_id, "COMPLIANT")
+    ]
+
+
+def test_config_rule_invocation_reports_noncompliant_while_an_exempt_rule_remains(
+    make_group: Any, config_test_mode: list[dict[str, Any]], lambda_context: Any
+) -> None:
+    group = make_group([SMTP], keep_default_egress=False, tags={"egress-guard:exempt": "true"})
+
+    invoke(pointed("config-rule-invocation-change.json", group.group_id), lambda_context)
+
+    assert [e["ComplianceType"] for e in config_test_mode] == ["NON_COMPLIANT"]
+    assert "smtp-out" in config_test_mode[0]["Annotation"]
+
+
+def test_oversized_config_invocation_reads_the_group_itself(
+    make_group: Any, ec2: Any, config_test_mode: list[dict[str, Any]], lambda_context: Any
+) -> None:
+    group = make_group([SMTP], keep_default_egress=False)
+
+    invoke(pointed("config-rule-invocation-oversized.json", group.group_id), lambda_context)
+
+    assert egress_ids(ec2, group.group_id) == set()
+
+
+def test_scheduled_config_invocation_sweeps_and_reports_every_group(
+    make_group: Any, ec2: Any, config_test_mode: list[dict[str, Any]], lambda_context: Any
+) -> None:
+    offending = make_group([SMTP], keep_default_egress=False)
+    clean = make_group([HTTPS], keep_default_egress=False)
+
+    invoke(pointed("config-rule-invocation-scheduled.json", offending.group_id), lambda_context)
+
+    verdicts = {e["ComplianceResourceId"]: e["ComplianceType"] for e in config_test_mode}
+    assert (verdicts[offending.group_id], verdicts[clean.group_id]) == ("COMPLIANT", "COMPLIANT")
+    assert egress_ids(ec2, offending.group_id) == set()
+
+
+def test_scheduled_sweep_revokes_across_every_group(
+    make_group: Any, ec2: Any, lambda_context: Any
+) -> None:
+    groups = [make_group([SMTP, HTTPS], keep_default_egress=False) for _ in range(5)]
+
+    result = invoke(pointed("scheduled-event.json", groups[0].group_id), lambda_context)
+
+    assert all(egress_ids(ec2, g.group_id) == {g.rule_ids[1]} for g in groups)
+    assert result["Return"] is True
+
+
+def test_archived_security_hub_finding_is_skipped(
+    make_group: Any, proxy: Any, lambda_context: Any
+) -> None:
+    group = make_group([SMTP], keep_default_egress=False)
+    event = pointed("securityhub-finding-imported.json", group.group_id)
+    event["detail"]["findings"][0]["RecordState"] = "ARCHIVED"
+
+    result = invoke(event, lambda_context)
+
+    assert result["Findings"] == []
+    assert not WRITES & set(proxy.actions())
+
+
+def test_manual_request_by_rule_id_revokes_the_named_rule(
+    make_group: Any, ec2: Any, lambda_context: Any
+) -> None:
+    group = make_group([SMTP, {**SMTP, "CidrIpv4": "198.51.100.0/24"}], keep_default_egress=False)
+
+    invoke(pointed("manual-revoke.json", group.group_id, group.rule_ids[:1]), lambda_context)
+
+    assert egress_ids(ec2, group.group_id) == {group.rule_ids[1]}
+
+
+def test_manual_request_naming_an_allowed_rule_revokes_nothing(
+    make_group: Any, ec2: Any, proxy: Any, lambda_context: Any
+) -> None:
+    group = make_group([HTTPS], keep_default_egress=False)
+
+    result = invoke(pointed("manual-revoke.json", group.group_id, group.rule_ids), lambda_context)
+
+    assert (result["Return"], result["Findings"]) == (True, [])
+    assert not WRITES & set(proxy.actions())
+
+
+def test_manual_ip_permissions_matching_no_rule_come_back_as_unknown(
+    make_group: Any, lambda_context: Any
+) -> None:
+    group = make_group([SMTP], keep_default_egress=False)
+
+    result = invoke(pointed("manual-revoke-ip-permissions.json", group.group_id), lambda_context)
+
+    assert result["UnknownIpPermissions"] == [
+        {"IpProtocol": "tcp", "FromPort": 25, "ToPort": 25, "Ipv6Ranges": [{"CidrIpv6": "::/0"}]}
+    ]
+
+
+def test_manual_dry_run_reports_would_revoke(
+    make_group: Any, ec2: Any, lambda_context: Any
+) -> None:
+    group = make_group([SMTP], keep_default_egress=False)
+    event = pointed("manual-revoke.json", group.group_id, group.rule_ids)
+    event["DryRun"] = True
+
+    result = invoke(event, lambda_context)
+
+    assert egress_ids(ec2, group.group_id) == set(group.rule_ids)
+    assert (result["DryRun"], [f["Action"] for f in result["Findings"]]) == (True, ["would-revoke"])
+
+
+def sns_to_sqs(aws_env: str) -> tuple[str, Any, str]:
+    sns = boto3.client("sns", endpoint_url=aws_env, region_name=REGION)
+    sqs = boto3.client("sqs", endpoint_url=aws_env, region_name=REGION)
+    topic = sns.create_topic(Name="egress-guard")["TopicArn"]
+    queue = sqs.create_queue(QueueName="notices")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+    return topic, sqs, queue
+
+
+def test_revocation_is_announced_on_the_topic_with_filterable_attributes(
+    make_group: Any, aws_env: str, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    topic, sqs, queue = sns_to_sqs(aws_env)
+    monkeypatch.setenv("NOTIFY_TOPIC_ARN", topic)
+    group = make_group([SMTP], keep_default_egress=False)
+
+    invoke(
+        pointed("cloudtrail-authorize-egress.json", group.group_id, group.rule_ids), lambda_context
+    )
+
+    notice = json.loads(sqs.receive_message(QueueUrl=queue)["Messages"][0]["Body"])
+    assert notice["Subject"].startswith(
+        "egress-guard revoked 1 egress rule in 123456789012/us-east-1"
+    )
+    assert (
+        json.loads(notice["Message"])["RevokedSecurityGroupRules"][0]["GroupId"] == group.group_id
+    )
+    assert notice["MessageAttributes"]["group"]["Value"] == group.group_id
+
+
+def test_clean_event_sends_no_notice(
+    make_group: Any, aws_env: str, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    topic, sqs, queue = sns_to_sqs(aws_env)
+    monkeypatch.setenv("NOTIFY_TOPIC_ARN", topic)
+    group = make_group([HTTPS], keep_default_egress=False)
+
+    invoke(
+        pointed("cloudtrail-authorize-egress.json", group.group_id, group.rule_ids), lambda_context
+    )
+
+    assert "Messages" not in sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=0)
+
+
+def test_notice_that_cannot_be_published_never_undoes_the_remediation(
+    make_group: Any, ec2: Any, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NOTIFY_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:no-such-topic")
+    group = make_group([SMTP], keep_default_egress=False)
+
+    result = invoke(
+        pointed("cloudtrail-authorize-egress.json", group.group_id, group.rule_ids), lambda_context
+    )
+
+    assert (result["Return"], egress_ids(ec2, group.group_id)) == (True, set())
