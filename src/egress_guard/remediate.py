@@ -9,8 +9,8 @@ offending (that is `judge`) or how EC2 is called (that is `aws`).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,25 +51,32 @@ class Remediator:
         *,
         dry_run: bool,
         time_left: Callable[[], float] | None = None,
+        progress: Callable[[str], None] | None = None,
     ) -> None:
+        """`progress`, if given, is told how a long run is getting on: once per sweep page
+        read, per group read and per group acted on (on the caller's thread)."""
         self.ec2 = ec2
         self.judge = judge
         self.settings = settings
         self.dry_run = dry_run
         self._time_left = time_left or (lambda: float("inf"))
         self._prefix_lists: dict[str, tuple[Any, ...]] = {}
+        self._progress = progress or (lambda _message: None)
 
     def run(self, targets: Targets, result: Result) -> Result:
         offences: dict[str, list[Offence]] = {}
         if targets.sweep:
             offences = self._sweep(result)
-        for target in targets.groups:
+        offending = _count(offences)
+        for number, target in enumerate(targets.groups, 1):
             if self._out_of_time():
                 result.errors.append(f"{target.group_id}: not read, the invocation ran out of time")
                 continue
             found = self._judge_target(target, result)
             if found:
                 offences.setdefault(target.group_id, []).extend(found)
+            offending += len(found)
+            self._progress(f"read {number}/{len(targets.groups)} groups; {offending} offending")
         self._act(offences, result)
         return result
 
@@ -139,12 +146,18 @@ class Remediator:
     def _sweep(self, result: Result) -> dict[str, list[Offence]]:
         """Every egress rule of the region, page by page; keeps only the offending ones."""
         offences: dict[str, list[Offence]] = {}
+        rules_read = 0
         try:
-            for page in self.ec2.all_rule_pages():
+            for number, page in enumerate(self.ec2.all_rule_pages(), 1):
+                rules_read += len(page)
                 egress = [r for r in page if r.is_egress]
                 result.groups_judged.update(r.group_id for r in page)
                 for rule, entry in self._judge(egress, result):
                     offences.setdefault(rule.group_id, []).append((rule, entry))
+                self._progress(
+                    f"read page {number}: {rules_read} rules, {len(result.groups_judged)} groups;"
+                    f" {_count(offences)} offending"
+                )
                 if self._out_of_time():
                     result.errors.append("sweep incomplete: the invocation ran out of time")
                     break
@@ -160,11 +173,24 @@ class Remediator:
         exempt_groups = self._exempt_groups(list(offences), result)
         groups = sorted(offences)
         workers = min(self.settings.sweep_concurrency, len(groups))
-        with ThreadPoolExecutor(max_workers=max(workers, 1)) as pool:
-            outcomes = pool.map(
-                lambda gid: self._act_on_group(gid, offences[gid], gid in exempt_groups), groups
-            )
-            for group_id, outcome in zip(groups, outcomes, strict=True):
+
+        def act(group_id: str) -> _Outcome:
+            return self._act_on_group(group_id, offences[group_id], group_id in exempt_groups)
+
+        with ExitStack() as stack:
+            outcomes: Iterator[_Outcome]
+            if workers > 1:
+                # Imported here: an event about one group acts on this thread, without
+                # starting threads (and without the import) on the warm path.
+                from concurrent.futures import ThreadPoolExecutor
+
+                pool = stack.enter_context(ThreadPoolExecutor(max_workers=workers))
+                outcomes = pool.map(act, groups)
+            else:
+                outcomes = map(act, groups)
+            verb = "checking" if self.dry_run else "revoking"
+            for number, (group_id, outcome) in enumerate(zip(groups, outcomes, strict=True), 1):
+                self._progress(f"{verb} {number}/{len(groups)} groups")
                 result.findings.extend(outcome.findings)
                 result.revoked.extend(outcome.revoked)
                 result.errors.extend(outcome.errors)
@@ -314,6 +340,10 @@ class Remediator:
 def _revoked_item(listed: dict[str, Any], rule: Rule) -> dict[str, Any]:
     """EC2's own RevokedSecurityGroupRule, completed from the rule as read if it lacks a key."""
     return {**rule.to_revoked(), **{k: v for k, v in listed.items() if v is not None}}
+
+
+def _count(offences: dict[str, list[Offence]]) -> int:
+    return sum(len(found) for found in offences.values())
 
 
 def _is_true(value: str) -> bool:

@@ -46,12 +46,40 @@ def handle(
     settings: Settings | None = None,
     time_left: Callable[[], float] | None = None,
     force_dry_run: bool = False,
+    progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     settings = settings or Settings.from_env()
     if isinstance(event, Mapping) and isinstance(event.get("id"), str):
         logger.set_correlation_id(event["id"])
     targets = parse_event(event)
     logger.set_correlation_id(targets.event_id)
+    return run_targets(
+        targets,
+        clients,
+        metrics,
+        settings=settings,
+        time_left=time_left,
+        force_dry_run=force_dry_run,
+        progress=progress,
+    )
+
+
+def run_targets(
+    targets: Targets,
+    clients: Clients,
+    metrics: Metrics,
+    *,
+    settings: Settings | None = None,
+    time_left: Callable[[], float] | None = None,
+    force_dry_run: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Everything after event parsing: `handle` for targets from anywhere (the CLI's scan).
+
+    `progress` is told, in a few words, how a long run is getting on (sweep pages read,
+    groups acted on); the CLI shows it on stderr.
+    """
+    settings = settings or Settings.from_env()
     dry_run = settings.report_only or targets.dry_run or force_dry_run
     result = Result(
         source=targets.source,
@@ -71,7 +99,10 @@ def handle(
         _account(targets, clients, settings), targets.region, settings.member_role_name
     )
     result.region = ec2.region
-    Remediator(ec2, judge, settings, dry_run=dry_run, time_left=time_left).run(targets, result)
+    remediator = Remediator(
+        ec2, judge, settings, dry_run=dry_run, time_left=time_left, progress=progress
+    )
+    remediator.run(targets, result)
     report_to_config(clients, targets, result)
     record_metrics(metrics, result)
     if settings.notify_topic_arn:

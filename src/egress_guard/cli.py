@@ -1,0 +1,578 @@
+"""The command line (SPEC section 7): `egress-guard invoke | scan | check-denylist | restore`.
+
+The same code as the Lambda function, run by an operator or the local demo. Results go to
+stdout (JSON, or a table with `--output table`); logs, warnings, progress and errors go to
+stderr. Exit status: 0 success, 1 a remediation (or restore) failed, 2 bad input.
+
+Powertools is imported only after the environment is prepared: metrics are off unless
+POWERTOOLS_METRICS_DISABLED says otherwise (their EMF lines would land on stdout), and the
+log level is chosen before the loggers are made.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TextIO
+
+from egress_guard import __version__
+from egress_guard.log import SERVICE
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools import Metrics
+
+    from egress_guard.aws import Clients
+
+PROG = "egress-guard"
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_INTERRUPTED = 130
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+DESCRIPTION = """\
+egress-guard revokes the outbound (egress) security-group rules that a denylist forbids.
+This is the Lambda function's own code, run from a shell: results on stdout, logs and
+progress on stderr. Configuration comes from the same environment variables as the
+function (DENYLIST, DENYLIST_FILE, DENYLIST_PARAMETER, MODE, EXEMPT_TAG, ...), and AWS from
+the usual credentials, AWS_REGION/--region and AWS_ENDPOINT_URL (for a local emulator)."""
+
+EPILOG = """\
+examples:
+  egress-guard check-denylist denylist.yaml
+  egress-guard invoke events/cloudtrail-authorize-egress.json --dry-run
+  MODE=report egress-guard scan --output table
+  egress-guard scan --group-id sg-0123456789abcdef0 --group-id sg-0fedcba9876543210
+  egress-guard scan --dry-run -o table > findings.txt
+  egress-guard scan > result.json && egress-guard restore result.json --dry-run
+
+exit status: 0 success, 1 a remediation or restore failed (the result is still printed),
+2 bad input (unreadable file, invalid event, denylist or setting, wrong account/region).
+
+Run `egress-guard COMMAND --help` for the options of each command."""
+
+INVOKE_EPILOG = """\
+The event is handled exactly as the Lambda function handles it: the account and region
+come from the event (an event naming another account needs MEMBER_ROLE_NAME), and with
+MODE=report, or --dry-run, nothing is revoked.
+
+examples:
+  egress-guard invoke events/cloudtrail-authorize-egress.json
+  egress-guard invoke events/scheduled-event.json --dry-run --output table
+  aws ec2 revoke-security-group-egress --generate-cli-skeleton > req.json  # then edit it
+  egress-guard invoke req.json"""
+
+SCAN_EPILOG = """\
+Without --group-id, every security group of the region is read (a sweep, as on the
+schedule). In enforce mode (MODE unset or "enforce") the offending rules are revoked:
+try --dry-run first. Progress ("read page 3: 3000 rules, 412 groups; 37 offending",
+"revoking 12/40 groups") goes to stderr when it is a terminal, or with --progress.
+
+examples:
+  egress-guard scan --dry-run --output table
+  egress-guard scan --region eu-west-1 --group-id sg-0123456789abcdef0
+  DENYLIST_FILE=denylist.yaml egress-guard scan > result.json"""
+
+CHECK_EPILOG = """\
+Prints the normalised denylist (canonical CIDRs, protocol names, lists everywhere) on
+stdout and any warnings on stderr; an invalid denylist prints its problems, one per line,
+on stderr and exits 2. JSON and YAML are both accepted; FILE "-" reads stdin.
+
+examples:
+  egress-guard check-denylist denylist.json
+  egress-guard check-denylist denylist.yaml --output table"""
+
+RESTORE_EPILOG = """\
+Re-authorizes exactly the rules the result lists in RevokedSecurityGroupRules, with their
+descriptions, and re-applies the tags recorded in its Findings. EC2 gives each restored
+rule a new id. A rule already in its group (same protocol, ports and destination) is
+reported "already-present", so running restore twice is harmless. The result must come
+from the account and region restore runs in. RESULT may be the output of invoke or scan,
+the SNS notice's body, or EC2's own revoke-security-group-egress response.
+
+If egress-guard is deployed in enforce mode it will revoke a restored rule again unless
+the rule is exempt: add --tag egress-guard:exempt=true (or your EXEMPT_TAG).
+
+examples:
+  egress-guard restore result.json --dry-run
+  egress-guard restore result.json --tag egress-guard:exempt=true --output table"""
+
+
+class BadInput(Exception):
+    """Input the command cannot use; the message is printed as one line, exit status 2."""
+
+
+# --- the parser --------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line's parser. Global options may also follow the command."""
+    common = argparse.ArgumentParser(add_help=False)
+    _add_global_options(common, argparse.SUPPRESS)
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_global_options(parser, None)
+    parser.set_defaults(output="json")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
+
+    def command(name: str, summary: str, epilog: str) -> argparse.ArgumentParser:
+        return commands.add_parser(
+            name,
+            parents=[common],
+            help=summary,
+            description=summary[0].upper() + summary[1:] + ".",
+            epilog=epilog,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+
+    invoke = command("invoke", "run the handler on an event file, print the result", INVOKE_EPILOG)
+    invoke.add_argument("event", metavar="EVENT.json", help='the event ("-": stdin)')
+    _add_dry_run(invoke, "report what would be revoked; revoke nothing")
+    _add_progress(invoke)
+    invoke.set_defaults(run=run_invoke)
+
+    scan = command("scan", "judge (and in enforce mode remediate) security groups now", SCAN_EPILOG)
+    scan.add_argument(
+        "--group-id",
+        dest="group_ids",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="a group to judge (repeatable); default: every group in the region",
+    )
+    _add_dry_run(scan, "report what would be revoked; revoke nothing")
+    _add_progress(scan)
+    scan.set_defaults(run=run_scan)
+
+    check = command(
+        "check-denylist", "validate a denylist and print it normalised, or its problems",
+        CHECK_EPILOG,
+    )  # fmt: skip
+    check.add_argument("file", metavar="FILE", help='the denylist, JSON or YAML ("-": stdin)')
+    check.set_defaults(run=run_check_denylist)
+
+    restore = command("restore", "re-authorize the rules a result revoked", RESTORE_EPILOG)
+    restore.add_argument(
+        "result", metavar="RESULT.json", help='a result of invoke or scan ("-": stdin)'
+    )
+    _add_dry_run(restore, "print what would be restored; change nothing")
+    restore.add_argument(
+        "--tag",
+        dest="tags",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="an extra tag for every restored rule (repeatable), e.g. egress-guard:exempt=true",
+    )
+    restore.set_defaults(run=run_restore)
+    return parser
+
+
+def _add_global_options(parser: argparse.ArgumentParser, default: Any) -> None:
+    parser.add_argument(
+        "-o",
+        "--output",
+        choices=("json", "table"),
+        default=default,
+        help="json (default): the result as the Lambda function returns it; "
+        "table: one row per rule and a summary line",
+    )
+    parser.add_argument(
+        "--region",
+        default=default,
+        metavar="REGION",
+        help="the AWS region to work in (default: AWS_REGION / AWS_DEFAULT_REGION / profile)",
+    )
+    parser.add_argument(
+        "--log-level",
+        type=str.upper,
+        choices=LOG_LEVELS,
+        default=default,
+        metavar="LEVEL",
+        help="log level of the JSON logs on stderr: DEBUG, INFO, WARNING, ERROR (default: "
+        "POWERTOOLS_LOG_LEVEL, else INFO for invoke and WARNING for the other commands)",
+    )
+
+
+def _add_dry_run(parser: argparse.ArgumentParser, text: str) -> None:
+    parser.add_argument("--dry-run", action="store_true", help=text)
+
+
+def _add_progress(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="show progress on stderr (default: only when stderr is a terminal)",
+    )
+
+
+# --- main ---------------------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_usage(sys.stderr)
+        return fail("a command is required: invoke, scan, check-denylist or restore")
+    prepare_environment(args)
+    # Imported after the environment is prepared; none of these imports Powertools.
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from egress_guard.aws import error_text
+    from egress_guard.denylist import DenylistError
+    from egress_guard.restore import RestoreInputError, RestoreRefused
+    from egress_guard.settings import SettingsError
+    from egress_guard.targets import EventError
+
+    try:
+        status: int = args.run(args)
+        return status
+    except (
+        BadInput,
+        EventError,
+        DenylistError,
+        SettingsError,
+        RestoreInputError,
+        RestoreRefused,
+    ) as exc:
+        return fail(str(exc))
+    except (ClientError, BotoCoreError) as exc:
+        return fail(f"AWS error: {error_text(exc)}", EXIT_FAILED)
+    except KeyboardInterrupt:
+        return fail("interrupted", EXIT_INTERRUPTED)
+    except BrokenPipeError:
+        # The reader of stdout went away (`| head`): not an error of ours.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
+
+
+def fail(message: str, status: int = EXIT_BAD_INPUT) -> int:
+    """One line on stderr naming the problem, no traceback."""
+    print(f"{PROG}: {' '.join(message.split())}", file=sys.stderr)
+    return status
+
+
+def prepare_environment(args: argparse.Namespace) -> None:
+    """Before Powertools and boto3 are imported: metrics off, log level, region."""
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+    level = args.log_level or os.environ.get("POWERTOOLS_LOG_LEVEL", "").strip().upper()
+    if not level:
+        level = "INFO" if args.command == "invoke" else "WARNING"
+    os.environ["POWERTOOLS_LOG_LEVEL"] = level
+    args.log_level = level
+    if args.region:
+        os.environ["AWS_DEFAULT_REGION"] = args.region
+        os.environ["AWS_REGION"] = args.region
+
+
+def new_clients() -> Clients:
+    """The AWS clients of one command (a seam for tests)."""
+    from egress_guard.aws import Clients
+
+    return Clients()
+
+
+# --- invoke and scan -----------------------------------------------------------------------------
+
+
+def run_invoke(args: argparse.Namespace) -> int:
+    event = read_json(args.event, "event")
+    from egress_guard import handler
+    from egress_guard.service import handle
+
+    _set_log_level(args.log_level)
+    clients = new_clients()
+    return _run(
+        args,
+        handler.metrics,
+        lambda progress: handle(
+            event, clients, handler.metrics, force_dry_run=args.dry_run, progress=progress
+        ),
+    )
+
+
+def run_scan(args: argparse.Namespace) -> int:
+    from egress_guard.targets import GroupTarget, Targets, check_group_id
+
+    group_ids = list(dict.fromkeys(check_group_id(g, "--group-id") for g in args.group_ids))
+    targets = Targets(
+        source="cli:scan",
+        event_id=f"cli-scan-{uuid.uuid4()}",
+        account=None,  # the credentials' own account
+        region=args.region,
+        groups=tuple(GroupTarget(g) for g in group_ids),
+        sweep=not group_ids,
+    )
+    from egress_guard import handler
+    from egress_guard.service import run_targets
+
+    _set_log_level(args.log_level)
+    clients = new_clients()
+    return _run(
+        args,
+        handler.metrics,
+        lambda progress: run_targets(
+            targets, clients, handler.metrics, force_dry_run=args.dry_run, progress=progress
+        ),
+        clients=clients,
+    )
+
+
+def _run(
+    args: argparse.Namespace,
+    metrics: Metrics,
+    call: Callable[[Callable[[str], None]], dict[str, Any]],
+    clients: Clients | None = None,
+) -> int:
+    """Runs one invocation with progress, prints its result, flushes metrics."""
+    from egress_guard.service import RemediationFailed
+
+    progress = Progress.for_stream(sys.stderr, args.progress)
+    failure: str | None = None
+    try:
+        output = call(progress)
+    except RemediationFailed as exc:
+        output, failure = exc.result.to_dict(), str(exc)
+    finally:
+        progress.close()
+    if clients is not None and output.get("Account") is None:
+        output["Account"] = _own_account(clients)
+    write_result(args, output)
+    if metrics.metric_set:
+        metrics.flush_metrics()  # printed only when POWERTOOLS_METRICS_DISABLED is false
+    if failure is not None:
+        return fail(f"remediation failed: {failure}", EXIT_FAILED)
+    return EXIT_OK
+
+
+def _own_account(clients: Clients) -> str | None:
+    """The credentials' account, for a scan's result (so that restore can check it)."""
+    from egress_guard.aws import AwsErrors
+
+    try:
+        return clients.own_account()
+    except AwsErrors:
+        return None
+
+
+def write_result(args: argparse.Namespace, output: Mapping[str, Any]) -> None:
+    if args.output == "table":
+        from egress_guard.table import render_result
+
+        sys.stdout.write(render_result(output))
+    else:
+        sys.stdout.write(json.dumps(output, indent=2, default=str) + "\n")
+    sys.stdout.flush()
+
+
+# --- check-denylist ------------------------------------------------------------------------------
+
+
+def run_check_denylist(args: argparse.Namespace) -> int:
+    from egress_guard.denylist import DenylistError, parse_denylist
+    from egress_guard.judge import Judge
+
+    raw = read_bytes(args.file, "denylist")
+    try:
+        denylist = parse_denylist(raw, args.file)
+    except DenylistError as exc:
+        for problem in exc.problems:
+            print(f"{args.file}: {problem}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    Judge(denylist)  # compiles as the function would
+    for warning in denylist.warnings:
+        print(f"{args.file}: warning: {warning}", file=sys.stderr)
+    if args.output == "table":
+        from egress_guard.table import render_denylist
+
+        sys.stdout.write(render_denylist(denylist.document))
+    else:
+        sys.stdout.write(denylist.to_json() + "\n")
+    return EXIT_OK
+
+
+# --- restore -------------------------------------------------------------------------------------
+
+
+def run_restore(args: argparse.Namespace) -> int:
+    from egress_guard.restore import Report, check_place, restore, result_of, rules_to_restore
+
+    result = result_of(read_json(args.result, "result"))
+    rules = rules_to_restore(result)
+    extra_tags = parse_tags(args.tags)
+    if not rules:
+        report = Report(
+            account=_str_or_none(result.get("Account")),
+            region=str(args.region or result.get("Region") or ""),
+            dry_run=args.dry_run,
+            notes=["nothing to restore: the result revoked no rules"],
+        )
+        write_report(args, report.to_dict())
+        return EXIT_OK
+    clients = new_clients()
+    region = args.region or clients.default_region()
+    account = clients.own_account()
+    check_place(result, account, region)
+    report = Report(account=account, region=region, dry_run=args.dry_run)
+    if not result.get("Account"):
+        report.notes.append(f"the result names no account; restoring in {account}")
+    restore(clients.ec2(None, region, None), rules, report, extra_tags=extra_tags)
+    write_report(args, report.to_dict())
+    if not report.ok:
+        fail(f"restore failed for {report.count('failed')} rule(s)", EXIT_FAILED)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def parse_tags(values: Sequence[str]) -> dict[str, str]:
+    tags: dict[str, str] = {}
+    for value in values:
+        key, sep, text = value.partition("=")
+        if not sep or not key.strip():
+            raise BadInput(f"--tag {value!r}: expected KEY=VALUE")
+        tags[key.strip()] = text
+    return tags
+
+
+def write_report(args: argparse.Namespace, report: Mapping[str, Any]) -> None:
+    if args.output == "table":
+        from egress_guard.table import render_restore
+
+        sys.stdout.write(render_restore(report))
+    else:
+        sys.stdout.write(json.dumps(report, indent=2, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def _str_or_none(value: Any) -> str | None:
+    return None if value in (None, "") else str(value)
+
+
+# --- files ---------------------------------------------------------------------------------------
+
+
+def read_bytes(path: str, what: str) -> bytes:
+    """The file's bytes ("-": stdin); BadInput naming the file when it cannot be read."""
+    try:
+        if path == "-":
+            return sys.stdin.buffer.read()
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError as exc:
+        raise BadInput(f"cannot read {what} file {path}: {exc.strerror or exc}") from None
+
+
+def read_json(path: str, what: str) -> Any:
+    raw = read_bytes(path, what)
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise BadInput(f"{what} file {path} is not UTF-8 text: {exc.reason}") from None
+    except json.JSONDecodeError as exc:
+        raise BadInput(f"{what} file {path} is not JSON: {exc}") from None
+    except RecursionError:
+        raise BadInput(f"{what} file {path} is nested too deeply") from None
+
+
+# --- progress ------------------------------------------------------------------------------------
+
+
+class Progress:
+    """Progress messages on stderr, never so many that they drown the rest.
+
+    On a terminal, one line rewritten in place. Elsewhere (`--progress` into a file or
+    pipe), whole lines: the first and last message of each phase ("read", "revoking", ...)
+    and at most one a second in between. Never raises: progress must not stop a remediation.
+    """
+
+    def __init__(
+        self,
+        stream: TextIO | None,
+        *,
+        tty: bool = False,
+        interval: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.stream = stream
+        self.tty = tty
+        self.interval = interval if not tty else min(interval, 0.1)
+        self.clock = clock
+        self._last_shown = float("-inf")
+        self._phase: str | None = None
+        self._pending: str | None = None
+        self._line_open = False
+
+    @classmethod
+    def for_stream(cls, stream: TextIO, wanted: bool | None) -> Progress:
+        try:
+            tty = stream.isatty()
+        except (AttributeError, ValueError):
+            tty = False
+        show = tty if wanted is None else wanted
+        return cls(stream if show else None, tty=tty)
+
+    def __call__(self, message: str) -> None:
+        if self.stream is None:
+            return
+        phase = message.split(" ", 1)[0]
+        now = self.clock()
+        if phase != self._phase:
+            if self._pending is not None:
+                self._show(self._pending)
+            if self._line_open:  # keep the last message of the phase before on screen
+                self._write("\n")
+                self._line_open = False
+            self._phase = phase
+        elif now - self._last_shown < self.interval:
+            self._pending = message
+            return
+        self._show(message)
+        self._last_shown = now
+
+    def close(self) -> None:
+        if self.stream is None:
+            return
+        if self._pending is not None:
+            self._show(self._pending)
+        if self._line_open:
+            self._write("\n")
+            self._line_open = False
+
+    def _show(self, message: str) -> None:
+        self._pending = None
+        if self.tty:
+            self._write(f"\r{message}\x1b[K")
+            self._line_open = True
+        else:
+            self._write(f"{message}\n")
+
+    def _write(self, text: str) -> None:
+        try:
+            assert self.stream is not None
+            self.stream.write(text)
+            self.stream.flush()
+        except (OSError, ValueError):
+            self.stream = None
+
+
+def _set_log_level(level: str) -> None:
+    """The level of the package's loggers, also those made before the CLI ran (in tests)."""
+    for name, found in list(logging.root.manager.loggerDict.items()):
+        # Existing loggers only: making one where a placeholder is would come between the
+        # package's child loggers and the handler's logger, their parent.
+        if isinstance(found, logging.Logger) and (
+            name == SERVICE or name.startswith(SERVICE + ".")
+        ):
+            found.setLevel(level)

@@ -1,0 +1,345 @@
+"""The `egress-guard` command line as a user runs it: a subprocess against the emulator.
+
+`python -m egress_guard ...` with PYTHONPATH=src and the emulator's environment (the
+``aws_env`` fixture: AWS_ENDPOINT_URL, fake credentials, us-east-1); stdout, stderr and the
+exit status are what is checked, and EC2's state afterwards through boto3.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from emulator import ACCOUNT_ID, REGION, Group, Proxy, create_vpc, fail
+from samples import authorize_egress
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+SMTP_ONLY = {
+    "version": 1,
+    "deny": [{"id": "smtp-out", "protocol": "tcp", "ports": "25", "cidr": ["0.0.0.0/0", "::/0"]}],
+}
+# Over IPv6 only: the all-traffic IPv4 egress rule of every new group (and of every default
+# group) allows tcp/25 to 0.0.0.0/0, so under an IPv4 entry it would be offending too.
+SMTP_V6_ONLY = {
+    "version": 1,
+    "deny": [{"id": "smtp-out-v6", "protocol": "tcp", "ports": "25", "cidr": ["::/0"]}],
+}
+SMTP = {"IpProtocol": "tcp", "Port": 25, "CidrIpv4": "0.0.0.0/0", "Description": "mail relay"}
+SMTP_V6 = {"IpProtocol": "tcp", "Port": 25, "CidrIpv6": "::/0", "Description": "mail v6"}
+HTTPS = {"IpProtocol": "tcp", "Port": 443, "CidrIpv4": "0.0.0.0/0"}
+MakeGroup = Callable[..., Group]
+
+
+def egress_cli(
+    *args: str, denylist: Any = SMTP_ONLY, stdin: str | None = None, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """Runs `python -m egress_guard ARGS` in the current (emulator) environment."""
+    full_env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("POWERTOOLS_", "DENYLIST", "MODE", "EXEMPT_TAG"))
+    }
+    full_env["PYTHONPATH"] = os.pathsep.join(
+        [str(ROOT / "src"), *filter(None, [os.environ.get("PYTHONPATH")])]
+    )
+    if denylist is not None:
+        full_env["DENYLIST"] = json.dumps(denylist)
+    full_env.update(env)
+    return subprocess.run(
+        [sys.executable, "-m", "egress_guard", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=300,
+        check=False,
+    )
+
+
+def cli_lines(stderr: str) -> list[str]:
+    """stderr without the JSON log lines."""
+    return [line for line in stderr.splitlines() if not line.startswith("{")]
+
+
+def egress_rules(ec2: Any, group_id: str) -> list[dict[str, Any]]:
+    rules = ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [group_id]}])[
+        "SecurityGroupRules"
+    ]
+    return [r for r in rules if r["IsEgress"]]
+
+
+def without_id(rule: dict[str, Any]) -> tuple[Any, ...]:
+    """A rule's properties, description and tags: what restore must give back."""
+    ref = rule.get("ReferencedGroupInfo") or {}
+    tags = sorted((t["Key"], t["Value"]) for t in rule.get("Tags") or ())
+    return (
+        rule["GroupId"],
+        rule["IpProtocol"],
+        rule.get("FromPort"),
+        rule.get("ToPort"),
+        rule.get("CidrIpv4"),
+        rule.get("CidrIpv6"),
+        rule.get("PrefixListId"),
+        ref.get("GroupId"),
+        rule.get("Description"),
+        tuple(tags),
+    )
+
+
+# --- invoke -------------------------------------------------------------------------------------
+
+
+def test_invoke_a_manual_event_revokes_the_named_rule(
+    aws_env: str, ec2: Any, make_group: MakeGroup, tmp_path: Path
+) -> None:
+    group = make_group(egress=[SMTP, HTTPS])
+    event = tmp_path / "event.json"
+    event.write_text(
+        json.dumps({"GroupId": group.group_id, "SecurityGroupRuleIds": [group.rule_ids[0]]})
+    )
+
+    done = egress_cli("invoke", str(event))
+
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["Return"] is True
+    assert [r["SecurityGroupRuleId"] for r in result["RevokedSecurityGroupRules"]] == [
+        group.rule_ids[0]
+    ]
+    assert result["RevokedSecurityGroupRules"][0]["Description"] == "mail relay"
+    left = {r["SecurityGroupRuleId"] for r in egress_rules(ec2, group.group_id)}
+    assert left == {group.default_rule_id, group.rule_ids[1]}
+    # The handler's JSON logs go to stderr, never to stdout.
+    assert any(json.loads(line).get("message") == "result" for line in done.stderr.splitlines()
+               if line.startswith("{"))  # fmt: skip
+
+
+def test_invoke_the_cloudtrail_sample_pointed_at_a_live_rule(
+    aws_env: str, ec2: Any, make_group: MakeGroup, tmp_path: Path
+) -> None:
+    group = make_group(egress=[SMTP, HTTPS])
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps(authorize_egress(group.group_id, *group.rule_ids)))
+
+    done = egress_cli("invoke", str(event), "--output", "table")
+
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert len(lines) == 3
+    assert lines[1].split()[:2] == [group.group_id, group.rule_ids[0]]
+    assert lines[1].split()[-2:] == ["smtp-out", "revoked"]
+    assert lines[2].startswith(f"1 revoked, 0 exempt, 0 failed in {ACCOUNT_ID}/{REGION} (enforce)")
+    left = {r["SecurityGroupRuleId"] for r in egress_rules(ec2, group.group_id)}
+    assert left == {group.default_rule_id, group.rule_ids[1]}
+
+
+def test_invoke_the_sample_schedule_event_as_a_dry_run_table(
+    aws_env: str, ec2: Any, make_group: MakeGroup
+) -> None:
+    group = make_group(egress=[SMTP_V6])
+
+    done = egress_cli(
+        "invoke",
+        str(ROOT / "events" / "scheduled-event.json"),
+        "--dry-run",
+        "-o",
+        "table",
+        denylist=SMTP_V6_ONLY,
+    )
+
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].split() == ["GROUP", "RULE", "TRAFFIC", "DENYLIST", "ENTRY", "ACTION"]
+    assert lines[1].split() == [group.group_id, group.rule_ids[0], "tcp/25", "->", "::/0",
+                                "smtp-out-v6", "would-revoke"]  # fmt: skip
+    assert lines[2].startswith(f"1 would-revoke, 0 exempt, 0 failed in {ACCOUNT_ID}/{REGION}")
+    assert "(enforce, dry run)" in lines[2]
+    assert len(egress_rules(ec2, group.group_id)) == 2  # nothing revoked
+
+
+def test_invoke_a_failed_revocation_exits_1_and_prints_the_result(
+    proxy: Proxy, ec2: Any, make_group: MakeGroup, tmp_path: Path
+) -> None:
+    group = make_group(egress=[SMTP], keep_default_egress=False)
+    proxy.on("RevokeSecurityGroupEgress", fail("UnauthorizedOperation", "not for you"))
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"GroupId": group.group_id}))
+
+    done = egress_cli("invoke", str(event))
+
+    assert done.returncode == 1
+    result = json.loads(done.stdout)
+    assert result["Return"] is False
+    assert [f["Action"] for f in result["Findings"]] == ["failed"]
+    assert "UnauthorizedOperation" in result["Findings"][0]["Error"]
+    assert cli_lines(done.stderr) == ["egress-guard: remediation failed: 1 revocation(s) failed"]
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("not json at all", "is not JSON"),
+        ('{"source": "aws.s3", "detail-type": "Object Created", "detail": {}}', "aws.s3"),
+    ],
+)
+def test_invoke_bad_input_exits_2_with_one_line(
+    aws_env: str, tmp_path: Path, content: str, message: str
+) -> None:
+    event = tmp_path / "event.json"
+    event.write_text(content)
+    done = egress_cli("invoke", str(event))
+    assert done.returncode == 2
+    assert done.stdout == ""
+    lines = cli_lines(done.stderr)
+    assert len(lines) == 1
+    assert lines[0].startswith("egress-guard: ")
+    assert message in lines[0]
+    assert "Traceback" not in done.stderr
+
+
+# --- scan ---------------------------------------------------------------------------------------
+
+
+def make_many_groups(ec2: Any, count: int, exempt: int) -> dict[str, str]:
+    """`count` groups in one VPC, each with an SMTP egress rule; the first `exempt` of them
+    tagged exempt. Returns group id -> SMTP rule id."""
+    vpc_id = create_vpc(ec2)
+    found: dict[str, str] = {}
+    for number in range(count):
+        kwargs: dict[str, Any] = {}
+        if number < exempt:
+            kwargs["TagSpecifications"] = [
+                {
+                    "ResourceType": "security-group",
+                    "Tags": [{"Key": "egress-guard:exempt", "Value": "true"}],
+                }
+            ]
+        group_id = ec2.create_security_group(
+            GroupName=f"many-{number}", Description="many", VpcId=vpc_id, **kwargs
+        )["GroupId"]
+        answer = ec2.authorize_security_group_egress(
+            GroupId=group_id,
+            IpPermissions=[
+                {"IpProtocol": "tcp", "FromPort": 25, "ToPort": 25,
+                 "Ipv6Ranges": [{"CidrIpv6": "::/0"}]}
+            ],
+        )  # fmt: skip
+        found[group_id] = answer["SecurityGroupRules"][0]["SecurityGroupRuleId"]
+    return found
+
+
+def test_scan_of_300_groups_shows_progress_and_a_correct_table(aws_env: str, ec2: Any) -> None:
+    groups = make_many_groups(ec2, 300, exempt=10)
+    exempt = set(list(groups)[:10])
+
+    dry = egress_cli("scan", "--dry-run", "--progress", "-o", "table", denylist=SMTP_V6_ONLY)
+    assert dry.returncode == 0, dry.stderr
+    assert dry.stdout.splitlines()[-1].startswith("290 would-revoke, 10 exempt, 0 failed")
+    assert all(len(egress_rules(ec2, g)) == 2 for g in list(groups)[:5])
+
+    done = egress_cli("scan", "--progress", "--output", "table", denylist=SMTP_V6_ONLY)
+
+    assert done.returncode == 0, done.stderr
+    progress = cli_lines(done.stderr)
+    assert progress[0].startswith("read page 1: ")
+    assert progress[0].endswith("; 300 offending")
+    assert progress[-1] == "revoking 300/300 groups"
+    assert len(progress) < 20  # throttled, not one line per group
+
+    lines = done.stdout.splitlines()
+    header, rows, summary = lines[0], lines[1:-1], lines[-1]
+    assert header.split() == ["GROUP", "RULE", "TRAFFIC", "DENYLIST", "ENTRY", "ACTION"]
+    assert len(rows) == 300
+    seen = {}
+    for row in rows:
+        group_id, rule_id, *traffic, entry, action = row.split()
+        assert " ".join(traffic) == "tcp/25 -> ::/0"
+        assert entry == "smtp-out-v6"
+        seen[group_id] = (rule_id, action)
+    assert seen == {g: (rule, "exempt" if g in exempt else "revoked") for g, rule in groups.items()}
+    assert [r.split()[0] for r in rows] == sorted(groups)
+    assert summary.startswith(
+        f"290 revoked, 10 exempt, 0 failed in {ACCOUNT_ID}/{REGION} (enforce)"
+    )
+
+    for group_id, rule_id in groups.items():
+        ids = {r["SecurityGroupRuleId"] for r in egress_rules(ec2, group_id)}
+        assert (rule_id in ids) == (group_id in exempt)
+
+
+def test_scan_named_group_json(aws_env: str, ec2: Any, make_group: MakeGroup) -> None:
+    target = make_group(egress=[SMTP])
+    other = make_group(egress=[SMTP])
+
+    done = egress_cli("scan", "--group-id", target.group_id)
+
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""  # WARNING level by default; no progress into a pipe
+    result = json.loads(done.stdout)
+    assert (result["Source"], result["Account"], result["Region"]) == (
+        "cli:scan",
+        ACCOUNT_ID,
+        REGION,
+    )
+    assert {f["SecurityGroupRuleId"] for f in result["Findings"]} == set(target.egress_rule_ids)
+    assert {f["GroupId"] for f in result["Findings"]} == {target.group_id}
+    assert egress_rules(ec2, target.group_id) == []
+    assert len(egress_rules(ec2, other.group_id)) == 2
+
+
+# --- check-denylist -----------------------------------------------------------------------------
+
+
+def test_check_denylist_good_json_and_yaml(tmp_path: Path) -> None:
+    packaged = ROOT / "src" / "egress_guard" / "default-denylist.json"
+    done = egress_cli("check-denylist", str(packaged))
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["version"] == 1
+
+    yaml_file = tmp_path / "denylist.yaml"
+    yaml_file.write_text(
+        "version: 1\n"
+        "deny:\n"
+        "  - id: smtp-out\n"
+        "    protocol: 6\n"
+        "    ports: 25\n"
+        "    cidr: [10.0.0.18/16]\n"
+    )
+    done = egress_cli("check-denylist", str(yaml_file))
+    assert done.returncode == 0, done.stderr
+    entry = json.loads(done.stdout)["deny"][0]
+    assert (entry["protocol"], entry["ports"], entry["cidr"]) == ("tcp", "25", ["10.0.0.0/16"])
+    assert "canonicalised to 10.0.0.0/16" in done.stderr
+
+    table = egress_cli("check-denylist", str(yaml_file), "-o", "table")
+    assert table.stdout.splitlines()[1].split() == [
+        "deny", "smtp-out", "tcp", "25", "10.0.0.0/16", "overlaps"
+    ]  # fmt: skip
+
+
+def test_check_denylist_bad(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"version": 1, "deny": [{"id": "x", "protocol": "tcpp"}, {}]}))
+    done = egress_cli("check-denylist", str(bad))
+    assert done.returncode == 2
+    assert done.stdout == ""
+    problems = done.stderr.splitlines()
+    assert len(problems) == 2
+    assert problems[0].startswith(f'{bad}: deny[0] (id "x"): protocol: ')
+    assert problems[1] == f"{bad}: deny[1]: id: missing or not a non-empty string"
+
+    missing = egress_cli("check-denylist", str(tmp_path / "nope.yaml"))
+    assert missing.returncode == 2
+    assert cli_lines(missing.stderr) == [
+        f"egress-guard: cannot read denylist file {tmp_path / 'nope.yaml'}: No such file or "
+        "directory"
+    ]

@@ -1,0 +1,871 @@
+"""The command line in-process: argument parsing, exit statuses, output, progress.
+
+AWS is replaced by in-memory fakes (`FakeClients`, `FakeEc2`) through `cli.new_clients`; the
+rest is the real code path (service.handle / run_targets, Remediator, restore).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+import egress_guard.handler  # noqa: F401  (its logger must bind the session's stderr, not a test's)
+from egress_guard import __version__, cli
+from egress_guard.aws import DryRunResult
+from egress_guard.rules import Rule
+
+EVENTS = Path(__file__).resolve().parents[2] / "events"
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+GROUP = "sg-0123456789abcdef0"
+OTHER_GROUP = "sg-0fedcba9876543210"
+DENYLIST = {
+    "version": 1,
+    "deny": [{"id": "smtp-out", "protocol": "tcp", "ports": "25", "cidr": ["0.0.0.0/0"]}],
+}
+SMTP = Rule(
+    "sgr-00000000000000001",
+    GROUP,
+    True,
+    "tcp",
+    25,
+    25,
+    cidr_ipv4="0.0.0.0/0",
+    description="mail relay",
+    tags=(("team", "ops"),),
+)
+HTTPS = Rule("sgr-00000000000000002", GROUP, True, "tcp", 443, 443, cidr_ipv4="0.0.0.0/0")
+OTHER_SMTP = Rule("sgr-00000000000000003", OTHER_GROUP, True, "tcp", 25, 25, cidr_ipv4="0.0.0.0/0")
+
+
+def client_error(code: str, message: str = "") -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": message or code}}, "Operation")
+
+
+class FakeEc2:
+    """The `aws.Ec2` methods the Remediator and restore use, over a list of rules."""
+
+    def __init__(self, rules: Sequence[Rule], region: str = REGION) -> None:
+        self.rules = list(rules)
+        self.region = region
+        self.account: str | None = None
+        self.revoke_error: ClientError | None = None
+        self.authorize_error: ClientError | None = None
+        self.revoked: list[tuple[str, list[str]]] = []
+        self.dry_runs: list[tuple[str, list[str]]] = []
+        self.authorized: list[tuple[str, dict[str, Any], dict[str, str]]] = []
+        self.pages_read = 0
+        self._next = 100
+
+    def rules_of_group(self, group_id: str) -> list[Rule]:
+        return [r for r in self.rules if r.group_id == group_id]
+
+    def rules_by_ids(self, group_id: str, rule_ids: Sequence[str]) -> list[Rule]:
+        return [r for r in self.rules_of_group(group_id) if r.rule_id in rule_ids]
+
+    def all_rule_pages(self) -> Iterator[list[Rule]]:
+        for start in range(0, len(self.rules), 2):
+            self.pages_read += 1
+            yield self.rules[start : start + 2]
+
+    def group_tags(self, group_ids: Sequence[str]) -> dict[str, dict[str, str]]:
+        return {g: {} for g in group_ids}
+
+    def groups_tagged(self, key: str) -> dict[str, str]:
+        return {}
+
+    def prefix_list_cidrs(self, prefix_list_id: str) -> list[str]:
+        return []
+
+    def revoke(self, group_id: str, rule_ids: Sequence[str]) -> dict[str, Any]:
+        if self.revoke_error is not None:
+            raise self.revoke_error
+        self.revoked.append((group_id, list(rule_ids)))
+        self.rules = [r for r in self.rules if r.rule_id not in rule_ids]
+        return {"Return": True}
+
+    def revoke_dry_run(self, group_id: str, rule_ids: Sequence[str]) -> DryRunResult:
+        self.dry_runs.append((group_id, list(rule_ids)))
+        return DryRunResult(True, "DryRunOperation")
+
+    def authorize(self, group_id: str, permission: dict[str, Any], tags: dict[str, str]) -> str:
+        if self.authorize_error is not None:
+            raise self.authorize_error
+        self.authorized.append((group_id, permission, tags))
+        self._next += 1
+        rule_id = f"sgr-{self._next:017d}"
+        item: dict[str, Any] = {
+            "SecurityGroupRuleId": rule_id,
+            "GroupId": group_id,
+            "IsEgress": True,
+            "IpProtocol": permission["IpProtocol"],
+            "FromPort": permission.get("FromPort"),
+            "ToPort": permission.get("ToPort"),
+        }
+        ranges = permission.get("IpRanges") or []
+        if ranges:
+            item["CidrIpv4"] = ranges[0]["CidrIp"]
+            item["Description"] = ranges[0].get("Description")
+        item["Tags"] = [{"Key": k, "Value": v} for k, v in tags.items()]
+        self.rules.append(Rule.from_ec2(item))
+        return rule_id
+
+
+class FakeClients:
+    def __init__(self, ec2: FakeEc2, account: str = ACCOUNT) -> None:
+        self.fake_ec2 = ec2
+        self.account = account
+        self.ec2_calls: list[tuple[str | None, str | None, str | None]] = []
+        self.sts_calls = 0
+
+    def own_account(self) -> str:
+        self.sts_calls += 1
+        return self.account
+
+    def set_own_account(self, account: str | None) -> None:
+        pass
+
+    def default_region(self) -> str:
+        return REGION
+
+    def ec2(self, account: str | None, region: str | None, role_name: str | None) -> FakeEc2:
+        self.ec2_calls.append((account, region, role_name))
+        self.fake_ec2.region = region or REGION
+        return self.fake_ec2
+
+    def client(self, service: str, region: str | None = None) -> Any:
+        raise AssertionError(f"no {service} client expected")
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI sets some variables itself; monkeypatch puts them back afterwards."""
+    for name in (
+        "DENYLIST_FILE",
+        "DENYLIST_PARAMETER",
+        "MODE",
+        "EXEMPT_TAG",
+        "MEMBER_ROLE_NAME",
+        "NOTIFY_TOPIC_ARN",
+        "POWERTOOLS_METRICS_DISABLED",
+        "POWERTOOLS_LOG_LEVEL",
+        "SWEEP_CONCURRENCY",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DENYLIST", json.dumps(DENYLIST))
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_REGION", REGION)
+
+
+@pytest.fixture
+def ec2() -> FakeEc2:
+    return FakeEc2([SMTP, HTTPS, OTHER_SMTP])
+
+
+@pytest.fixture
+def clients(monkeypatch: pytest.MonkeyPatch, ec2: FakeEc2) -> FakeClients:
+    fake = FakeClients(ec2)
+    monkeypatch.setattr(cli, "new_clients", lambda: fake)
+    return fake
+
+
+def write(tmp_path: Path, name: str, content: Any) -> str:
+    path = tmp_path / name
+    path.write_text(content if isinstance(content, str) else json.dumps(content))
+    return str(path)
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    status = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def only_line(err: str) -> str:
+    """stderr holds exactly one line from the CLI (JSON log lines aside)."""
+    lines = [line for line in err.splitlines() if not line.startswith("{")]
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    return lines[0]
+
+
+# --- parsing ------------------------------------------------------------------------------------
+
+
+def test_global_options_go_before_or_after_the_command() -> None:
+    parser = cli.build_parser()
+    before = parser.parse_args(["--output", "table", "--region", "eu-west-1", "scan"])
+    after = parser.parse_args(["scan", "-o", "table", "--region", "eu-west-1"])
+    for args in (before, after):
+        assert (args.output, args.region, args.command) == ("table", "eu-west-1", "scan")
+    default = parser.parse_args(["scan"])
+    assert (default.output, default.region, default.log_level) == ("json", None, None)
+    assert default.group_ids == []
+    assert default.dry_run is False
+    assert default.progress is None
+
+
+def test_option_after_the_command_wins_over_the_global_one() -> None:
+    args = cli.build_parser().parse_args(["-o", "table", "scan", "-o", "json"])
+    assert args.output == "json"
+
+
+def test_scan_options() -> None:
+    args = cli.build_parser().parse_args(
+        ["scan", "--group-id", GROUP, "--group-id", OTHER_GROUP, "--dry-run", "--no-progress"]
+    )
+    assert args.group_ids == [GROUP, OTHER_GROUP]
+    assert args.dry_run is True
+    assert args.progress is False
+    assert args.run is cli.run_scan
+
+
+def test_command_arguments() -> None:
+    parser = cli.build_parser()
+    invoke = parser.parse_args(["invoke", "e.json", "--dry-run", "--log-level", "debug"])
+    assert (invoke.event, invoke.dry_run, invoke.log_level) == ("e.json", True, "DEBUG")
+    restore = parser.parse_args(["restore", "r.json", "--tag", "a=b", "--tag", "c=", "--dry-run"])
+    assert (restore.result, restore.tags, restore.dry_run) == ("r.json", ["a=b", "c="], True)
+    check = parser.parse_args(["check-denylist", "d.yaml"])
+    assert check.file == "d.yaml"
+    assert check.run is cli.run_check_denylist
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--output", "xml", "scan"],
+        ["scan", "--bogus"],
+        ["invoke"],
+        ["restore"],
+        ["frobnicate"],
+        ["--log-level", "LOUD", "scan"],
+    ],
+)
+def test_bad_arguments_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        cli.main(argv)
+    assert exc.value.code == 2
+    assert "usage: egress-guard" in capsys.readouterr().err
+
+
+def test_no_command_exits_2_with_usage(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, err = run(capsys)
+    assert status == 2
+    assert out == ""
+    assert err.startswith("usage: egress-guard")
+    assert "a command is required" in err
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["--version"])
+    assert exc.value.code == 0
+    assert capsys.readouterr().out.strip() == f"egress-guard {__version__}"
+
+
+def test_help_has_examples_and_exit_statuses(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        cli.main(["--help"])
+    out = capsys.readouterr().out
+    for text in ("invoke", "scan", "check-denylist", "restore", "examples:", "exit status"):
+        assert text in out
+    for command in ("invoke", "scan", "check-denylist", "restore"):
+        with pytest.raises(SystemExit):
+            cli.main([command, "--help"])
+        assert "examples:" in capsys.readouterr().out
+
+
+def test_parse_tags() -> None:
+    assert cli.parse_tags(["a=b", "c=", "d=e=f"]) == {"a": "b", "c": "", "d": "e=f"}
+    with pytest.raises(cli.BadInput, match="KEY=VALUE"):
+        cli.parse_tags(["novalue"])
+
+
+def test_environment_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    parser = cli.build_parser()
+    cli.prepare_environment(parser.parse_args(["--region", "eu-central-1", "scan"]))
+    assert os.environ["POWERTOOLS_METRICS_DISABLED"] == "true"
+    assert os.environ["POWERTOOLS_LOG_LEVEL"] == "WARNING"
+    assert os.environ["AWS_DEFAULT_REGION"] == "eu-central-1"
+    monkeypatch.delenv("POWERTOOLS_LOG_LEVEL")
+    cli.prepare_environment(parser.parse_args(["invoke", "x.json"]))
+    assert os.environ["POWERTOOLS_LOG_LEVEL"] == "INFO"
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
+    monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "debug")
+    cli.prepare_environment(parser.parse_args(["scan"]))
+    assert os.environ["POWERTOOLS_METRICS_DISABLED"] == "false"  # the user's choice stands
+    assert os.environ["POWERTOOLS_LOG_LEVEL"] == "DEBUG"
+    cli.prepare_environment(parser.parse_args(["--log-level", "error", "scan"]))
+    assert os.environ["POWERTOOLS_LOG_LEVEL"] == "ERROR"
+
+
+# --- invoke -------------------------------------------------------------------------------------
+
+
+def manual_event(*rule_ids: str, dry_run: bool = False) -> dict[str, Any]:
+    return {"GroupId": GROUP, "SecurityGroupRuleIds": list(rule_ids), "DryRun": dry_run}
+
+
+def test_invoke_revokes_and_prints_the_result(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], clients: FakeClients, ec2: FakeEc2
+) -> None:
+    event = write(tmp_path, "event.json", manual_event(SMTP.rule_id, HTTPS.rule_id))
+    status, out, _ = run(capsys, "invoke", event)
+    assert status == 0
+    result = json.loads(out)
+    assert result["Return"] is True
+    assert result["DryRun"] is False
+    assert [r["SecurityGroupRuleId"] for r in result["RevokedSecurityGroupRules"]] == [SMTP.rule_id]
+    assert result["Findings"][0]["Tags"] == [{"Key": "team", "Value": "ops"}]
+    assert ec2.revoked == [(GROUP, [SMTP.rule_id])]
+    assert clients.ec2_calls == [(None, None, None)]
+
+
+def test_invoke_dry_run_revokes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], clients: FakeClients, ec2: FakeEc2
+) -> None:
+    event = write(tmp_path, "event.json", manual_event(SMTP.rule_id))
+    status, out, _ = run(capsys, "invoke", event, "--dry-run", "--output", "table")
+    assert status == 0
+    assert ec2.revoked == []
+    assert ec2.dry_runs == [(GROUP, [SMTP.rule_id])]
+    lines = out.splitlines()
+    assert lines[1].split() == [GROUP, SMTP.rule_id, "tcp/25", "->", "0.0.0.0/0", "smtp-out",
+                                "would-revoke"]  # fmt: skip
+    assert lines[2].startswith("1 would-revoke, 0 exempt, 0 failed in this account/us-east-1")
+    assert "(enforce, dry run)" in lines[2]
+
+
+def test_invoke_report_mode_from_the_environment(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    clients: FakeClients,
+    ec2: FakeEc2,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MODE", "report")
+    event = write(tmp_path, "event.json", manual_event(SMTP.rule_id))
+    status, out, _ = run(capsys, "invoke", event)
+    assert status == 0
+    assert ec2.revoked == []
+    assert json.loads(out)["Findings"][0]["Action"] == "would-revoke"
+
+
+def test_invoke_failed_revocation_exits_1_and_still_prints_the_result(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], clients: FakeClients, ec2: FakeEc2
+) -> None:
+    ec2.revoke_error = client_error("UnauthorizedOperation", "not allowed")
+    event = write(tmp_path, "event.json", manual_event(SMTP.rule_id))
+    status, out, err = run(capsys, "invoke", event)
+    assert status == 1
+    result = json.loads(out)
+    assert result["Return"] is False
+    assert result["Findings"][0]["Action"] == "failed"
+    assert "UnauthorizedOperation" in result["Findings"][0]["Error"]
+    assert only_line(err).startswith("egress-guard: remediation failed: 1 revocation(s) failed")
+
+
+def test_invoke_noop_event(
+    capsys: pytest.CaptureFixture[str], clients: FakeClients, ec2: FakeEc2
+) -> None:
+    status, out, _ = run(capsys, "invoke", str(EVENTS / "cloudtrail-failed-call.json"))
+    assert status == 0
+    assert json.loads(out)["Findings"] == []
+    assert clients.ec2_calls == []
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{not json", "is not JSON"),
+        ("[1, 2]", "unrecognised event"),
+        ('{"hello": "world"}', "unrecognised event"),
+        ('{"GroupId": "sg-nope"}', "sg-nope"),
+    ],
+)
+def test_invoke_bad_event_exits_2_with_one_line(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    clients: FakeClients,
+    content: str,
+    message: str,
+) -> None:
+    status, out, err = run(capsys, "invoke", write(tmp_path, "e.json", content))
+    assert status == 2
+    assert out == ""
+    line = only_line(err)
+    assert line.startswith("egress-guard: ")
+    assert message in line
+    assert clients.fake_ec2.revoked == []
+
+
+def test_invoke_missing_or_binary_file_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, _, err = run(capsys, "invoke", str(tmp_path / "missing.json"))
+    assert status == 2
+    assert "cannot read event file" in only_line(err)
+    assert "missing.json" in err
+    binary = tmp_path / "b.json"
+    binary.write_bytes(b"\xff\xfe\x00")
+    status, _, err = run(capsys, "invoke", str(binary))
+    assert status == 2
+    assert "not UTF-8" in only_line(err)
+
+
+def test_invoke_reads_stdin(
+    capsys: pytest.CaptureFixture[str],
+    clients: FakeClients,
+    ec2: FakeEc2,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    stdin = io.TextIOWrapper(io.BytesIO(json.dumps(manual_event(SMTP.rule_id)).encode()))
+    monkeypatch.setattr("sys.stdin", stdin)
+    status, out, _ = run(capsys, "invoke", "-", "--dry-run")
+    assert status == 0
+    assert json.loads(out)["DryRun"] is True
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        ("MODE", "sometimes", "MODE: 'sometimes'"),
+        ("DENYLIST", '{"version": 2, "deny": []}', "DENYLIST is invalid: version"),
+        ("SWEEP_CONCURRENCY", "0", "SWEEP_CONCURRENCY"),
+    ],
+)
+def test_bad_settings_exit_2(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    clients: FakeClients,
+    monkeypatch: pytest.MonkeyPatch,
+    case: tuple[str, str, str],
+) -> None:
+    variable, value, message = case
+    monkeypatch.setenv(variable, value)
+    for argv in (["invoke", write(tmp_path, "e.json", manual_event(SMTP.rule_id))], ["scan"]):
+        status, out, err = run(capsys, *argv)
+        assert status == 2
+        assert out == ""
+        assert message in only_line(err)
+    assert clients.fake_ec2.revoked == []
+
+
+def test_event_for_another_account_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], clients: FakeClients, ec2: FakeEc2
+) -> None:
+    event = {
+        "version": "0",
+        "id": "e2",
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "999999999999",
+        "region": REGION,
+        "time": "2025-01-01T00:00:00Z",
+        "resources": [],
+        "detail": {},
+    }
+    status, out, err = run(capsys, "invoke", write(tmp_path, "e.json", event))
+    assert status == 2
+    assert out == ""
+    assert "999999999999" in only_line(err)
+    assert ec2.revoked == []
+
+
+def test_aws_error_exits_1_with_one_line(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    clients: FakeClients,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def no_credentials() -> str:
+        raise client_error("ExpiredToken", "the security token has expired")
+
+    monkeypatch.setattr(clients, "own_account", no_credentials)
+    result = write(tmp_path, "r.json", revoked_result(SMTP))
+    status, _, err = run(capsys, "restore", result)
+    assert status == 1
+    assert only_line(err) == "egress-guard: AWS error: ExpiredToken: the security token has expired"
+
+
+# --- scan ---------------------------------------------------------------------------------------
+
+
+def test_scan_sweeps_the_region_with_progress(
+    capsys: pytest.CaptureFixture[str], clients: FakeClients, ec2: FakeEc2
+) -> None:
+    status, out, err = run(capsys, "scan", "--progress", "-o", "table")
+    assert status == 0
+    assert ec2.pages_read == 2
+    assert sorted(ec2.revoked) == [(GROUP, [SMTP.rule_id]), (OTHER_GROUP, [OTHER_SMTP.rule_id])]
+    lines = out.splitlines()
+    assert len(lines) == 4
+    summary = f"2 revoked, 0 exempt, 0 failed in {ACCOUNT}/us-east-1 (enforce); 3 rules judged"
+    assert lines[-1] == summary
+    progress = err.splitlines()
+    assert progress[0] == "read page 1: 2 rules, 1 groups; 1 offending"
+    assert "read page 2: 3 rules, 2 groups; 2 offending" in progress
+    assert progress[-1] == "revoking 2/2 groups"
+
+
+def test_scan_json_names_the_account_and_source(
+    capsys: pytest.CaptureFixture[str], clients: FakeClients, ec2: FakeEc2
+) -> None:
+    status, out, err = run(capsys, "scan", "--dry-run")
+    assert status == 0
+    assert err == ""  # no progress: stderr is not a terminal here
+    result = json.loads(out)
+    assert result["Source"] == "cli:scan"
+    assert result["Account"] == ACCOUNT
+    assert result["DryRun"] is True
+    assert ec2.revoked == []
+    assert result["EventId"].startswith("cli-scan-")
+    assert clients.ec2_calls == [(None, None, None)]
+
+
+def test_scan_named_groups_with_region(
+    capsys: pytest.CaptureFixture[str], clients: FakeClients, ec2: FakeEc2
+) -> None:
+    status, out, err = run(
+        capsys, "--region", "eu-west-1", "scan", "--group-id", GROUP, "--group-id", GROUP,
+        "--progress",
+    )  # fmt: skip
+    assert status == 0
+    assert ec2.pages_read == 0
+    assert ec2.revoked == [(GROUP, [SMTP.rule_id])]
+    assert clients.ec2_calls == [(None, "eu-west-1", None)]
+    assert json.loads(out)["Region"] == "eu-west-1"
+    assert err.splitlines() == ["read 1/1 groups; 1 offending", "revoking 1/1 groups"]
+
+
+def test_scan_bad_group_id_exits_2(
+    capsys: pytest.CaptureFixture[str], clients: FakeClients, ec2: FakeEc2
+) -> None:
+    status, out, err = run(capsys, "scan", "--group-id", "default")
+    assert status == 2
+    assert out == ""
+    assert "--group-id: 'default' is not a security group id" in only_line(err)
+    assert clients.ec2_calls == []
+
+
+def test_scan_failure_exits_1_and_prints_the_table(
+    capsys: pytest.CaptureFixture[str], clients: FakeClients, ec2: FakeEc2
+) -> None:
+    ec2.revoke_error = client_error("RequestLimitExceeded", "slow down")
+    status, out, err = run(capsys, "scan", "--output", "table")
+    assert status == 1
+    assert "0 revoked, 0 exempt, 2 failed" in out
+    assert "failed: RequestLimitExceeded: slow down" in out
+    assert "remediation failed" in only_line(err)
+
+
+# --- check-denylist -----------------------------------------------------------------------------
+
+
+def test_check_denylist_prints_the_normalised_document(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    doc = {"version": 1, "deny": [{"id": "x", "protocol": "6", "cidr": "10.0.0.18/16"}]}
+    status, out, err = run(capsys, "check-denylist", write(tmp_path, "d.json", doc))
+    assert status == 0
+    normal = json.loads(out)
+    assert normal["deny"][0]["protocol"] == "tcp"
+    assert normal["deny"][0]["cidr"] == ["10.0.0.0/16"]
+    assert "warning:" in err
+    assert "canonicalised to 10.0.0.0/16" in err
+
+
+def test_check_denylist_yaml_and_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(tmp_path, "d.yaml", "version: 1\ndeny:\n  - id: smtp\n    ports: '25'\n")
+    status, out, err = run(capsys, "check-denylist", path, "--output", "table")
+    assert status == 0
+    assert err == ""
+    assert out.splitlines()[1].split() == ["deny", "smtp", "any", "25", "any", "overlaps"]
+
+
+def test_check_denylist_problems_one_per_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    doc = {"version": 1, "deny": [{"id": "a", "ports": "99999"}, {"protocol": "tcp"}]}
+    path = write(tmp_path, "d.json", doc)
+    status, out, err = run(capsys, "check-denylist", path)
+    assert status == 2
+    assert out == ""
+    assert err.splitlines() == [
+        f'{path}: deny[0] (id "a"): ports: 99999 is out of range 0-65535',
+        f"{path}: deny[1]: id: missing or not a non-empty string",
+    ]
+
+
+def test_check_denylist_unreadable(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    status, _, err = run(capsys, "check-denylist", str(tmp_path))
+    assert status == 2
+    assert only_line(err).startswith(f"egress-guard: cannot read denylist file {tmp_path}")
+
+
+# --- restore ------------------------------------------------------------------------------------
+
+
+def revoked_result(*rules: Rule, account: str | None = ACCOUNT, region: str = REGION) -> Any:
+    return {
+        "Return": True,
+        "DryRun": False,
+        "RevokedSecurityGroupRules": [r.to_revoked() for r in rules],
+        "Findings": [
+            {
+                "GroupId": r.group_id,
+                "SecurityGroupRuleId": r.rule_id,
+                "DenylistEntry": "smtp-out",
+                "Action": "revoked",
+                **({"Tags": [{"Key": k, "Value": v} for k, v in r.tags]} if r.tags else {}),
+            }
+            for r in rules
+        ],
+        "Account": account,
+        "Region": region,
+    }
+
+
+def test_restore_reauthorizes_with_description_and_tags(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], clients: FakeClients
+) -> None:
+    ec2 = FakeEc2([HTTPS])
+    clients.fake_ec2 = ec2
+    path = write(tmp_path, "r.json", revoked_result(SMTP))
+    status, out, err = run(capsys, "restore", path, "--tag", "egress-guard:exempt=true")
+    assert status == 0, err
+    assert ec2.authorized == [
+        (
+            GROUP,
+            {
+                "IpProtocol": "tcp",
+                "FromPort": 25,
+                "ToPort": 25,
+                "IpRanges": [{"CidrIp": "0.0.0.0/0", "Description": "mail relay"}],
+            },
+            {"team": "ops", "egress-guard:exempt": "true"},
+        )
+    ]
+    report = json.loads(out)
+    assert (report["Restored"], report["AlreadyPresent"], report["Failed"]) == (1, 0, 0)
+    assert report["Rules"][0]["Status"] == "restored"
+    assert report["Rules"][0]["NewSecurityGroupRuleId"].startswith("sgr-")
+    assert (report["Account"], report["Region"]) == (ACCOUNT, REGION)
+
+    # Again: nothing to add, and no write.
+    status, out, _ = run(capsys, "restore", path, "-o", "table")
+    assert status == 0
+    assert len(ec2.authorized) == 1
+    assert "already-present" in out.splitlines()[1]
+    assert out.splitlines()[2] == f"0 restored, 1 already present, 0 failed in {ACCOUNT}/us-east-1"
+
+
+def test_restore_dry_run_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], clients: FakeClients, ec2: FakeEc2
+) -> None:
+    ec2.rules = [HTTPS]
+    status, out, _ = run(
+        capsys, "restore", write(tmp_path, "r.json", revoked_result(SMTP, HTTPS)), "--dry-run"
+    )
+    assert status == 0
+    assert ec2.authorized == []
+    report = json.loads(out)
+    assert [r["Status"] for r in report["Rules"]] == ["would-restore", "already-present"]
+    assert report["Rules"][1]["ExistingSecurityGroupRuleId"] == HTTPS.rule_id
+    assert report["WouldRestore"] == 1
+
+
+def test_restore_duplicate_from_ec2_is_already_present(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], clients: FakeClients, ec2: FakeEc2
+) -> None:
+    ec2.rules = []
+    ec2.authorize_error = client_error("InvalidPermission.Duplicate", "already exists")
+    status, out, _ = run(capsys, "restore", write(tmp_path, "r.json", revoked_result(SMTP)))
+    assert status == 0
+    assert json.loads(out)["Rules"][0]["Status"] == "already-present"
+
+
+def test_restore_failure_exits_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], clients: FakeClients, ec2: FakeEc2
+) -> None:
+    ec2.rules = []
+    ec2.authorize_error = client_error("InvalidGroup.NotFound", "no such group")
+    status, out, err = run(capsys, "restore", write(tmp_path, "r.json", revoked_result(SMTP)))
+    assert status == 1
+    report = json.loads(out)
+    assert report["Return"] is False
+    assert report["Failed"] == 1
+    assert report["Rules"][0]["Error"] == "InvalidGroup.NotFound: no such group"
+    assert only_line(err) == "egress-guard: restore failed for 1 rule(s)"
+
+
+def test_restore_with_nothing_revoked_does_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], clients: FakeClients
+) -> None:
+    status, out, _ = run(capsys, "restore", write(tmp_path, "r.json", revoked_result()))
+    assert status == 0
+    assert json.loads(out)["Rules"] == []
+    assert clients.sts_calls == 0
+    assert clients.ec2_calls == []
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        ("999999999999", REGION, "from account 999999999999"),
+        (ACCOUNT, "eu-west-1", "pass --region eu-west-1"),
+    ],
+)
+def test_restore_refuses_another_account_or_region(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    clients: FakeClients,
+    case: tuple[str, str, str],
+) -> None:
+    account, region, message = case
+    ec2 = clients.fake_ec2
+    ec2.rules = []
+    path = write(tmp_path, "r.json", revoked_result(SMTP, account=account, region=region))
+    status, out, err = run(capsys, "restore", path)
+    assert status == 2
+    assert out == ""
+    assert message in only_line(err)
+    assert ec2.authorized == []
+
+
+def test_restore_without_account_restores_here_with_a_note(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], clients: FakeClients, ec2: FakeEc2
+) -> None:
+    ec2.rules = []
+    path = write(tmp_path, "r.json", revoked_result(SMTP, account=None))
+    status, out, _ = run(capsys, "restore", path)
+    assert status == 0
+    assert json.loads(out)["Notes"] == [f"the result names no account; restoring in {ACCOUNT}"]
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        ([], "expected a JSON object, got list"),
+        ({"Findings": []}, "no RevokedSecurityGroupRules"),
+        ({"RevokedSecurityGroupRules": {}}, "expected a list"),
+        ({"RevokedSecurityGroupRules": [{"GroupId": GROUP}]}, "SecurityGroupRuleId"),
+        (
+            {"RevokedSecurityGroupRules": [{**SMTP.to_revoked(), "IsEgress": False}]},
+            "egress rules only",
+        ),
+        (
+            {"RevokedSecurityGroupRules": [{**SMTP.to_revoked(), "CidrIpv6": "::/0"}]},
+            "exactly one of",
+        ),
+        (
+            {"RevokedSecurityGroupRules": [{**SMTP.to_revoked(), "IpProtocol": "bogus"}]},
+            "not a protocol",
+        ),
+        ({"RevokedSecurityGroupRules": [{**SMTP.to_revoked(), "FromPort": "25"}]}, "FromPort"),
+    ],
+)
+def test_restore_bad_result_exits_2(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    clients: FakeClients,
+    document: Any,
+    message: str,
+) -> None:
+    status, out, err = run(capsys, "restore", write(tmp_path, "r.json", document))
+    assert status == 2
+    assert out == ""
+    assert message in only_line(err)
+    assert clients.ec2_calls == []
+
+
+def test_restore_reads_the_result_log_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], clients: FakeClients, ec2: FakeEc2
+) -> None:
+    ec2.rules = []
+    line = {"level": "INFO", "message": "result", "result": revoked_result(SMTP)}
+    status, out, _ = run(capsys, "restore", write(tmp_path, "r.json", line))
+    assert status == 0
+    assert json.loads(out)["Restored"] == 1
+
+
+# --- progress -----------------------------------------------------------------------------------
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_progress_lines_keep_first_and_last_of_each_phase_and_one_a_second() -> None:
+    stream, clock = io.StringIO(), Clock()
+    progress = cli.Progress(stream, interval=1.0, clock=clock)
+    for page in range(1, 6):
+        progress(f"read page {page}")
+        clock.now += 0.3
+    for group in range(1, 4):
+        progress(f"revoking {group}/3 groups")
+    progress.close()
+    assert stream.getvalue().splitlines() == [
+        "read page 1",
+        "read page 5",  # 1.2 s after page 1
+        "revoking 1/3 groups",
+        "revoking 3/3 groups",
+    ]
+
+
+def test_progress_shows_the_last_message_of_a_phase_before_the_next() -> None:
+    stream, clock = io.StringIO(), Clock()
+    progress = cli.Progress(stream, clock=clock)
+    for page in range(1, 4):
+        progress(f"read page {page}")
+    progress("revoking 1/1 groups")
+    progress.close()
+    assert stream.getvalue().splitlines() == ["read page 1", "read page 3", "revoking 1/1 groups"]
+
+
+def test_progress_on_a_terminal_rewrites_one_line_per_phase() -> None:
+    stream, clock = io.StringIO(), Clock()
+    progress = cli.Progress(stream, tty=True, clock=clock)
+    progress("read page 1")
+    clock.now += 1
+    progress("read page 2")
+    progress("revoking 1/2 groups")
+    clock.now += 1
+    progress("revoking 2/2 groups")
+    progress.close()
+    assert stream.getvalue() == (
+        "\rread page 1\x1b[K\rread page 2\x1b[K\n"
+        "\rrevoking 1/2 groups\x1b[K\rrevoking 2/2 groups\x1b[K\n"
+    )
+
+
+def test_progress_off_and_broken_streams_are_silent() -> None:
+    class NotATerminal(io.StringIO):
+        def isatty(self) -> bool:
+            return False
+
+    quiet = cli.Progress.for_stream(NotATerminal(), None)
+    assert quiet.stream is None
+    quiet("read page 1")
+    quiet.close()
+    forced = cli.Progress.for_stream(NotATerminal(), True)
+    assert forced.stream is not None
+
+    closed = io.StringIO()
+    closed.close()
+    progress = cli.Progress(closed)
+    progress("read page 1")  # no exception: progress never stops a remediation
+    progress.close()
