@@ -205,7 +205,12 @@ class _Checker:
                 f"document: {self.destinations} destinations, over {MAX_DESTINATIONS}"
             )
         if "description" in doc:
-            normal["description"] = doc["description"]
+            if isinstance(doc["description"], str):
+                normal["description"] = doc["description"]
+            else:
+                self.problems.append(
+                    f"description: expected a string, got {_kind(doc['description'])}"
+                )
         return Denylist(tuple(deny), tuple(allow), normal, tuple(self.warnings))
 
     def entry_list(self, doc: dict[str, Any], key: str, required: bool) -> list[Any]:
@@ -235,6 +240,10 @@ class _Checker:
         for key in sorted(set(item) - ENTRY_KEYS, key=str):
             self.problems.append(f"{where}: unknown field {key!r} (expected {_names(ENTRY_KEYS)})")
         self.check_id(where, entry_id)
+        if "description" in item and not isinstance(item["description"], str):
+            self.problems.append(
+                f"{where}: description: expected a string, got {_kind(item['description'])}"
+            )
         if kind == "allow" and "match" in item:
             self.problems.append(f"{where}: match: allow entries always mean covers; remove it")
         match = self.match(where, item.get("match", "overlaps"))
@@ -319,7 +328,7 @@ class _Checker:
             if isinstance(value, (str, int)) and not isinstance(value, bool)
             else None
         )
-        found = re.fullmatch(r"(\d{1,6})(?:\s*-\s*(\d{1,6}))?", text or "")
+        found = re.fullmatch(r"(\d{1,6})(?:\s*-\s*(\d{1,6}))?", text or "", re.ASCII)
         if found is None:
             self.problems.append(f'{where}: ports: {value!r} is not "N" or "N-M"')
             return None
@@ -398,6 +407,10 @@ class _Checker:
             network = ipaddress.ip_network(value.strip(), strict=False)
         except ValueError as exc:
             self.problems.append(f"{where}: cidr: {value!r} is not an IPv4 or IPv6 CIDR ({exc})")
+            return None
+        if "%" in value:
+            # ipaddress accepts an IPv6 zone index (fe80::%eth0/64); EC2 does not.
+            self.problems.append(f"{where}: cidr: {value!r} has a zone index (%...)")
             return None
         if "/" not in value:
             self.problems.append(f"{where}: cidr: {value!r} has no prefix length (write {network})")

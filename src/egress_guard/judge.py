@@ -27,6 +27,7 @@ from egress_guard.rules import Rule
 from egress_guard.traffic import ALL, Traffic
 
 PrefixLists = Mapping[str, tuple[Network, ...]]
+TRAFFIC_CACHE_SIZE = 4096  # distinct protocol/port sets remembered per compiled denylist
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +54,7 @@ class Judge:
         self._deny = _compile(denylist.deny)
         self._allow = _compile(denylist.allow)
         self._ids = {entry.index: entry.id for entry in denylist.deny}
+        self._allow_ids = {entry.index: entry.id for entry in denylist.allow}
         self.needs_prefix_lists = any(
             isinstance(e.destination, Cidr) for e in (*denylist.deny, *denylist.allow)
         )
@@ -69,20 +71,22 @@ class Judge:
 
     def _first_deny(self, rule: Rule, lists: PrefixLists) -> int | None:
         best: int | None = None
-        for cls in self._deny.candidates(rule.traffic.protocol):
+        for cls in self._deny.deny_candidates(rule.traffic):
             if best is not None and cls.min_index >= best:
                 break
-            found = cls.deny_match(rule, lists)
+            found = cls.deny_destination(rule, lists)
             if found is not None and (best is None or found < best):
                 best = found
         return best
 
     def _allowed_by(self, rule: Rule, lists: PrefixLists) -> str | None:
+        """The first allow entry in document order that holds the whole rule."""
+        best: int | None = None
         for cls in self._allow.candidates(rule.traffic.protocol):
-            entry = cls.allow_match(rule, lists)
-            if entry is not None:
-                return entry
-        return None
+            if best is not None and cls.min_index >= best:
+                break
+            best = _least(best, cls.allow_match(rule, lists))
+        return None if best is None else self._allow_ids[best]
 
 
 def prefix_list_networks(cidrs: Iterable[str]) -> tuple[Network, ...]:
@@ -171,11 +175,9 @@ class _Class:
     groups: dict[str, int] = field(default_factory=dict)
     cidr_items: dict[int, list[tuple[Network, int]]] = field(default_factory=dict)
     cidrs: dict[int, _CidrIndex] = field(default_factory=dict)
-    ids: dict[int, str] = field(default_factory=dict)
 
     def add(self, entry: Entry) -> None:
         self.min_index = min(self.min_index, entry.index)
-        self.ids[entry.index] = entry.id
         dest = entry.destination
         if dest is None:
             self.anywhere = _least(self.anywhere, entry.index)
@@ -203,6 +205,10 @@ class _Class:
     def deny_match(self, rule: Rule, lists: PrefixLists) -> int | None:
         if not self.traffic_matches(rule.traffic):
             return None
+        return self.deny_destination(rule, lists)
+
+    def deny_destination(self, rule: Rule, lists: PrefixLists) -> int | None:
+        """`deny_match` for a rule whose traffic is known to match this class."""
         best = self.anywhere
         if rule.referenced_group_id is not None:
             return _least(best, self.groups.get(rule.referenced_group_id))
@@ -226,21 +232,18 @@ class _Class:
 
     # --- allow --------------------------------------------------------------------------
 
-    def allow_match(self, rule: Rule, lists: PrefixLists) -> str | None:
+    def allow_match(self, rule: Rule, lists: PrefixLists) -> int | None:
         if not any(t.covers(rule.traffic) for t in self.traffic):
             return None
-        found = self.anywhere
-        if found is None:
-            found = self._allow_destination(rule, lists)
-        return None if found is None else self.ids[found]
+        return _least(self.anywhere, self._allow_destination(rule, lists))
 
     def _allow_destination(self, rule: Rule, lists: PrefixLists) -> int | None:
         if rule.referenced_group_id is not None:
             return self.groups.get(rule.referenced_group_id)
         if rule.prefix_list_id is not None:
             found = self.prefix_lists.get(rule.prefix_list_id)
-            if found is None and rule.prefix_list_id in lists:
-                found = self._allow_all_inside_one(lists[rule.prefix_list_id])
+            if rule.prefix_list_id in lists:
+                found = _least(found, self._allow_all_inside_one(lists[rule.prefix_list_id]))
             return found
         cidr = rule.cidr_ipv4 or rule.cidr_ipv6
         if cidr is None:
@@ -250,14 +253,15 @@ class _Class:
         return None if index is None else index.first_containing(net, strict=False)
 
     def _allow_all_inside_one(self, nets: tuple[Network, ...]) -> int | None:
-        """An allow CIDR entry that alone contains every CIDR of a prefix list."""
+        """The first allow CIDR entry that alone contains every CIDR of a prefix list."""
         if not nets:
             return None
+        best: int | None = None
         for version_items in self.cidr_items.values():
             for allowed, index in version_items:
                 if all(n.version == allowed.version and n.subnet_of(allowed) for n in nets):  # type: ignore[arg-type]
-                    return index
-        return None
+                    best = _least(best, index)
+        return best
 
 
 class _Classes:
@@ -266,6 +270,7 @@ class _Classes:
     def __init__(self, classes: list[_Class]) -> None:
         self.all = sorted(classes, key=lambda c: c.min_index)
         self._by_protocol: dict[int, list[_Class]] = {}
+        self._deny_by_traffic: dict[Traffic, list[_Class]] = {}
 
     def candidates(self, protocol: int) -> list[_Class]:
         if protocol == ALL:
@@ -274,6 +279,17 @@ class _Classes:
         if found is None:
             found = [c for c in self.all if any(t.protocol in (ALL, protocol) for t in c.traffic)]
             self._by_protocol[protocol] = found
+        return found
+
+    def deny_candidates(self, traffic: Traffic) -> list[_Class]:
+        """The classes (in order) whose traffic a rule with this traffic meets as a deny
+        entry. Rules repeat a few protocol/port sets, so the answer is kept per traffic
+        value (bounded): judging a rule then skips every class of other ports at once."""
+        found = self._deny_by_traffic.get(traffic)
+        if found is None:
+            found = [c for c in self.candidates(traffic.protocol) if c.traffic_matches(traffic)]
+            if len(self._deny_by_traffic) < TRAFFIC_CACHE_SIZE:
+                self._deny_by_traffic[traffic] = found
         return found
 
 

@@ -29,7 +29,8 @@ def protocol_number(value: str | int) -> int:
     text = str(value).strip().lower()
     if text in PROTOCOL_NUMBERS:
         return PROTOCOL_NUMBERS[text]
-    if text.isdigit() and 0 <= int(text) <= 255:
+    # ASCII only: str.isdigit() also accepts "²" and other scripts' digits ("٦").
+    if text.isascii() and text.isdigit() and 0 <= int(text) <= 255:
         return int(text)
     raise ValueError(f"{value!r} is not a protocol: use tcp, udp, icmp, icmpv6, -1/all or 0-255")
 
