@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from emulator import add_revoked_security_group_rules, fail
-from samples import authorize_egress, pointed
+from samples import authorize_egress, pointed, sample
 
 from egress_guard import handler
 from egress_guard.aws import Clients
@@ -86,16 +86,17 @@ def test_rule_created_with_the_aws_cli_is_revoked(
 ) -> None:
     use_denylist(monkeypatch, DENY_SMTP)
     group = make_group([], keep_default_egress=False)
+    permission = "IpProtocol=tcp,FromPort=25,ToPort=25,IpRanges=[{CidrIp=0.0.0.0/0,Description=x}]"
     created = aws_cli(
         "ec2", "authorize-security-group-egress", "--group-id", group.group_id,
-        "--ip-permissions", "IpProtocol=tcp,FromPort=25,ToPort=25,IpRanges=[{CidrIp=0.0.0.0/0,Description=mail}]",
+        "--ip-permissions", permission,
     )  # fmt: skip
     rule_id = created["SecurityGroupRules"][0]["SecurityGroupRuleId"]
 
     result = handler.lambda_handler(authorize_egress(group.group_id, rule_id), lambda_context)
 
     assert egress_rules(ec2, group.group_id) == {}
-    assert result["RevokedSecurityGroupRules"][0]["Description"] == "mail"
+    assert result["RevokedSecurityGroupRules"][0]["Description"] == "x"
 
 
 def test_response_listing_revoked_rules_is_reported_without_a_read_back(
@@ -153,9 +154,13 @@ def test_allow_entry_spares_a_rule_inside_it(
     ids=["overlaps-takes-both", "covers-takes-only-the-wide-rule"],
 )
 def test_covers_takes_only_rules_allowing_all_the_entry_names(
-    match: str, expected_left: set[str], make_group: Any, ec2: Any, lambda_context: Any,
+    match: str,
+    expected_left: set[str],
+    make_group: Any,
+    ec2: Any,
+    lambda_context: Any,
     monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
+) -> None:
     use_denylist(
         monkeypatch,
         {
@@ -463,12 +468,7 @@ def test_ec2_refusal_in_a_sweep_fails_the_invocation_after_every_group_was_tried
     proxy.on("RevokeSecurityGroupEgress", refuse_one_group)
 
     with pytest.raises(RemediationFailed) as failure:
-        handler.lambda_handler(
-            {"version": "0", "id": "sweep-1", "detail-type": "Scheduled Event", "source": "aws.events",
-             "account": "123456789012", "time": "2025-01-01T00:00:00Z", "region": "us-east-1",
-             "resources": [], "detail": {}},
-            lambda_context,
-        )  # fmt: skip
+        handler.lambda_handler(sample("scheduled-event.json"), lambda_context)
 
     outcome = {f["GroupId"]: f["Action"] for f in failure.value.result.to_dict()["Findings"]}
     assert (outcome[refused.group_id], outcome[allowed.group_id]) == ("failed", "revoked")

@@ -1,0 +1,359 @@
+#!/usr/bin/env python3
+"""egress-guard, end to end, on this machine (`make demo`).
+
+1. Starts a local EC2 emulator (moto's server) on a free port of 127.0.0.1.
+2. With the real AWS CLI, creates a VPC and a security group with two egress rules:
+   tcp/25 (smtp) to 0.0.0.0/0, which the packaged default denylist forbids, and tcp/443 to
+   0.0.0.0/0, which it allows. The group keeps the all-traffic egress rule that EC2 gives
+   every new group: the packaged denylist forbids that one too, but the event below names
+   only the smtp rule, and egress-guard judges only the rules an event names. So the demo
+   shows both that a rule is revoked and that the function touches nothing else; the
+   default rule is the business of the CreateSecurityGroup event or the scheduled sweep.
+3. Takes the sample CloudTrail event events/cloudtrail-authorize-egress.json (the
+   EventBridge event for that AuthorizeSecurityGroupEgress call), with its group and rule
+   ids replaced by the ones just created.
+4. Calls egress_guard.handler.lambda_handler(event, context) in this process, as Lambda
+   would, with AWS_ENDPOINT_URL pointing at the emulator, and prints the result.
+5. Shows the group's rules afterwards, and stops the emulator (also on errors and Ctrl-C).
+
+Options: --denylist FILE (instead of the packaged default), --mode report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import importlib.util
+import json
+import os
+import sys
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_EVENT = ROOT / "events" / "cloudtrail-authorize-egress.json"
+REFERENCE_RECORD = (
+    ROOT.parent
+    / "shared"
+    / "reference-events"
+    / "cloudtrail-record-authorize-egress.elastic-integrations.json"
+)
+
+OFFENDING = {
+    "IpProtocol": "tcp",
+    "FromPort": 25,
+    "ToPort": 25,
+    "IpRanges": [{"CidrIp": "0.0.0.0/0", "Description": "direct mail"}],
+}
+LEGITIMATE = {
+    "IpProtocol": "tcp",
+    "FromPort": 443,
+    "ToPort": 443,
+    "IpRanges": [{"CidrIp": "0.0.0.0/0", "Description": "https"}],
+}
+
+
+# egress-guard's own settings (SPEC section 5): the demo sets them from its options only.
+CONFIGURATION_VARIABLES = (
+    "DENYLIST",
+    "DENYLIST_FILE",
+    "DENYLIST_PARAMETER",
+    "MODE",
+    "EXEMPT_TAG",
+    "MEMBER_ROLE_NAME",
+    "NOTIFY_TOPIC_ARN",
+)
+
+
+def load_emulator() -> ModuleType:
+    """tests/integration/emulator.py: the moto server starter the tests use too."""
+    path = ROOT / "tests" / "integration" / "emulator.py"
+    spec = importlib.util.spec_from_file_location("egress_guard_emulator", path)
+    if spec is None or spec.loader is None:
+        raise RuntimeError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+emulator = load_emulator()
+
+
+# --------------------------------------------------------------------------- output
+
+
+def heading(text: str) -> None:
+    print(f"\n== {text} " + "=" * max(0, 74 - len(text)), flush=True)
+
+
+def describe_rule(rule: dict[str, Any]) -> str:
+    protocol = {"-1": "all"}.get(rule["IpProtocol"], rule["IpProtocol"])
+    ports = ""
+    if rule["IpProtocol"] != "-1":
+        low, high = rule.get("FromPort"), rule.get("ToPort")
+        ports = f"/{low}" if low == high else f"/{low}-{high}"
+    destination = (
+        rule.get("CidrIpv4")
+        or rule.get("CidrIpv6")
+        or rule.get("PrefixListId")
+        or rule.get("ReferencedGroupInfo", {}).get("GroupId", "?")
+    )
+    text = f"{rule['SecurityGroupRuleId']}  {protocol + ports:<12} -> {destination}"
+    return text + (f"  ({rule['Description']})" if rule.get("Description") else "")
+
+
+def print_rules(endpoint: str, env: dict[str, str], group_id: str) -> list[dict[str, Any]]:
+    answer = aws(
+        endpoint,
+        env,
+        "ec2",
+        "describe-security-group-rules",
+        "--filters",
+        f"Name=group-id,Values={group_id}",
+    )
+    rules: list[dict[str, Any]] = [r for r in answer["SecurityGroupRules"] if r["IsEgress"]]
+    print(f"security group {group_id}, egress rules:")
+    for rule in rules:
+        print("  " + describe_rule(rule))
+    if not rules:
+        print("  (none)")
+    return rules
+
+
+# --------------------------------------------------------------------------- setup
+
+
+def lambda_env(endpoint: str) -> dict[str, str]:
+    """The variables of a Lambda whose AWS is the emulator at `endpoint`."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("AWS_") and k not in CONFIGURATION_VARIABLES
+    }
+    env.update(
+        AWS_ENDPOINT_URL=endpoint,
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_DEFAULT_REGION=emulator.REGION,
+        AWS_REGION=emulator.REGION,
+        AWS_CONFIG_FILE=os.devnull,
+        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+        AWS_EC2_METADATA_DISABLED="true",
+        AWS_LAMBDA_FUNCTION_NAME="egress-guard",
+    )
+    return env
+
+
+def aws(endpoint: str, env: dict[str, str], *args: str) -> Any:
+    return emulator.run_aws_cli(*args, endpoint_url=endpoint, env=env)
+
+
+@dataclass(frozen=True)
+class DemoGroup:
+    group_id: str
+    offending_rule_id: str
+    legitimate_rule_id: str
+    default_rule_id: str
+
+
+def create_demo_group(endpoint: str, env: dict[str, str]) -> DemoGroup:
+    """A VPC and a group with one offending and one legitimate egress rule (AWS CLI)."""
+    vpc_id = aws(endpoint, env, "ec2", "create-vpc", "--cidr-block", "10.0.0.0/16")["Vpc"]["VpcId"]
+    group_id = aws(
+        endpoint,
+        env,
+        "ec2",
+        "create-security-group",
+        "--group-name",
+        "demo-web",
+        "--description",
+        "egress-guard demo",
+        "--vpc-id",
+        vpc_id,
+    )["GroupId"]
+    (default_rule,) = aws(
+        endpoint,
+        env,
+        "ec2",
+        "describe-security-group-rules",
+        "--filters",
+        f"Name=group-id,Values={group_id}",
+    )["SecurityGroupRules"]
+    ids = []
+    for permission in (OFFENDING, LEGITIMATE):  # one call each: the answer names its rule
+        answer = aws(
+            endpoint,
+            env,
+            "ec2",
+            "authorize-security-group-egress",
+            "--group-id",
+            group_id,
+            "--ip-permissions",
+            json.dumps([permission]),
+        )
+        ids.append(answer["SecurityGroupRules"][0]["SecurityGroupRuleId"])
+    return DemoGroup(group_id, ids[0], ids[1], default_rule["SecurityGroupRuleId"])
+
+
+def build_event(group: DemoGroup, sample: Path = SAMPLE_EVENT) -> dict[str, Any]:
+    """The EventBridge event of the AuthorizeSecurityGroupEgress call that added the
+    offending rule: the sample event with the sample's ids replaced by the demo's."""
+    if not sample.exists():  # before events/ had its sample: the reference record
+        sample = REFERENCE_RECORD
+    event: dict[str, Any] = json.loads(sample.read_text())
+    if "detail" not in event:  # a bare CloudTrail record: wrap it as EventBridge does
+        event = {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": "AWS API Call via CloudTrail",
+            "source": "aws.ec2",
+            "account": emulator.ACCOUNT_ID,
+            "time": event["eventTime"],
+            "region": emulator.REGION,
+            "resources": [],
+            "detail": event,
+        }
+    detail = event["detail"]
+    old_group = detail["requestParameters"]["groupId"]
+    old_rules = [
+        i["securityGroupRuleId"]
+        for i in detail["responseElements"]["securityGroupRuleSet"]["items"]
+    ]
+    old_accounts = {event.get("account"), detail.get("recipientAccountId")} - {None}
+
+    text = json.dumps(event)
+    text = text.replace(old_group, group.group_id)
+    for old_rule in old_rules:
+        text = text.replace(old_rule, group.offending_rule_id)
+    for old_account in old_accounts:
+        text = text.replace(f'"{old_account}"', f'"{emulator.ACCOUNT_ID}"')
+        text = text.replace(f":{old_account}:", f":{emulator.ACCOUNT_ID}:")
+    event = json.loads(text)
+    event["region"] = detail_region = emulator.REGION
+    event["detail"]["awsRegion"] = detail_region
+    # What the call asked for: the offending permission, in CloudTrail's spelling.
+    event["detail"]["requestParameters"]["ipPermissions"] = {
+        "items": [
+            {
+                "ipProtocol": "tcp",
+                "fromPort": 25,
+                "toPort": 25,
+                "groups": {},
+                "ipRanges": {"items": [{"cidrIp": "0.0.0.0/0", "description": "direct mail"}]},
+                "ipv6Ranges": {},
+                "prefixListIds": {},
+            }
+        ]
+    }
+    items = event["detail"]["responseElements"]["securityGroupRuleSet"]["items"]
+    item = copy.deepcopy(items[0])
+    item.update(
+        groupId=group.group_id,
+        securityGroupRuleId=group.offending_rule_id,
+        isEgress=True,
+        ipProtocol="tcp",
+        fromPort=25,
+        toPort=25,
+        cidrIpv4="0.0.0.0/0",
+    )
+    event["detail"]["responseElements"]["securityGroupRuleSet"]["items"] = [item]
+    return event
+
+
+# --------------------------------------------------------------------------- run
+
+
+def invoke(event: dict[str, Any]) -> dict[str, Any] | None:
+    """lambda_handler(event, context) as Lambda calls it; None if there is no handler."""
+    try:
+        from egress_guard.handler import lambda_handler  # the environment is set by now
+    except ImportError as exc:
+        print(f"egress_guard.handler.lambda_handler cannot be imported ({exc}).")
+        print("Install the project (`make .venv`), or wait for the handler to be written.")
+        return None
+    context = emulator.FakeLambdaContext(timeout_seconds=60)
+    result: dict[str, Any] = lambda_handler(event, context)
+    return result
+
+
+def run(args: argparse.Namespace) -> int:
+    heading("Starting the local EC2 emulator (moto server)")
+    with emulator.running_moto() as moto:
+        print(f"listening on {moto.url}")
+        env = lambda_env(moto.url)
+        if args.denylist:
+            env["DENYLIST_FILE"] = str(Path(args.denylist).resolve())
+        if args.mode:
+            env["MODE"] = args.mode
+
+        heading("Creating a VPC and a security group with the AWS CLI")
+        group = create_demo_group(moto.url, env)
+        print(f"offending:  {group.offending_rule_id}  tcp/25 to 0.0.0.0/0 (direct mail out)")
+        print(f"legitimate: {group.legitimate_rule_id}  tcp/443 to 0.0.0.0/0 (https)")
+        print(f"default:    {group.default_rule_id}  all traffic to 0.0.0.0/0 (EC2's own;")
+        print("            not named by the event below, so not judged in this invocation)")
+
+        heading("Before")
+        print_rules(moto.url, env, group.group_id)
+
+        heading("The event: AuthorizeSecurityGroupEgress, via CloudTrail and EventBridge")
+        event = build_event(group)
+        source = SAMPLE_EVENT.relative_to(ROOT) if SAMPLE_EVENT.exists() else REFERENCE_RECORD
+        print(f"from {source}, with this demo's ids:")
+        rule_ids = [
+            i["securityGroupRuleId"]
+            for i in event["detail"]["responseElements"]["securityGroupRuleSet"]["items"]
+        ]
+        detail = event["detail"]
+        group_named = detail["requestParameters"]["groupId"]
+        print(f"  {detail['eventName']} on {group_named}, rules {rule_ids}")
+        denylist = args.denylist or "the packaged default denylist"
+        print(f"  denylist: {denylist}; mode: {env.get('MODE', 'enforce')}")
+
+        heading("lambda_handler(event, context): its log lines and metrics, then its result")
+        os.environ.clear()
+        os.environ.update(env)
+        result = invoke(event)
+        if result is None:
+            return 2
+        print(json.dumps(result, indent=2, default=str))
+
+        heading("After")
+        after = {r["SecurityGroupRuleId"] for r in print_rules(moto.url, env, group.group_id)}
+        revoked = group.offending_rule_id not in after
+        kept = {group.legitimate_rule_id, group.default_rule_id} <= after
+        print()
+        if args.mode == "report":
+            print(
+                "report mode: nothing revoked" if not revoked else "UNEXPECTED: a rule was revoked"
+            )
+            return 0 if not revoked else 1
+        print(f"smtp rule revoked: {_yes(revoked)}; other rules kept: {_yes(kept)}")
+        return 0 if revoked and kept and result.get("Return") else 1
+
+
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "NO"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--denylist", help="a denylist file (default: the packaged one)")
+    parser.add_argument("--mode", choices=["enforce", "report"], help="MODE (default enforce)")
+    args = parser.parse_args(argv)
+    try:
+        return run(args)
+    except KeyboardInterrupt:
+        print("\ninterrupted; the emulator is stopped", file=sys.stderr)
+        return 130
+    except emulator.AwsCliError as exc:
+        print(f"\nAWS CLI failed: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,127 @@
+"""Fixtures for tests against the local EC2 emulator (moto's server in a subprocess).
+
+- ``moto_server`` (session): the running `emulator.MotoServer`; ``.url``. One per pytest
+  session, so one per xdist worker.
+- ``emulator``: the same server, reset to an empty state before the test.
+- ``aws_env``: the environment of a Lambda pointed at the emulator: AWS_ENDPOINT_URL, fake
+  credentials, region us-east-1, no profile or config files. Returns the endpoint URL.
+  Code under test then reaches the emulator only through boto3's own AWS_ENDPOINT_URL.
+- ``proxy``: an `emulator.Proxy` in front of moto, with AWS_ENDPOINT_URL pointing at it, so
+  the code under test goes through its hooks. Setup fixtures (``ec2``, ``aws_cli``) keep
+  talking to moto directly and are not recorded in ``proxy.calls``.
+- ``ec2``: a boto3 EC2 client on the emulator, for test setup and checks.
+- ``aws_cli``: ``aws_cli("ec2", "describe-security-groups", ...)`` runs the real AWS CLI
+  against the emulator and returns its parsed JSON output (raises
+  `emulator.AwsCliError`); ``endpoint_url=proxy.url`` sends it through the proxy.
+- ``make_group``: ``make_group(egress=[...], ...)`` -> `emulator.Group`; see
+  `emulator.create_group`.
+- ``lambda_context``: an `emulator.FakeLambdaContext` for account 123456789012.
+
+Test modules here can ``from emulator import Proxy, fail, ...`` (pytest puts this folder
+on sys.path because it has no __init__.py).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import boto3
+import pytest
+from emulator import (
+    ACCOUNT_ID,
+    REGION,
+    FakeLambdaContext,
+    Group,
+    MotoServer,
+    Proxy,
+    create_group,
+    run_aws_cli,
+)
+
+# Variables that could send the code under test somewhere other than the emulator, or
+# make it use other credentials than the fake ones.
+_AWS_VARIABLES_TO_CLEAR = (
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_ROLE_ARN",
+    "AWS_ROLE_SESSION_NAME",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+    "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+    "AWS_CA_BUNDLE",
+)
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[MotoServer]:
+    with MotoServer() as server:
+        yield server
+
+
+@pytest.fixture
+def emulator(moto_server: MotoServer) -> MotoServer:
+    moto_server.reset()
+    return moto_server
+
+
+def point_env_at(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
+    """Set the process environment to that of a Lambda whose AWS is the emulator at `url`."""
+    for name in list(os.environ):
+        if name.startswith("AWS_ENDPOINT_URL") or name in _AWS_VARIABLES_TO_CLEAR:
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", url)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_REGION", REGION)
+    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+@pytest.fixture
+def aws_env(monkeypatch: pytest.MonkeyPatch, emulator: MotoServer) -> str:
+    point_env_at(monkeypatch, emulator.url)
+    return emulator.url
+
+
+@pytest.fixture
+def proxy(monkeypatch: pytest.MonkeyPatch, aws_env: str) -> Iterator[Proxy]:
+    with Proxy(aws_env) as running:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", running.url)
+        yield running
+
+
+@pytest.fixture
+def ec2(aws_env: str) -> Any:
+    return boto3.client("ec2", endpoint_url=aws_env, region_name=REGION)
+
+
+AwsCli = Callable[..., Any]
+
+
+@pytest.fixture
+def aws_cli(aws_env: str) -> AwsCli:
+    def aws(*args: str, endpoint_url: str | None = None, timeout: float = 120) -> Any:
+        return run_aws_cli(*args, endpoint_url=endpoint_url or aws_env, timeout=timeout)
+
+    return aws
+
+
+@pytest.fixture
+def make_group(ec2: Any) -> Callable[..., Group]:
+    def make(*args: Any, **kwargs: Any) -> Group:
+        return create_group(ec2, *args, **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def lambda_context() -> FakeLambdaContext:
+    return FakeLambdaContext(account_id=ACCOUNT_ID, region=REGION)
