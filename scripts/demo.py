@@ -129,23 +129,11 @@ def print_rules(endpoint: str, env: dict[str, str], group_id: str) -> list[dict[
 
 def lambda_env(endpoint: str) -> dict[str, str]:
     """The variables of a Lambda whose AWS is the emulator at `endpoint`."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("AWS_") and k not in CONFIGURATION_VARIABLES
+    base = {k: v for k, v in os.environ.items() if k not in CONFIGURATION_VARIABLES}
+    return {
+        **emulator.emulator_environment(endpoint, base),
+        "AWS_LAMBDA_FUNCTION_NAME": "egress-guard",
     }
-    env.update(
-        AWS_ENDPOINT_URL=endpoint,
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
-        AWS_DEFAULT_REGION=emulator.REGION,
-        AWS_REGION=emulator.REGION,
-        AWS_CONFIG_FILE=os.devnull,
-        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-        AWS_EC2_METADATA_DISABLED="true",
-        AWS_LAMBDA_FUNCTION_NAME="egress-guard",
-    )
-    return env
 
 
 def aws(endpoint: str, env: dict[str, str], *args: str) -> Any:

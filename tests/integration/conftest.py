@@ -37,24 +37,8 @@ from emulator import (
     MotoServer,
     Proxy,
     create_group,
+    emulator_environment,
     run_aws_cli,
-)
-
-# Variables that could send the code under test somewhere other than the emulator, or
-# make it use other credentials than the fake ones.
-_AWS_VARIABLES_TO_CLEAR = (
-    "AWS_PROFILE",
-    "AWS_DEFAULT_PROFILE",
-    "AWS_SESSION_TOKEN",
-    "AWS_SECURITY_TOKEN",
-    "AWS_ROLE_ARN",
-    "AWS_ROLE_SESSION_NAME",
-    "AWS_WEB_IDENTITY_TOKEN_FILE",
-    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
-    "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
-    "AWS_CA_BUNDLE",
 )
 
 
@@ -72,17 +56,11 @@ def emulator(moto_server: MotoServer) -> MotoServer:
 
 def point_env_at(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
     """Set the process environment to that of a Lambda whose AWS is the emulator at `url`."""
-    for name in list(os.environ):
-        if name.startswith("AWS_ENDPOINT_URL") or name in _AWS_VARIABLES_TO_CLEAR:
-            monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ENDPOINT_URL", url)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("AWS_REGION", REGION)
-    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    target = emulator_environment(url, os.environ)
+    for name in set(os.environ) - set(target):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in target.items():
+        monkeypatch.setenv(name, value)
 
 
 @pytest.fixture

@@ -228,6 +228,52 @@ class MotoServer:
         self.stop()
 
 
+# --------------------------------------------------------------------------- environment
+
+# Variables that could send a client somewhere other than the emulator, or make it use
+# other credentials than the fake ones.
+AWS_VARIABLES_TO_CLEAR = frozenset(
+    {
+        "AWS_PROFILE",
+        "AWS_DEFAULT_PROFILE",
+        "AWS_SESSION_TOKEN",
+        "AWS_SECURITY_TOKEN",
+        "AWS_ROLE_ARN",
+        "AWS_ROLE_SESSION_NAME",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+        "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+        "AWS_CA_BUNDLE",
+    }
+)
+
+
+def emulator_environment(url: str, base: Mapping[str, str]) -> dict[str, str]:
+    """`base` as the environment of a Lambda whose AWS is the emulator at `url`.
+
+    The code under test then reaches the emulator only through boto3's own
+    AWS_ENDPOINT_URL, with fake credentials and no profile or config files.
+    """
+    env = {
+        k: v
+        for k, v in base.items()
+        if not k.startswith("AWS_ENDPOINT_URL") and k not in AWS_VARIABLES_TO_CLEAR
+    }
+    env.update(
+        AWS_ENDPOINT_URL=url,
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_DEFAULT_REGION=REGION,
+        AWS_REGION=REGION,
+        AWS_CONFIG_FILE=os.devnull,
+        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+        AWS_EC2_METADATA_DISABLED="true",
+    )
+    return env
+
+
 # --------------------------------------------------------------------------- proxy
 
 
@@ -468,6 +514,9 @@ def _bind(hook: Hook, forward: Forward) -> Forward:
 def _handler_class(proxy: Proxy) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Headers and body go out in two writes; without TCP_NODELAY each answer waits for
+        # the client's delayed ACK (about 40 ms).
+        disable_nagle_algorithm = True
 
         def _serve(self) -> None:
             request = Request(
