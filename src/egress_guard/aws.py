@@ -8,13 +8,14 @@ own AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_EC2 like any other boto3 program.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import boto3
+import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -33,20 +34,84 @@ PAGE_SIZE = 1000  # DescribeSecurityGroupRules' maximum MaxResults
 ROLE_SESSION_SECONDS = 3600
 ROLE_REFRESH_MARGIN = 300
 
+CONNECT_TIMEOUT = 5.0  # seconds; AWS_CONNECT_TIMEOUT overrides
+READ_TIMEOUT = 15.0  # seconds; AWS_READ_TIMEOUT overrides
+MAX_ATTEMPTS = 7  # total attempts (6 retries); boto3's own AWS_MAX_ATTEMPTS overrides
+
 CLIENT_CONFIG = Config(
-    retries={"mode": "adaptive", "max_attempts": 6},
-    connect_timeout=5,
-    read_timeout=15,
+    retries={"mode": "adaptive", "total_max_attempts": MAX_ATTEMPTS},
+    connect_timeout=CONNECT_TIMEOUT,
+    read_timeout=READ_TIMEOUT,
     user_agent_extra=f"egress-guard/{__version__}",
     max_pool_connections=16,
 )
 
 
+def client_config(env: Mapping[str, str] | None = None) -> Config:
+    """`CLIENT_CONFIG`, with the timeouts and attempts the environment asks for.
+
+    Retries stay boto3's own adaptive mode. ``AWS_MAX_ATTEMPTS`` is boto3's standard
+    variable (total attempts, the first included); ``AWS_CONNECT_TIMEOUT`` and
+    ``AWS_READ_TIMEOUT`` (seconds, per attempt) are egress-guard's, as botocore reads no
+    variable for them. The worst case of one call is about attempts x (connect + read)
+    plus backoff, so lower them together with the Lambda timeout. Read when a client is
+    created, i.e. once per container.
+    """
+    env = os.environ if env is None else env
+    overrides: dict[str, Any] = {}
+    for name, key in (
+        ("AWS_CONNECT_TIMEOUT", "connect_timeout"),
+        ("AWS_READ_TIMEOUT", "read_timeout"),
+    ):
+        seconds = _number(env, name, float, 0.001)
+        if seconds is not None:
+            overrides[key] = seconds
+    attempts = _number(env, "AWS_MAX_ATTEMPTS", int, 1)
+    if attempts is not None:
+        overrides["retries"] = {"mode": "adaptive", "total_max_attempts": attempts}
+    return CLIENT_CONFIG.merge(Config(**overrides)) if overrides else CLIENT_CONFIG
+
+
+def _number(
+    env: Mapping[str, str], name: str, kind: type[int] | type[float], minimum: float
+) -> float | None:
+    text = env.get(name, "").strip()
+    if not text:
+        return None
+    try:
+        value = kind(text)
+    except ValueError:
+        raise ValueError(f"{name}: {text!r} is not a number") from None
+    if not value >= minimum:  # also refuses nan
+        raise ValueError(f"{name}: {text!r} is below {minimum}")
+    return value
+
+
 AwsErrors = (ClientError, BotoCoreError)
+
+# No attempt (first or retry) is sent that could end, at its connect and read timeouts
+# and the longest backoff boto3 may sleep after it, within this many seconds of the
+# invocation's end (Clients.set_time_left).
+DEADLINE_MARGIN = 2.0
+MAX_BACKOFF = 20.0  # botocore's cap on one backoff (standard and adaptive modes)
+
+
+class OutOfTime(BotoCoreError):
+    """An attempt not sent: it could outlast the invocation (Lambda's timeout - margin)."""
+
+    fmt = "not sent: {left:.1f} s left in the invocation, an attempt may take {needed:.1f} s"
 
 
 class NotFound(Exception):
-    """EC2 says the group or one of the rules no longer exists."""
+    """EC2 says the group or one of the rules no longer exists.
+
+    `retried`: the answer came to a retry (boto3's), so an earlier attempt whose answer
+    was lost may have done the work itself (see `may_have_applied`).
+    """
+
+    def __init__(self, message: str, *, retried: bool = False) -> None:
+        super().__init__(message)
+        self.retried = retried
 
 
 class DryRunResult(Exception):
@@ -59,6 +124,15 @@ class DryRunResult(Exception):
 
 def error_code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", "Unknown"))
+
+
+def may_have_applied(exc: Exception) -> bool:
+    """Whether a write that raised `exc` may have taken effect all the same: its answer
+    came to a retry (an earlier attempt's answer was lost: a timeout, a reset, a 5xx),
+    or no answer came at all."""
+    if isinstance(exc, ClientError):
+        return int(exc.response.get("ResponseMetadata", {}).get("RetryAttempts", 0) or 0) > 0
+    return isinstance(exc, BotoCoreError)
 
 
 def error_text(exc: Exception) -> str:
@@ -155,7 +229,7 @@ class Ec2:
             )
         except ClientError as exc:
             if error_code(exc) in NOT_FOUND:
-                raise NotFound(error_text(exc)) from exc
+                raise NotFound(error_text(exc), retried=may_have_applied(exc)) from exc
             raise
         return dict(response)
 
@@ -209,7 +283,43 @@ class Clients:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._cache: dict[tuple[str, str, str], _Cached] = {}
+        # botocore's own session, as boto3.client() would use underneath: boto3 adds only
+        # S3 and resource customisations, and importing it costs a cold start ~70 ms
+        # (s3transfer). Created on first use, under the lock.
+        self._session: botocore.session.Session | None = None
         self._own_account: str | None = None
+        self._time_left: Callable[[], float] | None = None
+
+    def set_time_left(self, time_left: Callable[[], float] | None) -> None:
+        """This invocation's remaining seconds (None: unlimited). Every client then refuses
+        to send an attempt, first or retry, that could end within DEADLINE_MARGIN of the
+        deadline (`OutOfTime`, not retried): boto3's retries stay bounded by the Lambda
+        timeout, and the invocation can still report and raise before it is killed."""
+        self._time_left = time_left
+
+    def _watch_deadline(self, client: Any) -> Any:
+        config = client.meta.config
+        timeouts = float(config.connect_timeout or 0) + float(config.read_timeout or 0)
+
+        def before_send(request: Any = None, **_: Any) -> None:
+            time_left = self._time_left
+            if time_left is None:
+                return
+            context = getattr(request, "context", None) or {}
+            attempt = int(context.get("retries", {}).get("attempt", 1))
+            # This attempt at its timeouts, then at most boto3's backoff for it (1 s x
+            # 2^(attempt-1) after throttling, capped): the next attempt is refused here,
+            # so the call ends before the margin whatever boto3 decides.
+            needed = timeouts + min(2.0 ** (attempt - 1), MAX_BACKOFF)
+            left = time_left()
+            if left < needed + DEADLINE_MARGIN:
+                raise OutOfTime(left=left, needed=needed)
+
+        # Before and after boto3's own before-send handlers: the adaptive rate limiter
+        # may hold an attempt there, waiting for its token bucket.
+        client.meta.events.register_first("before-send", before_send)
+        client.meta.events.register_last("before-send", before_send)
+        return client
 
     def set_own_account(self, account: str | None) -> None:
         if account:
@@ -232,8 +342,8 @@ class Clients:
         return self._client(service, region, None)
 
     def default_region(self) -> str:
-        region = boto3.session.Session().region_name
-        return region or "us-east-1"
+        region = botocore.session.get_session().get_config_variable("region")
+        return str(region or "us-east-1")
 
     def _client(self, service: str, region: str | None, role_arn: str | None) -> Any:
         key = (service, region or "", role_arn or "")
@@ -242,29 +352,37 @@ class Clients:
             if cached is not None and cached.expires > time.monotonic():
                 return cached.client
             if role_arn is None:
-                client = boto3.client(service, region_name=region, config=CLIENT_CONFIG)  # type: ignore[call-overload]
+                client = self._botocore().create_client(
+                    service, region_name=region, config=client_config()
+                )
                 expires = float("inf")
             else:
                 client = self._assumed_client(service, region, role_arn)
                 expires = time.monotonic() + ROLE_SESSION_SECONDS - ROLE_REFRESH_MARGIN
-            self._cache[key] = _Cached(client, expires)
+            self._cache[key] = _Cached(self._watch_deadline(client), expires)
             return client
 
     def _assumed_client(self, service: str, region: str | None, role_arn: str) -> Any:
-        sts = boto3.client("sts", region_name=region, config=CLIENT_CONFIG)
+        sts: Any = self._botocore().create_client("sts", region_name=region, config=client_config())
         creds = sts.assume_role(
             RoleArn=role_arn,
             RoleSessionName="egress-guard",
             DurationSeconds=ROLE_SESSION_SECONDS,
         )["Credentials"]
-        return boto3.client(  # type: ignore[call-overload]
+        return self._botocore().create_client(
             service,
             region_name=region,
-            config=CLIENT_CONFIG,
+            config=client_config(),
             aws_access_key_id=creds["AccessKeyId"],
             aws_secret_access_key=creds["SecretAccessKey"],
             aws_session_token=creds["SessionToken"],
         )
+
+    def _botocore(self) -> botocore.session.Session:
+        """The botocore session every client of this container comes from (lock held)."""
+        if self._session is None:
+            self._session = botocore.session.get_session()
+        return self._session
 
 
 def partition(region: str) -> str:

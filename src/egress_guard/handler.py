@@ -21,9 +21,12 @@ clients = Clients()  # once per container, reused by warm invocations
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     clients.set_own_account(_account_of(context))
-    return handle(
-        event, clients, metrics, time_left=lambda: context.get_remaining_time_in_millis() / 1000
-    )
+
+    def time_left() -> float:
+        return context.get_remaining_time_in_millis() / 1000
+
+    clients.set_time_left(time_left)  # boto3's retries, too, end before Lambda's timeout
+    return handle(event, clients, metrics, time_left=time_left)
 
 
 def _account_of(context: LambdaContext) -> str | None:

@@ -16,7 +16,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from egress_guard.aws import AwsErrors, DryRunResult, Ec2, NotFound, error_text
+from egress_guard.aws import AwsErrors, DryRunResult, Ec2, NotFound, error_text, may_have_applied
 from egress_guard.judge import Judge, PrefixLists, prefix_list_networks
 from egress_guard.log import SERVICE
 from egress_guard.result import Finding, PermissionCheck, Result
@@ -255,25 +255,56 @@ class Remediator:
             try:
                 response = self.ec2.revoke(group_id, list(pending))
             except NotFound as exc:
-                retry = self._drop_vanished(group_id, pending, outcome)
+                retry = self._drop_vanished(group_id, pending, outcome, retried=exc.retried)
                 if retry and attempt == 2:
                     self._fail(pending.values(), f"not found twice: {exc}", outcome)
                 if not retry or attempt == 2:
                     return
                 continue
             except AwsErrors as exc:
-                self._fail(pending.values(), error_text(exc), outcome)
+                self._settle_failure(group_id, pending, exc, outcome)
                 return
             self._confirm(group_id, pending, response, outcome)
             return
 
-    def _drop_vanished(self, group_id: str, pending: dict[str, Offence], outcome: _Outcome) -> bool:
+    def _settle_failure(
+        self, group_id: str, pending: dict[str, Offence], exc: Exception, outcome: _Outcome
+    ) -> None:
+        """A revoke that raised failed, unless an attempt whose answer was lost (boto3
+        retried it, or no answer came) revoked the rules: then reading the group tells.
+        One call revokes all its rules or none, so all gone means ours did it."""
+        if may_have_applied(exc):
+            try:
+                live = {r.rule_id for r in self.ec2.rules_of_group(group_id)}
+            except AwsErrors:
+                live = set(pending)  # still unknown: failed
+            if not live & set(pending):
+                self._record_revoked(pending.values(), outcome, "answer lost; read back")
+                return
+        self._fail(pending.values(), error_text(exc), outcome)
+
+    def _record_revoked(self, offences: Iterable[Offence], outcome: _Outcome, how: str) -> None:
+        for rule, entry in offences:
+            outcome.revoked.append(rule.to_revoked())
+            outcome.findings.append(Finding(rule, entry, "revoked"))
+            logger.info("revoked", **_log_fields(rule, entry), confirmed=how)
+
+    def _drop_vanished(
+        self, group_id: str, pending: dict[str, Offence], outcome: _Outcome, *, retried: bool
+    ) -> bool:
         """After a not-found: re-read the group, report vanished rules as gone, and keep
-        only those still there and still offending. True when a retry is due."""
+        only those still there and still offending. True when a retry is due.
+
+        `retried`: the not-found answered a retry of our own call; if every rule vanished,
+        the attempt whose answer was lost revoked them (all or none): they are revoked."""
         try:
             live = {r.rule_id: r for r in self.ec2.rules_of_group(group_id)}
         except AwsErrors as exc:
             self._fail(pending.values(), error_text(exc), outcome)
+            return False
+        if retried and not set(pending) & set(live):
+            self._record_revoked(pending.values(), outcome, "answer lost; read back")
+            pending.clear()
             return False
         for rule_id, (rule, entry) in list(pending.items()):
             now = live.get(rule_id)

@@ -31,6 +31,10 @@ class Finding:
             out["Tags"] = [{"Key": k, "Value": v} for k, v in self.rule.tags]
         if self.error:
             out["Error"] = self.error
+        if self.action == "failed":
+            # A revoke whose answer was lost may have happened after all: keep the rule's
+            # full definition (RevokedSecurityGroupRule shape) so it can still be restored.
+            out["Rule"] = self.rule.to_revoked()
         return out
 
 

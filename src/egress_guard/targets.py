@@ -12,10 +12,11 @@ from typing import Any
 
 from egress_guard.rules import RuleSpec
 
+# Checked with fullmatch: "$" alone also matches before a trailing newline.
 GROUP_ID = re.compile(r"^sg-[0-9a-f]{8}(?:[0-9a-f]{9})?$")
 RULE_ID = re.compile(r"^sgr-[0-9a-f]{8,17}$")
-ACCOUNT_ID = re.compile(r"^\d{12}$")
-REGION = re.compile(r"^[a-z]{2}(?:-[a-z]+)+-\d{1,2}$")
+ACCOUNT_ID = re.compile(r"^[0-9]{12}$")  # ASCII digits: \d takes any script's
+REGION = re.compile(r"^[a-z]{2}(?:-[a-z]+)+-[0-9]{1,2}$")
 
 
 class EventError(ValueError):
@@ -76,24 +77,24 @@ class Targets:
 
 
 def check_group_id(value: Any, where: str) -> str:
-    if not isinstance(value, str) or not GROUP_ID.match(value):
+    if not isinstance(value, str) or not GROUP_ID.fullmatch(value):
         raise EventError(f"{where}: {value!r} is not a security group id (sg-xxxxxxxx)")
     return value
 
 
 def check_rule_id(value: Any, where: str) -> str:
-    if not isinstance(value, str) or not RULE_ID.match(value):
+    if not isinstance(value, str) or not RULE_ID.fullmatch(value):
         raise EventError(f"{where}: {value!r} is not a security group rule id (sgr-xxxxxxxx)")
     return value
 
 
 def check_account(value: Any, where: str) -> str:
-    if not isinstance(value, str) or not ACCOUNT_ID.match(value):
+    if not isinstance(value, str) or not ACCOUNT_ID.fullmatch(value):
         raise EventError(f"{where}: {value!r} is not a 12-digit AWS account id")
     return value
 
 
 def check_region(value: Any, where: str) -> str:
-    if not isinstance(value, str) or not REGION.match(value):
+    if not isinstance(value, str) or not REGION.fullmatch(value):
         raise EventError(f"{where}: {value!r} is not an AWS region name")
     return value

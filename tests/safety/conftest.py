@@ -1,0 +1,125 @@
+"""Fixtures for the safety tests (issue 4): the emulator's, plus fault injection.
+
+The emulator fixtures (``moto_server``, ``emulator``, ``aws_env``, ``proxy``, ``ec2``,
+``make_group``, ``lambda_context``) are the ones of tests/integration/conftest.py,
+imported from that file; tests/integration is put on sys.path so that ``emulator`` and
+``samples`` import as they do there. Added here:
+
+- ``fault_proxy``: a `faults.FaultProxy` in front of moto with AWS_ENDPOINT_URL pointing
+  at it, and the clients' timeouts and attempts lowered so that a fault costs
+  milliseconds, not the production 15 s read timeout (``AWS_READ_TIMEOUT``,
+  ``AWS_CONNECT_TIMEOUT``, ``AWS_MAX_ATTEMPTS``; see egress_guard.aws.client_config).
+- ``fresh_container``: cold-container state for the handler module (new `Clients`,
+  metrics off), as tests/integration does.
+- The hypothesis profile ``safety`` (see `FUZZ_EXAMPLES`): derandomized, so CI runs the
+  same cases every time; ``HYPOTHESIS_PROFILE=thorough`` multiplies the cases by 10.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from botocore.retries import bucket
+from botocore.retries.standard import ExponentialBackoff
+from hypothesis import HealthCheck, settings
+
+TESTS = Path(__file__).resolve().parents[1]
+INTEGRATION = TESTS / "integration"
+if str(INTEGRATION) not in sys.path:
+    sys.path.insert(0, str(INTEGRATION))
+
+
+def _integration_conftest() -> object:
+    """tests/integration/conftest.py under a name of its own (pytest's is `conftest`)."""
+    name = "egress_guard_tests_integration_conftest"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, INTEGRATION / "conftest.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+_fixtures = _integration_conftest()
+moto_server = _fixtures.moto_server  # type: ignore[attr-defined]
+emulator = _fixtures.emulator  # type: ignore[attr-defined]
+aws_env = _fixtures.aws_env  # type: ignore[attr-defined]
+proxy = _fixtures.proxy  # type: ignore[attr-defined]
+ec2 = _fixtures.ec2  # type: ignore[attr-defined]
+make_group = _fixtures.make_group  # type: ignore[attr-defined]
+lambda_context = _fixtures.lambda_context  # type: ignore[attr-defined]
+
+from faults import (  # noqa: E402  (needs the sys.path above)
+    CONNECT_TIMEOUT,
+    MAX_ATTEMPTS,
+    READ_TIMEOUT,
+    TIME_SCALE,
+    FaultProxy,
+)
+
+# Hypothesis: cases per fuzz test; the fuzz tests together run >= 10,000 (FIGURES.md).
+FUZZ_EXAMPLES = int(os.environ.get("SAFETY_FUZZ_EXAMPLES", "2000"))
+_scale = 10 if os.environ.get("HYPOTHESIS_PROFILE") == "thorough" else 1
+settings.register_profile(
+    "safety",
+    max_examples=FUZZ_EXAMPLES * _scale,
+    deadline=None,
+    derandomize=True,
+    print_blob=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+
+@pytest.fixture
+def fresh_container(monkeypatch: pytest.MonkeyPatch, aws_env: str) -> None:
+    """A cold Lambda container: the handler module's clients made anew, metrics off."""
+    from egress_guard import handler
+    from egress_guard.aws import Clients
+
+    monkeypatch.setattr(handler, "clients", Clients())
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+
+
+def compress_boto3_retry_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run boto3's retry timing TIME_SCALE times faster, as the read timeout already is.
+
+    Under fault injection most of a test's time would be boto3 waiting: its backoff
+    (1 s x 2^attempt x jitter after throttling, 50 ms x ... otherwise) and the adaptive
+    mode's client-side rate limiter, whose token bucket drops to 0.5 requests/s under
+    sustained throttling. Both keep their logic (attempts, jitter, CUBIC rate changes,
+    the retry quota); only their clock runs faster: backoff bases are divided by
+    TIME_SCALE, and the limiter's clock reads TIME_SCALE x real time (so tokens refill,
+    and its waits end, TIME_SCALE times sooner).
+    """
+    config = ExponentialBackoff._DEFAULT_BACKOFF_CONFIG
+    for key in ("throttling_base_scale", "non_throttling_base_scale"):
+        monkeypatch.setitem(config, key, config[key] / TIME_SCALE)
+    monkeypatch.setattr(bucket.Clock, "current_time", lambda self: time.time() * TIME_SCALE)
+    sleep_amount = bucket.TokenBucket._sleep_amount
+    monkeypatch.setattr(
+        bucket.TokenBucket,
+        "_sleep_amount",
+        lambda self, amount: sleep_amount(self, amount) / TIME_SCALE,
+    )
+
+
+@pytest.fixture
+def fault_proxy(monkeypatch: pytest.MonkeyPatch, aws_env: str) -> Iterator[FaultProxy]:
+    with FaultProxy(aws_env) as running:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", running.url)
+        monkeypatch.setenv("AWS_READ_TIMEOUT", str(READ_TIMEOUT))
+        monkeypatch.setenv("AWS_CONNECT_TIMEOUT", str(CONNECT_TIMEOUT))
+        monkeypatch.setenv("AWS_MAX_ATTEMPTS", str(MAX_ATTEMPTS))
+        monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+        compress_boto3_retry_time(monkeypatch)
+        yield running

@@ -1,0 +1,270 @@
+"""Broken denylists, end to end (issue 4; SPEC 3: "A denylist that does not parse or
+validate stops the invocation with an error that names the entry and the field. Nothing
+is revoked under a broken denylist.").
+
+Each malformed document reaches the Lambda handler the way an operator would supply it
+(DENYLIST inline, DENYLIST_FILE, DENYLIST_PARAMETER in SSM), while an offending rule
+waits in the emulator: the invocation must raise DenylistError naming the entry and the
+field (or the source, for what is not a document at all), and send nothing to EC2.
+tests/unit/test_denylist.py holds the parser's own tables; these go through the handler.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from emulator import REGION, FakeLambdaContext, Proxy, create_group
+from report import record
+from samples import authorize_egress
+
+from egress_guard import handler
+from egress_guard.denylist import DenylistError
+
+pytestmark = pytest.mark.integration
+
+SMTP = {"IpProtocol": "tcp", "Port": 25, "CidrIpv4": "0.0.0.0/0"}
+
+
+def doc(*deny: dict[str, Any], **top: Any) -> str:
+    return json.dumps({"version": 1, "deny": list(deny), **top})
+
+
+YAML_BOMB = "\n".join(
+    [
+        "version: 1",
+        'a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]',
+        "b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]",
+        "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]",
+        "d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]",
+        "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]",
+        "f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]",
+        "g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f]",
+        "deny: [*g]",
+    ]
+)
+
+# (case id, how it is supplied, the document, a regex the error must match)
+CASES: list[tuple[str, str, str | bytes, str]] = [
+    ("bad-cidr", "inline", doc({"id": "x", "cidr": "300.0.0.0/8"}), r'deny\[0\] \(id "x"\): cidr'),
+    ("cidr-without-prefix", "inline", doc({"id": "x", "cidr": "10.0.0.1"}), r'\(id "x"\): cidr'),
+    ("cidr-not-a-string", "inline", doc({"id": "x", "cidr": [10]}), r'\(id "x"\): cidr'),
+    (
+        "ports-70000",
+        "inline",
+        doc({"id": "x", "protocol": "tcp", "ports": "70000"}),
+        r'\(id "x"\): ports',
+    ),
+    (
+        "ports-from-over-to",
+        "inline",
+        doc({"id": "x", "protocol": "tcp", "ports": "30-20"}),
+        r'\(id "x"\): ports',
+    ),
+    (
+        "ports-a-list",
+        "inline",
+        doc({"id": "x", "protocol": "tcp", "ports": [25]}),
+        r'\(id "x"\): ports',
+    ),
+    (
+        "ports-nan",
+        "inline",
+        '{"version": 1, "deny": [{"id": "x", "ports": NaN}]}',
+        r'\(id "x"\): ports',
+    ),
+    (
+        "ports-with-protocol-all",
+        "inline",
+        doc({"id": "x", "protocol": "-1", "ports": "25"}),
+        r'\(id "x"\): ports',
+    ),
+    (
+        "ports-for-icmp",
+        "inline",
+        doc({"id": "x", "protocol": "icmp", "ports": "25"}),
+        r'\(id "x"\): ports',
+    ),
+    ("unknown-protocol", "inline", doc({"id": "x", "protocol": "tcpx"}), r'\(id "x"\): protocol'),
+    ("protocol-256", "inline", doc({"id": "x", "protocol": 256}), r'\(id "x"\): protocol'),
+    (
+        "unknown-entry-key",
+        "inline",
+        doc({"id": "x", "port": "25"}),
+        r"""\(id "x"\): unknown field 'port'""",
+    ),
+    (
+        "unknown-document-key",
+        "inline",
+        doc({"id": "x"}, denny=[]),
+        r"document: unknown key 'denny'",
+    ),
+    (
+        "duplicate-ids",
+        "inline",
+        doc({"id": "x", "cidr": "10.0.0.0/8"}, {"id": "x", "cidr": "10.1.0.0/16"}),
+        r'deny\[1\] \(id "x"\): id: duplicate',
+    ),
+    ("id-missing", "inline", doc({"cidr": "10.0.0.0/8"}), r"deny\[0\]: id"),
+    ("id-not-a-string", "inline", doc({"id": 42, "cidr": "10.0.0.0/8"}), r"deny\[0\]: id"),
+    ("id-too-long", "inline", doc({"id": "x" * 200}), r"deny\[0\] .*: id"),
+    ("empty-deny", "inline", doc(), r"deny: empty"),
+    ("deny-missing", "inline", json.dumps({"version": 1}), r"deny: missing"),
+    ("deny-null", "inline", json.dumps({"version": 1, "deny": None}), r"deny: expected a list"),
+    (
+        "entry-a-string",
+        "inline",
+        json.dumps({"version": 1, "deny": ["smtp-out"]}),
+        r"deny\[0\]: expected an object",
+    ),
+    (
+        "version-2",
+        "inline",
+        json.dumps({"version": 2, "deny": [{"id": "x"}]}),
+        r"version: expected 1",
+    ),
+    ("version-a-string", "inline", json.dumps({"version": "1", "deny": [{"id": "x"}]}), r"version"),
+    ("version-true", "inline", json.dumps({"version": True, "deny": [{"id": "x"}]}), r"version"),
+    ("document-a-list", "inline", "[1, 2, 3]", r"document: expected an object"),
+    (
+        "two-destination-kinds",
+        "inline",
+        doc({"id": "x", "cidr": "10.0.0.0/8", "group": "sg-0123456789abcdef0"}),
+        r'\(id "x"\): cidr, group',
+    ),
+    (
+        "bad-prefix-list",
+        "inline",
+        doc({"id": "x", "prefix_list": "pl-xyz"}),
+        r'\(id "x"\): prefix_list',
+    ),
+    ("hostile-group-id", "inline", doc({"id": "x", "group": "sg-../../x"}), r'\(id "x"\): group'),
+    (
+        "icmp-type-for-tcp",
+        "inline",
+        doc({"id": "x", "protocol": "tcp", "icmp_type": 8}),
+        r'\(id "x"\): icmp_type',
+    ),
+    (
+        "icmp-type-300",
+        "inline",
+        doc({"id": "x", "protocol": "icmp", "icmp_type": 300}),
+        r'\(id "x"\): icmp_type',
+    ),
+    (
+        "icmp-code-true",
+        "inline",
+        doc({"id": "x", "protocol": "icmp", "icmp_code": True}),
+        r'\(id "x"\): icmp_code',
+    ),
+    ("match-sometimes", "inline", doc({"id": "x", "match": "sometimes"}), r'\(id "x"\): match'),
+    (
+        "allow-with-match",
+        "inline",
+        doc({"id": "x", "cidr": "10.0.0.0/8"}, allow=[{"id": "y", "match": "covers"}]),
+        r'allow\[0\] \(id "y"\): match',
+    ),
+    ("invalid-json", "inline", '{"version": 1, "deny": [', r"not valid JSON"),
+    ("neither-json-nor-yaml", "inline", "version: 1\ndeny: [\n  - id: x", r"neither JSON nor YAML"),
+    (
+        "yaml-ports-99999",
+        "inline",
+        "version: 1\ndeny:\n  - id: x\n    protocol: tcp\n    ports: 99999\n",
+        r'\(id "x"\): ports',
+    ),
+    ("yaml-bomb", "inline", YAML_BOMB, r"aliases are not allowed"),
+    (
+        "yaml-nested-100000-deep",
+        "inline",
+        "version: 1\ndeny: " + "[" * 100_000,
+        r"nested too deeply|neither JSON nor YAML",
+    ),
+    (
+        "json-nested-100000-deep",
+        "inline",
+        '{"version": 1, "deny": ' + "[" * 100_000 + "]" * 100_000 + "}",
+        r"nested too deeply",
+    ),
+    (
+        "over-4-MiB",
+        "inline",
+        doc({"id": "x", "description": "y" * (4 * 1024 * 1024)}),
+        r"over 4194304",
+    ),
+    ("file-empty", "file", "", r"document is empty"),
+    ("file-not-utf8", "file", b"\xff\xfe{\x00", r"DENYLIST_FILE.*(UTF-8|utf-8|cannot read)"),
+    ("file-missing", "missing-file", "", r"DENYLIST_FILE.*cannot read"),
+    (
+        "file-broken-entry",
+        "file",
+        doc({"id": "x", "protocol": "tcp", "ports": "0-70000"}),
+        r'DENYLIST_FILE .*\(id "x"\): ports',
+    ),
+    (
+        "parameter-missing",
+        "missing-parameter",
+        "",
+        r"DENYLIST_PARAMETER.*cannot read SSM parameter",
+    ),
+    (
+        "parameter-broken-entry",
+        "parameter",
+        doc({"id": "x", "cidr": "10.0.0.0/33"}),
+        r'DENYLIST_PARAMETER .*\(id "x"\): cidr',
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("supply", "document", "pattern"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
+def test_broken_denylist_stops_the_invocation_and_writes_nothing(
+    supply: str,
+    document: str | bytes,
+    pattern: str,
+    *,
+    proxy: Proxy,
+    ec2: Any,
+    fresh_container: None,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    aws_env: str,
+) -> None:  # fmt: skip
+    group = create_group(ec2, [SMTP], keep_default_egress=False)
+    if supply == "inline":
+        assert isinstance(document, str)
+        monkeypatch.setenv("DENYLIST", document)
+    elif supply in ("file", "missing-file"):
+        path = tmp_path / "denylist.json"
+        if supply == "file":
+            path.write_bytes(document if isinstance(document, bytes) else document.encode())
+        monkeypatch.setenv("DENYLIST_FILE", str(path))
+    else:
+        name = f"/egress-guard/denylist-{uuid.uuid4().hex}"  # never cached before
+        if supply == "parameter":
+            ssm = boto3.client("ssm", endpoint_url=aws_env, region_name=REGION)
+            ssm.put_parameter(Name=name, Value=str(document), Type="String")
+        monkeypatch.setenv("DENYLIST_PARAMETER", name)
+
+    with pytest.raises(DenylistError, match=pattern) as refused:
+        handler.lambda_handler(
+            authorize_egress(group.group_id, *group.rule_ids), FakeLambdaContext()
+        )
+
+    assert refused.value.problems  # each names its entry and field
+    ec2_calls = [a for a in proxy.actions() if a not in ("GetParameter", "GetParameters")]
+    assert ec2_calls == []  # not a read, let alone a write: the denylist comes first
+    live = ec2.describe_security_group_rules(
+        Filters=[{"Name": "group-id", "Values": [group.group_id]}]
+    )["SecurityGroupRules"]
+    assert [r["SecurityGroupRuleId"] for r in live] == list(group.rule_ids)
+
+
+def test_the_table_is_long_enough() -> None:
+    record("test_broken_denylists", {"malformed_denylists": len(CASES)})
+    assert len(CASES) >= 25
+    assert len({c[0] for c in CASES}) == len(CASES)

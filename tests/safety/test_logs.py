@@ -1,0 +1,263 @@
+"""What the logs and the result keep (issue 4: "Logs never contain credentials or whole
+events at INFO; the result never loses a revoked rule's definition").
+
+The log lines are caught as CloudWatch would get them: the Powertools JSON the
+function's logger writes, through its own formatter. The credentials are canaries: the
+container's (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN) and those
+STS hands out for a member role; none may appear in any line, at INFO or DEBUG, on the
+happy path or any failure path. An event's fields the function does not use (a canary
+user agent) never reach the log at INFO. Every revoked rule comes back in the result
+with a definition that re-creates it exactly, and the result log line carries the same.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from emulator import ACCOUNT_ID, FakeLambdaContext, Proxy, create_group, fail
+from estate import DENYLIST
+from samples import authorize_egress, pointed
+
+from egress_guard import handler
+from egress_guard.service import RemediationFailed
+
+pytestmark = pytest.mark.integration
+
+SECRET = "canarySecretKey/0123456789abcdefghijklmnopqrstuv"
+TOKEN = "canarySessionToken0123456789+abcdefghijklmnopqrstuvwxyz/ABCDEFG=="
+KEY_ID = "AKIACANARY1234567890"
+USER_AGENT = "canary-user-agent/7f3a9c"  # a field of the event no code needs
+
+
+@pytest.fixture
+def log(
+    proxy: Proxy, fresh_container: None, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[io.StringIO]:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", KEY_ID)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET)
+    monkeypatch.setenv("AWS_SESSION_TOKEN", TOKEN)
+    monkeypatch.setenv("DENYLIST", json.dumps(DENYLIST))
+    stream = io.StringIO()
+    catcher = logging.StreamHandler(stream)
+    catcher.setFormatter(handler.logger.registered_formatter)
+    base = logging.getLogger(handler.logger.service)
+    base.addHandler(catcher)
+    try:
+        yield stream
+    finally:
+        base.removeHandler(catcher)
+
+
+def lines(stream: io.StringIO) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in stream.getvalue().splitlines() if line.strip()]
+
+
+def run(event: dict[str, Any]) -> dict[str, Any] | BaseException:
+    try:
+        return handler.lambda_handler(event, FakeLambdaContext())
+    except Exception as exc:  # the failure paths are under test too
+        return exc
+
+
+def assert_no_secrets(text: str, *secrets: str) -> None:
+    for secret in (SECRET, TOKEN, *secrets):
+        assert secret not in text
+        assert secret[:16] not in text  # not even a prefix
+
+
+@pytest.mark.parametrize("level", ["INFO", "DEBUG"])
+def test_no_credentials_in_any_log_line(
+    level: str, log: io.StringIO, proxy: Proxy, ec2: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    handler.logger.setLevel(level)
+    monkeypatch.setattr(handler.logger, "setLevel", lambda *_: None)  # keep it for the test
+    try:
+        smtp = {"IpProtocol": "tcp", "Port": 25, "CidrIpv4": "0.0.0.0/0"}
+        revoked = create_group(ec2, [smtp], keep_default_egress=False)
+        refused = create_group(ec2, [smtp], keep_default_egress=False)
+        outcomes = [run(authorize_egress(revoked.group_id, *revoked.rule_ids))]
+        proxy.on("RevokeSecurityGroupEgress", fail("UnauthorizedOperation", "not allowed"))
+        outcomes.append(run(authorize_egress(refused.group_id, *refused.rule_ids)))
+        other = authorize_egress(refused.group_id, *refused.rule_ids)
+        other["account"] = other["detail"]["recipientAccountId"] = "210987654321"
+        outcomes.append(run(other))  # refused: no member role
+        monkeypatch.setenv("DENYLIST", '{"version": 1, "deny": [{"id": "x", "ports": 1e9}]}')
+        outcomes.append(run(authorize_egress(refused.group_id, *refused.rule_ids)))
+    finally:
+        handler.logger._logger.setLevel(logging.INFO)
+
+    kinds = [type(o).__name__ for o in outcomes]
+    assert kinds == ["dict", "RemediationFailed", "AccountRefused", "DenylistError"]
+    text = log.getvalue()
+    assert text.count("\n") >= 4
+    assert_no_secrets(text)
+    assert all(SECRET not in str(o) and TOKEN not in str(o) for o in outcomes)
+
+
+def test_member_role_credentials_never_logged(
+    log: io.StringIO, proxy: Proxy, ec2: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Acting in another account: STS hands out credentials; they stay out of the log."""
+    monkeypatch.setenv("MEMBER_ROLE_NAME", "egress-guard-member")
+    group = create_group(ec2, [], keep_default_egress=False)
+    event = authorize_egress(group.group_id, "sgr-0123456789abcdef0")
+    event["account"] = event["detail"]["recipientAccountId"] = "210987654321"
+
+    result = run(event)
+
+    assert isinstance(result, dict)
+    handed_out = [c for c in proxy.calls if c.action == "AssumeRole"]
+    assert handed_out, "the member role was not assumed"
+    body = handed_out[0].response.text
+    secret = body.split("<SecretAccessKey>")[1].split("</SecretAccessKey>")[0]
+    token = body.split("<SessionToken>")[1].split("</SessionToken>")[0]
+    assert_no_secrets(log.getvalue(), secret, token)
+    assert_no_secrets(json.dumps(result), secret, token)
+
+
+@pytest.mark.parametrize(
+    "sample",
+    [
+        "cloudtrail-authorize-egress.json",
+        "config-configuration-item-change.json",
+        "securityhub-finding-imported.json",
+        "cloudtrail-authorize-ingress.json",
+        "cloudtrail-failed-call.json",
+    ],
+)
+def test_whole_event_never_logged_at_info(
+    sample: str, log: io.StringIO, ec2: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    smtp = {"IpProtocol": "tcp", "Port": 25, "CidrIpv4": "0.0.0.0/0"}
+    group = create_group(ec2, [smtp], keep_default_egress=False)
+    event = pointed(sample, group.group_id, group.rule_ids)
+    event["canary"] = USER_AGENT
+    if isinstance(event.get("detail"), dict):
+        event["detail"]["userAgent"] = USER_AGENT
+
+    run(event)
+
+    records = lines(log)
+    assert records, "nothing logged"
+    assert all(r["level"] != "DEBUG" for r in records)
+    assert USER_AGENT not in log.getvalue()
+
+
+# (moto refuses rules with protocol numbers such as 50, so none is here.)
+RULES = [
+    {"IpProtocol": "tcp", "FromPort": 25, "ToPort": 25,
+     "IpRanges": [{"CidrIp": "0.0.0.0/0", "Description": "mail relay (ticket SEC-1)"}]},
+    {"IpProtocol": "udp", "FromPort": 1000, "ToPort": 2000,
+     "Ipv6Ranges": [{"CidrIpv6": "2001:db8::/32", "Description": "v6"}]},
+    {"IpProtocol": "icmp", "FromPort": 8, "ToPort": 0, "IpRanges": [{"CidrIp": "203.0.113.0/24"}]},
+    {"IpProtocol": "-1", "IpRanges": [{"CidrIp": "198.51.100.0/24"}]},
+    {"IpProtocol": "tcp", "FromPort": 0, "ToPort": 65535,
+     "IpRanges": [{"CidrIp": "203.0.113.0/25"}]},
+]  # fmt: skip
+DENY_ALL_OF_THEM = {
+    "version": 1,
+    "deny": [
+        {"id": "internet", "cidr": ["0.0.0.0/0", "::/0"]},
+    ],
+}
+
+
+def _permission(item: dict[str, Any]) -> dict[str, Any]:
+    """An IpPermissions item from a RevokedSecurityGroupRule, written independently of the
+    code under test."""
+    permission: dict[str, Any] = {"IpProtocol": item["IpProtocol"]}
+    if item["IpProtocol"] not in ("-1",) and "FromPort" in item:
+        permission["FromPort"] = item["FromPort"]
+        permission["ToPort"] = item["ToPort"]
+    description = {"Description": item["Description"]} if "Description" in item else {}
+    for key, (list_key, item_key) in {
+        "CidrIpv4": ("IpRanges", "CidrIp"),
+        "CidrIpv6": ("Ipv6Ranges", "CidrIpv6"),
+        "PrefixListId": ("PrefixListIds", "PrefixListId"),
+        "ReferencedGroupId": ("UserIdGroupPairs", "GroupId"),
+    }.items():
+        if key in item:
+            permission[list_key] = [{item_key: item[key], **description}]
+    return permission
+
+
+def _comparable(rule: dict[str, Any]) -> tuple[Any, ...]:
+    keys = ("IpProtocol", "FromPort", "ToPort", "CidrIpv4", "CidrIpv6", "PrefixListId",
+            "Description")  # fmt: skip
+    referenced = (rule.get("ReferencedGroupInfo") or {}).get("GroupId")
+    return (*(rule.get(k) for k in keys), referenced, rule.get("ReferencedGroupId"))
+
+
+def test_revoked_rules_come_back_exactly_from_the_result_and_its_log_line(
+    log: io.StringIO, ec2: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DENYLIST", json.dumps(DENY_ALL_OF_THEM))
+    peer = create_group(ec2, [], keep_default_egress=False)
+    group = create_group(ec2, [], keep_default_egress=False, vpc_id=peer.vpc_id)
+    permissions = [*RULES, {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443,
+                            "UserIdGroupPairs": [{"GroupId": peer.group_id}]}]  # fmt: skip
+    for permission in permissions:
+        ec2.authorize_security_group_egress(
+            GroupId=group.group_id,
+            IpPermissions=[permission],
+            TagSpecifications=[
+                {"ResourceType": "security-group-rule", "Tags": [{"Key": "owner", "Value": "t"}]}
+            ],
+        )
+    before = ec2.describe_security_group_rules(
+        Filters=[{"Name": "group-id", "Values": [group.group_id]}]
+    )["SecurityGroupRules"]
+    event = pointed("config-configuration-item-change.json", group.group_id)
+
+    result = handler.lambda_handler(event, FakeLambdaContext(account_id=ACCOUNT_ID))
+
+    # Everything offending is revoked (the group reference only if it is; it is not here).
+    revoked = result["RevokedSecurityGroupRules"]
+    assert len(revoked) == len(RULES)
+    logged = [r for r in lines(log) if r.get("message") == "result"]
+    assert logged[-1]["result"]["RevokedSecurityGroupRules"] == revoked
+    assert all(f.get("Tags") == [{"Key": "owner", "Value": "t"}] for f in result["Findings"])
+    # Restore from the result alone: the same rules, field for field.
+    for item in revoked:
+        ec2.authorize_security_group_egress(
+            GroupId=item["GroupId"], IpPermissions=[_permission(item)]
+        )
+    after = ec2.describe_security_group_rules(
+        Filters=[{"Name": "group-id", "Values": [group.group_id]}]
+    )["SecurityGroupRules"]
+    assert sorted(map(_comparable, after), key=repr) == sorted(map(_comparable, before), key=repr)
+
+
+def test_a_failed_revoke_keeps_the_rule_definition_in_the_result(
+    log: io.StringIO, proxy: Proxy, ec2: Any
+) -> None:
+    """A revoke that fails may have happened all the same (its answer lost): the finding
+    carries the rule's whole definition, so the result can still restore it."""
+    smtp = {"IpProtocol": "tcp", "Port": 25, "CidrIpv4": "0.0.0.0/0", "Description": "relay"}
+    group = create_group(ec2, [smtp], keep_default_egress=False)
+    proxy.on("RevokeSecurityGroupEgress", fail("InternalError", "boom", status=500))
+
+    with pytest.raises(RemediationFailed) as failed:
+        handler.lambda_handler(
+            authorize_egress(group.group_id, *group.rule_ids), FakeLambdaContext()
+        )
+
+    (finding,) = failed.value.result.to_dict()["Findings"]
+    assert finding["Action"] == "failed"
+    assert finding["Rule"] == {
+        "SecurityGroupRuleId": group.rule_ids[0],
+        "GroupId": group.group_id,
+        "IsEgress": True,
+        "IpProtocol": "tcp",
+        "FromPort": 25,
+        "ToPort": 25,
+        "CidrIpv4": "0.0.0.0/0",
+        "Description": "relay",
+    }
+    logged = [r for r in lines(log) if r.get("message") == "result"]
+    assert logged[-1]["result"]["Findings"] == [finding]
