@@ -339,6 +339,9 @@ def _run(
     """Runs one invocation with progress, prints its result, flushes metrics."""
     from egress_guard.service import RemediationFailed
 
+    # Powertools Metrics instances share one metric set, and printing it once 100 values
+    # pile up ignores POWERTOOLS_METRICS_DISABLED: start each command from an empty one.
+    metrics.clear_metrics()
     progress = Progress.for_stream(sys.stderr, args.progress)
     failure: str | None = None
     try:

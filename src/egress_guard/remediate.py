@@ -9,10 +9,10 @@ offending (that is `judge`) or how EC2 is called (that is `aws`).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
@@ -23,6 +23,9 @@ from egress_guard.result import Finding, PermissionCheck, Result
 from egress_guard.rules import Rule
 from egress_guard.settings import Settings
 from egress_guard.targets import GroupTarget, Targets
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor, Future
 
 logger = Logger(service=SERVICE, child=True)
 
@@ -64,21 +67,32 @@ class Remediator:
         self._progress = progress or (lambda _message: None)
 
     def run(self, targets: Targets, result: Result) -> Result:
-        offences: dict[str, list[Offence]] = {}
         if targets.sweep:
-            offences = self._sweep(result)
-        offending = _count(offences)
-        for number, target in enumerate(targets.groups, 1):
+            with _Acting(self, result, scope=None) as acting:
+                self._sweep(result, acting)
+        offences = self._read_targets(targets.groups, result)
+        if offences:
+            with _Acting(self, result, scope=sorted(offences)) as acting:
+                for group_id in sorted(offences):
+                    acting.submit(group_id, offences[group_id])
+        return result
+
+    def _read_targets(
+        self, targets: Sequence[GroupTarget], result: Result
+    ) -> dict[str, list[Offence]]:
+        offences: dict[str, list[Offence]] = {}
+        for number, target in enumerate(targets, 1):
             if self._out_of_time():
                 result.errors.append(f"{target.group_id}: not read, the invocation ran out of time")
                 continue
             found = self._judge_target(target, result)
             if found:
                 offences.setdefault(target.group_id, []).extend(found)
-            offending += len(found)
-            self._progress(f"read {number}/{len(targets.groups)} groups; {offending} offending")
-        self._act(offences, result)
-        return result
+            self._progress(f"read {number}/{len(targets)} groups; {_count(offences)} offending")
+        return offences
+
+    def report_progress(self, message: str) -> None:
+        self._progress(message)
 
     # --- reading and judging --------------------------------------------------------------
 
@@ -143,66 +157,48 @@ class Remediator:
                 logger.warning("prefix list not read", prefix_list_id=pl, error=error_text(exc))
         return self._prefix_lists
 
-    def _sweep(self, result: Result) -> dict[str, list[Offence]]:
-        """Every egress rule of the region, page by page; keeps only the offending ones."""
-        offences: dict[str, list[Offence]] = {}
-        rules_read = 0
+    def _sweep(self, result: Result, acting: _Acting) -> None:
+        """Every egress rule of the region, page by page, keeping only the offending ones.
+
+        Groups are acted on while later pages are still being read (pages come one after
+        another, each needing the last one's token). The page's last group may go on in
+        the next page, so it is held back: a group gets one revoke where EC2 lists its
+        rules together, and a second one only if they come apart.
+        """
+        held: dict[str, list[Offence]] = {}
+        rules_read = offending = 0
         try:
             for number, page in enumerate(self.ec2.all_rule_pages(), 1):
                 rules_read += len(page)
-                egress = [r for r in page if r.is_egress]
                 result.groups_judged.update(r.group_id for r in page)
-                for rule, entry in self._judge(egress, result):
-                    offences.setdefault(rule.group_id, []).append((rule, entry))
+                found, held = held, {}
+                for rule, entry in self._judge([r for r in page if r.is_egress], result):
+                    found.setdefault(rule.group_id, []).append((rule, entry))
+                    offending += 1
+                if page and page[-1].group_id in found:
+                    tail = page[-1].group_id
+                    held[tail] = found.pop(tail)
+                for group_id, offences in found.items():
+                    acting.submit(group_id, offences)
                 self._progress(
                     f"read page {number}: {rules_read} rules, {len(result.groups_judged)} groups;"
-                    f" {_count(offences)} offending"
+                    f" {offending} offending"
                 )
                 if self._out_of_time():
                     result.errors.append("sweep incomplete: the invocation ran out of time")
                     break
         except AwsErrors as exc:
             result.errors.append(f"sweep incomplete: could not read rules: {error_text(exc)}")
-        return offences
+        for group_id, offences in held.items():
+            acting.submit(group_id, offences)
 
     # --- acting -----------------------------------------------------------------------------
 
-    def _act(self, offences: dict[str, list[Offence]], result: Result) -> None:
-        if not offences:
-            return
-        exempt_groups = self._exempt_groups(list(offences), result)
-        groups = sorted(offences)
-        workers = min(self.settings.sweep_concurrency, len(groups))
-
-        def act(group_id: str) -> _Outcome:
-            return self._act_on_group(group_id, offences[group_id], group_id in exempt_groups)
-
-        with ExitStack() as stack:
-            outcomes: Iterator[_Outcome]
-            if workers > 1:
-                # Imported here: an event about one group acts on this thread, without
-                # starting threads (and without the import) on the warm path.
-                from concurrent.futures import ThreadPoolExecutor
-
-                pool = stack.enter_context(ThreadPoolExecutor(max_workers=workers))
-                outcomes = pool.map(act, groups)
-            else:
-                outcomes = map(act, groups)
-            verb = "checking" if self.dry_run else "revoking"
-            for number, (group_id, outcome) in enumerate(zip(groups, outcomes, strict=True), 1):
-                self._progress(f"{verb} {number}/{len(groups)} groups")
-                result.findings.extend(outcome.findings)
-                result.revoked.extend(outcome.revoked)
-                result.errors.extend(outcome.errors)
-                if outcome.check is not None:
-                    result.permission_checks.append(outcome.check)
-                if any(f.action in ("exempt", "failed", "would-revoke") for f in outcome.findings):
-                    result.noncompliant_groups.add(group_id)
-
-    def _exempt_groups(self, group_ids: list[str], result: Result) -> set[str]:
+    def exemptions(self, group_ids: list[str] | None, result: Result) -> _Exemptions:
+        """The groups tagged exempt: among `group_ids`, or (None) every one in the region."""
         key = self.settings.exempt_tag
         try:
-            if len(group_ids) > 50:
+            if group_ids is None or len(group_ids) > 50:  # one tag-filtered listing then
                 tagged = self.ec2.groups_tagged(key)
             else:
                 tagged = {
@@ -211,20 +207,27 @@ class Remediator:
                     if key in tags
                 }
         except AwsErrors as exc:
-            # Without the tags nothing can be shown not to be exempt: revoke nothing.
-            result.errors.append(f"group tags not read, nothing revoked: {error_text(exc)}")
-            return set(group_ids)
-        return {gid for gid, value in tagged.items() if _is_true(value)}
+            # Without the tags no group can be shown not to be exempt: revoke nothing.
+            error = f"group tags not read: {error_text(exc)}"
+            result.errors.append(error)
+            return _Exemptions(frozenset(), error)
+        return _Exemptions(frozenset(g for g, value in tagged.items() if _is_true(value)))
 
-    def _act_on_group(self, group_id: str, offences: list[Offence], group_exempt: bool) -> _Outcome:
+    def act_on_group(
+        self, group_id: str, offences: list[Offence], exemptions: _Exemptions
+    ) -> _Outcome:
         outcome = _Outcome()
         due: list[Offence] = []
+        group_exempt = group_id in exemptions.groups
         for rule, entry in offences:
             if group_exempt or _is_true(rule.tag(self.settings.exempt_tag) or ""):
                 outcome.findings.append(Finding(rule, entry, "exempt"))
                 logger.info("exempt", **_log_fields(rule, entry, group_exempt=group_exempt))
             else:
                 due.append((rule, entry))
+        if due and exemptions.error is not None:
+            self._fail(due, exemptions.error, outcome)
+            return outcome
         if not due:
             return outcome
         if self._out_of_time():
@@ -366,6 +369,75 @@ class Remediator:
 
     def _out_of_time(self) -> bool:
         return self._time_left() < TIME_MARGIN_SECONDS
+
+
+@dataclass(frozen=True)
+class _Exemptions:
+    """Groups tagged exempt; `error` when the tags could not be read (then none is known
+    not to be exempt, and nothing is revoked)."""
+
+    groups: frozenset[str]
+    error: str | None = None
+
+
+class _Acting:
+    """Acts on groups as they are submitted, on a thread pool when there may be several,
+    and merges each group's outcome into the result on the caller's thread at the end.
+
+    The exemption tags are read on the first submission: never when nothing is offending.
+    """
+
+    def __init__(self, remediator: Remediator, result: Result, *, scope: list[str] | None) -> None:
+        """`scope`: the groups that will be submitted, or None when not known yet (sweeps)."""
+        self.remediator = remediator
+        self.result = result
+        self.scope = scope
+        self._stack = ExitStack()
+        self._pool: Executor | None = None
+        self._exemptions: _Exemptions | None = None
+        self._submitted: list[tuple[str, Future[_Outcome] | _Outcome]] = []
+
+    def __enter__(self) -> _Acting:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with self._stack:
+            self._collect()
+
+    def submit(self, group_id: str, offences: list[Offence]) -> None:
+        if self._exemptions is None:
+            self._exemptions = self.remediator.exemptions(self.scope, self.result)
+        exemptions = self._exemptions
+        pool = self._executor()
+        act = self.remediator.act_on_group
+        if pool is None:
+            self._submitted.append((group_id, act(group_id, offences, exemptions)))
+        else:
+            self._submitted.append((group_id, pool.submit(act, group_id, offences, exemptions)))
+
+    def _executor(self) -> Executor | None:
+        """None for the first group (an event about one group starts no thread); a pool of
+        SWEEP_CONCURRENCY threads from the second on, when that is above 1."""
+        workers = self.remediator.settings.sweep_concurrency
+        if self._pool is None and self._submitted and workers > 1:
+            from concurrent.futures import ThreadPoolExecutor  # only runs with several groups
+
+            self._pool = self._stack.enter_context(ThreadPoolExecutor(max_workers=workers))
+        return self._pool
+
+    def _collect(self) -> None:
+        verb = "checking" if self.remediator.dry_run else "revoking"
+        total = len(self._submitted)
+        for number, (group_id, pending) in enumerate(self._submitted, 1):
+            outcome = pending if isinstance(pending, _Outcome) else pending.result()
+            self.remediator.report_progress(f"{verb} {number}/{total} groups")
+            self.result.findings.extend(outcome.findings)
+            self.result.revoked.extend(outcome.revoked)
+            self.result.errors.extend(outcome.errors)
+            if outcome.check is not None:
+                self.result.permission_checks.append(outcome.check)
+            if any(f.action in ("exempt", "failed", "would-revoke") for f in outcome.findings):
+                self.result.noncompliant_groups.add(group_id)
 
 
 def _revoked_item(listed: dict[str, Any], rule: Rule) -> dict[str, Any]:

@@ -869,3 +869,19 @@ def test_progress_off_and_broken_streams_are_silent() -> None:
     progress = cli.Progress(closed)
     progress("read page 1")  # no exception: progress never stops a remediation
     progress.close()
+
+
+def test_metrics_left_over_in_the_process_never_reach_stdout(
+    capsys: pytest.CaptureFixture[str], clients: FakeClients
+) -> None:
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    from egress_guard import handler
+
+    handler.metrics.clear_metrics()
+    for _ in range(99):  # one short of Powertools' automatic flush at 100 values
+        handler.metrics.add_metric("RulesJudged", MetricUnit.Count, 1)
+
+    status, out, _ = run(capsys, "scan", "--dry-run")
+
+    assert (status, json.loads(out)["Source"]) == (0, "cli:scan")
