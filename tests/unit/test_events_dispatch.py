@@ -10,19 +10,15 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
+from event_samples import EVENTS, REFERENCE, sample
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from egress_guard.events import parse_event
 from egress_guard.targets import EventError, Targets
-
-ROOT = Path(__file__).parents[2]
-EVENTS = ROOT / "events"
-REFERENCE = ROOT / ".." / "shared" / "reference-events"
 
 # Every sample in events/ and the source it is recognised as (the per-source test files
 # check what each one targets).
@@ -77,10 +73,6 @@ REFERENCES = {
     ),
     "securityhub-imported-envelope-fsbp-ec2.7-account.asr.json": "noop",
 }
-
-
-def sample(name: str) -> Any:
-    return json.loads((EVENTS / name).read_text())
 
 
 def outcome(event: Any) -> str:

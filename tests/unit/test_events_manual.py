@@ -5,18 +5,13 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-from pathlib import Path
 from typing import Any
 
 import pytest
+from event_samples import GROUP, RULE, sample
 
 from egress_guard.events import parse_event
 from egress_guard.targets import EventError, GroupTarget
-
-ROOT = Path(__file__).parents[2]
-EVENTS = ROOT / "events"
-GROUP = "sg-0f1e2d3c4b5a69780"
-RULE = "sgr-0aa11bb22cc33dd44"
 
 # What `aws ec2 revoke-security-group-egress --generate-cli-skeleton input` prints (CLI v1.46).
 SKELETON: dict[str, Any] = {
@@ -51,10 +46,6 @@ SKELETON: dict[str, Any] = {
         }
     ],
 }
-
-
-def sample(name: str) -> Any:
-    return json.loads((EVENTS / name).read_text())
 
 
 def skeleton(**fields: Any) -> dict[str, Any]:

@@ -2,30 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import re
-from pathlib import Path
-from typing import Any
 
 import pytest
+from event_samples import reference, sample
 
 from egress_guard.events import parse_event
 from egress_guard.targets import EventError
-
-ROOT = Path(__file__).parents[2]
-EVENTS = ROOT / "events"
-REFERENCE = ROOT / ".." / "shared" / "reference-events"
-
-
-def sample(name: str) -> Any:
-    return json.loads((EVENTS / name).read_text())
-
-
-def reference(name: str) -> Any:
-    path = REFERENCE / name
-    if not path.is_file():
-        pytest.skip(f"{name}: shared/reference-events is expected beside the clone")
-    return json.loads(path.read_text())
 
 
 def test_scheduled_event_sweeps_every_group() -> None:

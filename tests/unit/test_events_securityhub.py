@@ -3,32 +3,16 @@
 from __future__ import annotations
 
 import copy
-import json
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
+from event_samples import GROUP, reference, sample
 
 from egress_guard.events import parse_event
 from egress_guard.targets import EventError, GroupTarget
 
-ROOT = Path(__file__).parents[2]
-EVENTS = ROOT / "events"
-REFERENCE = ROOT / ".." / "shared" / "reference-events"
-GROUP = "sg-0f1e2d3c4b5a69780"
 OTHER = "sg-0123456789abcdef0"
-
-
-def sample(name: str) -> Any:
-    return json.loads((EVENTS / name).read_text())
-
-
-def reference(name: str) -> Any:
-    path = REFERENCE / name
-    if not path.is_file():
-        pytest.skip(f"{name}: shared/reference-events is expected beside the clone")
-    return json.loads(path.read_text())
 
 
 def imported(*findings: Any) -> dict[str, Any]:

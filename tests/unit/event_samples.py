@@ -1,0 +1,41 @@
+"""The sample events of events/ and the reference events of shared/, for the event tests."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).parents[2]
+EVENTS = ROOT / "events"
+REFERENCE = ROOT / ".." / "shared" / "reference-events"
+GROUP = "sg-0f1e2d3c4b5a69780"  # the group every sample names
+RULE = "sgr-0aa11bb22cc33dd44"  # the rule the samples name, where they name one
+DELETE = object()
+
+
+def sample(name: str) -> Any:
+    return json.loads((EVENTS / name).read_text())
+
+
+def reference(name: str) -> Any:
+    path = REFERENCE / name
+    if not path.is_file():
+        pytest.skip(f"{name}: shared/reference-events is expected beside the clone")
+    return json.loads(path.read_text())
+
+
+def changed(event: dict[str, Any], path: tuple[Any, ...], value: Any) -> dict[str, Any]:
+    """A copy of event with the value at path replaced (or deleted with DELETE)."""
+    out = copy.deepcopy(event)
+    node = out
+    for key in path[:-1]:
+        node = node[key]
+    if value is DELETE:
+        del node[path[-1]]
+    else:
+        node[path[-1]] = value
+    return out
