@@ -289,6 +289,7 @@ class Clients:
         self._session: botocore.session.Session | None = None
         self._own_account: str | None = None
         self._time_left: Callable[[], float] | None = None
+        self._parameters: Any = None
 
     def set_time_left(self, time_left: Callable[[], float] | None) -> None:
         """This invocation's remaining seconds (None: unlimited). Every client then refuses
@@ -340,6 +341,21 @@ class Clients:
 
     def client(self, service: str, region: str | None = None) -> Any:
         return self._client(service, region, None)
+
+    def parameters(self) -> Any:
+        """Powertools' SSM parameter provider on this container's SSM client: its cache
+        lives as long as the container, and its calls get the same retries and deadline."""
+        with self._lock:
+            provider = self._parameters
+        if provider is None:
+            # Imported here: only deployments that keep the denylist in SSM pay for it.
+            from aws_lambda_powertools.utilities.parameters import SSMProvider
+
+            provider = SSMProvider(boto3_client=self.client("ssm"))
+            with self._lock:
+                self._parameters = self._parameters or provider
+                provider = self._parameters
+        return provider
 
     def default_region(self) -> str:
         region = botocore.session.get_session().get_config_variable("region")

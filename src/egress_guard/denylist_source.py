@@ -12,6 +12,7 @@ from importlib import resources
 
 from aws_lambda_powertools import Logger
 
+from egress_guard.aws import Clients
 from egress_guard.denylist import DenylistError, parse_denylist
 from egress_guard.judge import Judge
 from egress_guard.log import SERVICE
@@ -22,20 +23,20 @@ PARAMETER_MAX_AGE = 300
 DEFAULT_NAME = "default-denylist.json"
 
 
-def load_judge(settings: Settings) -> Judge:
+def load_judge(settings: Settings, clients: Clients) -> Judge:
     """The compiled denylist in force; DenylistError names the source and the problem."""
-    text, source = denylist_text(settings)
+    text, source = denylist_text(settings, clients)
     return _compile(text, source)
 
 
-def denylist_text(settings: Settings) -> tuple[str, str]:
+def denylist_text(settings: Settings, clients: Clients) -> tuple[str, str]:
     if settings.denylist_inline is not None:
         return settings.denylist_inline, "DENYLIST"
     if settings.denylist_file is not None:
         return _read_file(settings.denylist_file), f"DENYLIST_FILE {settings.denylist_file}"
     if settings.denylist_parameter is not None:
         name = settings.denylist_parameter
-        return _read_parameter(name), f"DENYLIST_PARAMETER {name}"
+        return _read_parameter(name, clients), f"DENYLIST_PARAMETER {name}"
     return packaged_default(), "packaged default"
 
 
@@ -51,16 +52,14 @@ def _read_file(path: str) -> str:
         raise DenylistError([f"cannot read {path}: {exc}"], "DENYLIST_FILE") from None
 
 
-def _read_parameter(name: str) -> str:
-    # Imported here: only deployments that keep the denylist in SSM pay for it.
-    from aws_lambda_powertools.utilities import parameters
+def _read_parameter(name: str, clients: Clients) -> str:
+    from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 
     try:
-        value = parameters.get_parameter(name, max_age=PARAMETER_MAX_AGE)
-    except parameters.exceptions.GetParameterError as exc:
-        raise DenylistError(
-            [f"cannot read SSM parameter {name}: {exc}"], "DENYLIST_PARAMETER"
-        ) from None
+        value = clients.parameters().get(name, max_age=PARAMETER_MAX_AGE)
+    except GetParameterError as exc:
+        problem = f"cannot read SSM parameter {name}: {exc}"
+        raise DenylistError([problem], "DENYLIST_PARAMETER") from None
     return str(value)
 
 

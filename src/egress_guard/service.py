@@ -94,7 +94,7 @@ def run_targets(
         logger.info("no action", source=targets.source, reason=targets.reason)
         result.notes.append(f"no action: {targets.reason}")
         return result.to_dict()
-    judge = load_judge(settings)
+    judge = load_judge(settings, clients)
     ec2 = clients.ec2(
         _account(targets, clients, settings), targets.region, settings.member_role_name
     )

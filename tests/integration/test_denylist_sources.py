@@ -1,0 +1,114 @@
+"""Where the denylist comes from (SPEC section 5): inline, file, SSM parameter, default."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from emulator import REGION
+from samples import authorize_egress
+
+from egress_guard import handler
+from egress_guard.aws import Clients
+
+pytestmark = pytest.mark.integration
+
+SMTP = {"IpProtocol": "tcp", "Port": 25, "CidrIpv4": "0.0.0.0/0"}
+HTTPS = {"IpProtocol": "tcp", "Port": 443, "CidrIpv4": "0.0.0.0/0"}
+
+
+def denying(port: int) -> str:
+    return json.dumps(
+        {"version": 1, "deny": [{"id": f"port-{port}", "protocol": "tcp", "ports": str(port)}]}
+    )
+
+
+@pytest.fixture(autouse=True)
+def cold_container(monkeypatch: pytest.MonkeyPatch, aws_env: str) -> None:
+    monkeypatch.setattr(handler, "clients", Clients())
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+
+
+def denylist_entries(make_group: Any, lambda_context: Any) -> list[str]:
+    """The deny entries that judged a group with an smtp and an https rule."""
+    group = make_group([SMTP, HTTPS], keep_default_egress=False)
+    result = handler.lambda_handler(
+        authorize_egress(group.group_id, *group.rule_ids), lambda_context
+    )
+    return [f["DenylistEntry"] for f in result["Findings"]]
+
+
+def ssm_parameter(aws_env: str, value: str) -> str:
+    name = f"/egress-guard/denylist-{uuid.uuid4().hex}"
+    boto3.client("ssm", endpoint_url=aws_env, region_name=REGION).put_parameter(
+        Name=name, Value=value, Type="String"
+    )
+    return name
+
+
+def test_denylist_from_an_ssm_parameter(
+    make_group: Any, aws_env: str, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DENYLIST_PARAMETER", ssm_parameter(aws_env, denying(443)))
+
+    assert denylist_entries(make_group, lambda_context) == ["port-443"]
+
+
+def test_ssm_parameter_is_read_once_per_warm_container(
+    make_group: Any, aws_env: str, proxy: Any, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DENYLIST_PARAMETER", ssm_parameter(aws_env, denying(25)))
+
+    denylist_entries(make_group, lambda_context)
+    denylist_entries(make_group, lambda_context)
+
+    assert proxy.actions().count("GetParameter") == 1
+
+
+def test_denylist_from_a_file(
+    make_group: Any, lambda_context: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    path = tmp_path / "denylist.yaml"
+    path.write_text("version: 1\ndeny:\n  - id: port-443\n    protocol: tcp\n    ports: '443'\n")
+    monkeypatch.setenv("DENYLIST_FILE", str(path))
+
+    assert denylist_entries(make_group, lambda_context) == ["port-443"]
+
+
+def test_inline_denylist_wins_over_file_and_parameter(
+    make_group: Any,
+    aws_env: str,
+    lambda_context: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "denylist.json"
+    path.write_text(denying(443))
+    monkeypatch.setenv("DENYLIST", denying(25))
+    monkeypatch.setenv("DENYLIST_FILE", str(path))
+    monkeypatch.setenv("DENYLIST_PARAMETER", ssm_parameter(aws_env, denying(443)))
+
+    assert denylist_entries(make_group, lambda_context) == ["port-25"]
+
+
+def test_file_wins_over_parameter(
+    make_group: Any,
+    aws_env: str,
+    lambda_context: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "denylist.json"
+    path.write_text(denying(25))
+    monkeypatch.setenv("DENYLIST_FILE", str(path))
+    monkeypatch.setenv("DENYLIST_PARAMETER", ssm_parameter(aws_env, denying(443)))
+
+    assert denylist_entries(make_group, lambda_context) == ["port-25"]
+
+
+def test_packaged_default_when_nothing_is_set(make_group: Any, lambda_context: Any) -> None:
+    assert denylist_entries(make_group, lambda_context) == ["smtp-to-internet"]
