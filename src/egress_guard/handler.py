@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from egress_guard.aws import Clients
-from egress_guard.log import NAMESPACE, SERVICE
+from egress_guard.log import NAMESPACE, SERVICE, current_stderr
 from egress_guard.service import handle
 
-# Lambda sends stderr to CloudWatch too; stdout stays free for the CLI's results.
-logger = Logger(service=SERVICE, stream=sys.stderr)
+logger = Logger(service=SERVICE, stream=current_stderr())
 metrics = Metrics(service=SERVICE, namespace=NAMESPACE)
 clients = Clients()  # once per container, reused by warm invocations
 
 
+# Every log line carries the request id and whether the container was cold; the event id
+# becomes the correlation id once the event is parsed (service.handle).
+@logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     clients.set_own_account(_account_of(context))

@@ -567,3 +567,28 @@ def test_prefix_list_rule_is_judged_through_its_cidrs(
     assert [(f["DenylistEntry"], f["Action"]) for f in result["Findings"]] == [
         ("bad-range", "revoked")
     ]
+
+
+def test_every_decision_is_one_log_line_with_the_event_and_request_ids(
+    make_group: Any,
+    lambda_context: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    use_denylist(monkeypatch, DENY_SMTP)
+    group = make_group([SMTP], keep_default_egress=False)
+    capfd.readouterr()
+
+    handler.lambda_handler(
+        authorize_egress(group.group_id, *group.rule_ids, event_id="evt-42"), lambda_context
+    )
+
+    lines = [
+        json.loads(line) for line in capfd.readouterr().err.splitlines() if line.startswith("{")
+    ]
+    decision = next(line for line in lines if line["message"] == "revoked")
+    assert (decision["correlation_id"], decision["function_request_id"], decision["rule_id"]) == (
+        "evt-42",
+        lambda_context.aws_request_id,
+        group.rule_ids[0],
+    )
