@@ -19,7 +19,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 from egress_guard import __version__
 from egress_guard.log import SERVICE
@@ -352,7 +352,7 @@ def _run(
         progress.close()
     if clients is not None and output.get("Account") is None:
         output["Account"] = _own_account(clients)
-    write_result(args, output)
+    write_output(args, output, "result")
     if metrics.metric_set:
         metrics.flush_metrics()  # printed only when POWERTOOLS_METRICS_DISABLED is false
     if failure is not None:
@@ -370,13 +370,18 @@ def _own_account(clients: Clients) -> str | None:
         return None
 
 
-def write_result(args: argparse.Namespace, output: Mapping[str, Any]) -> None:
+def write_output(
+    args: argparse.Namespace, data: Mapping[str, Any], kind: Literal["result", "restore"]
+) -> None:
+    """A result or a restore report on stdout: JSON, or with --output table a table."""
     if args.output == "table":
-        from egress_guard.table import render_result
+        from egress_guard import table
 
-        sys.stdout.write(render_result(output))
+        render = table.render_result if kind == "result" else table.render_restore
+        text = render(data)
     else:
-        sys.stdout.write(json.dumps(output, indent=2, default=str) + "\n")
+        text = json.dumps(data, indent=2, default=str) + "\n"
+    sys.stdout.write(text)
     sys.stdout.flush()
 
 
@@ -422,7 +427,7 @@ def run_restore(args: argparse.Namespace) -> int:
             dry_run=args.dry_run,
             notes=["nothing to restore: the result revoked no rules"],
         )
-        write_report(args, report.to_dict())
+        write_output(args, report.to_dict(), "restore")
         return EXIT_OK
     clients = new_clients()
     region = args.region or clients.default_region()
@@ -432,7 +437,7 @@ def run_restore(args: argparse.Namespace) -> int:
     if not result.get("Account"):
         report.notes.append(f"the result names no account; restoring in {account}")
     restore(clients.ec2(None, region, None), rules, report, extra_tags=extra_tags)
-    write_report(args, report.to_dict())
+    write_output(args, report.to_dict(), "restore")
     if not report.ok:
         fail(f"restore failed for {report.count('failed')} rule(s)", EXIT_FAILED)
         return EXIT_FAILED
@@ -447,16 +452,6 @@ def parse_tags(values: Sequence[str]) -> dict[str, str]:
             raise BadInput(f"--tag {value!r}: expected KEY=VALUE")
         tags[key.strip()] = text
     return tags
-
-
-def write_report(args: argparse.Namespace, report: Mapping[str, Any]) -> None:
-    if args.output == "table":
-        from egress_guard.table import render_restore
-
-        sys.stdout.write(render_restore(report))
-    else:
-        sys.stdout.write(json.dumps(report, indent=2, default=str) + "\n")
-    sys.stdout.flush()
 
 
 def _str_or_none(value: Any) -> str | None:
