@@ -8,7 +8,6 @@ offending (that is `judge`) or how EC2 is called (that is `aws`).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -461,9 +460,3 @@ def _log_fields(rule: Rule, entry: str, **extra: Any) -> dict[str, Any]:
         "traffic": rule.describe(),
         **extra,
     }
-
-
-def monotonic_deadline(seconds: float) -> Callable[[], float]:
-    """A time_left function for callers without a Lambda context (CLI, tests)."""
-    end = time.monotonic() + seconds
-    return lambda: end - time.monotonic()
