@@ -40,6 +40,22 @@ import emulator  # noqa: E402  (tests/integration/emulator.py, after the path tw
 REGION = emulator.REGION
 ACCOUNT_ID = emulator.ACCOUNT_ID
 
+# The start of a fresh-process script that runs the handler as Lambda would: a minimal
+# Lambda context (what Powertools' inject_lambda_context reads) and lambda_handler.
+HANDLER_SCRIPT = """
+import json, sys
+from egress_guard.handler import lambda_handler
+
+class Context:
+    function_name = "egress-guard"
+    function_version = "$LATEST"
+    memory_limit_in_mb = 256
+    aws_request_id = "00000000-0000-0000-0000-000000000000"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:egress-guard"
+    def get_remaining_time_in_millis(self):
+        return 600000
+"""
+
 
 @dataclass
 class Row:

@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _bench import (
     EVENTS,
+    HANDLER_SCRIPT,
     SRC,
     Row,
     aws_env,
@@ -36,24 +37,15 @@ from _bench import (
 SAMPLE_GROUP = "sg-0f1e2d3c4b5a69780"
 SAMPLE_RULE = "sgr-0aa11bb22cc33dd44"
 
-HANDLER = """
-import json, sys
-from egress_guard.handler import lambda_handler
-
-class Context:
-    function_name = "egress-guard"
-    function_version = "$LATEST"
-    memory_limit_in_mb = 256
-    aws_request_id = "00000000-0000-0000-0000-000000000000"
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:egress-guard"
-    def get_remaining_time_in_millis(self):
-        return 60000
-
+HANDLER = (
+    HANDLER_SCRIPT
+    + """
 with open(sys.argv[1]) as f:
     event = json.load(f)
 result = lambda_handler(event, Context())
 assert len(result["RevokedSecurityGroupRules"]) == 1, result
 """
+)
 
 BASELINE = """
 import boto3

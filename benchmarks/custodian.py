@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _bench import (
     EVENTS,
+    HANDLER_SCRIPT,
     ROOT,
     SRC,
     Row,
@@ -61,23 +62,14 @@ POLICY = """policies:
       - type: remove-permissions
         egress: matched
 """
-HANDLER = """
-import json, sys
-from egress_guard.handler import lambda_handler
-
-class Context:
-    function_name = "egress-guard"
-    function_version = "$LATEST"
-    memory_limit_in_mb = 256
-    aws_request_id = "00000000-0000-0000-0000-000000000000"
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:egress-guard"
-    def get_remaining_time_in_millis(self):
-        return 600000
-
+HANDLER = (
+    HANDLER_SCRIPT
+    + """
 with open(sys.argv[1]) as f:
     result = lambda_handler(json.load(f), Context())
 print(len(result["RevokedSecurityGroupRules"]))
 """
+)
 C7N_VENV = ROOT / ".bench" / "c7n"
 
 
