@@ -34,7 +34,7 @@ class FailedInvocation:
 
 
 def is_failure_record(event: Mapping[str, Any]) -> bool:
-    return RECORD_KEYS <= event.keys()
+    return event.keys() >= RECORD_KEYS
 
 
 def failed_invocation(message: Mapping[str, Any]) -> FailedInvocation:
