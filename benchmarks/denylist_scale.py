@@ -4,10 +4,17 @@ deny entries (threat-intelligence style CIDRs on top of port entries), in proces
 Timed: `Judge.verdict` over every rule (the rules are built beforehand, as a sweep builds
 them from its pages). The compile time of each denylist is reported beside it. Each
 figure is the median of several passes.
+
+Also a threat feed as one entry: loading (parse and compile, as a cold start does) 100,000
+CIDRs listed in one deny entry against the same CIDRs as 100,000 separate entries, and the
+ratio of the two. Loading is linear, so the ratio stays near 1 (a list scan made it
+quadratic: 40,000 CIDRs in one entry took minutes).
 """
 
 from __future__ import annotations
 
+import json
+import random
 import sys
 import time
 from pathlib import Path
@@ -18,6 +25,7 @@ import workload
 from _bench import Row, median, module_main
 
 SIZES = (10, 1_000, 10_000)
+FEED_RATIO_TARGET = 1.5  # one entry may be at most this much slower than separate entries
 
 
 def measure(quick: bool) -> list[Row]:
@@ -71,7 +79,55 @@ def measure(quick: bool) -> list[Row]:
             data={"growth": growth},
         )
     )
+    rows.append(feed_row(quick))
     return rows
+
+
+def feed_texts(count: int) -> tuple[str, str]:
+    """The same `count` distinct public CIDRs as one deny entry, and as one entry each
+    (compact JSON, so that 100,000 separate entries stay under the 4 MiB document limit)."""
+    rng = random.Random(3)
+    unique: dict[str, None] = {}
+    while len(unique) < count:
+        unique.setdefault(workload.threat_cidr(rng), None)
+    cidrs = list(unique)
+    compact = (",", ":")
+    one = json.dumps({"version": 1, "deny": [{"id": "feed", "cidr": cidrs}]}, separators=compact)
+    separate = [{"id": f"f{n}", "cidr": cidr} for n, cidr in enumerate(cidrs)]
+    return one, json.dumps({"version": 1, "deny": separate}, separators=compact)
+
+
+def feed_row(quick: bool) -> Row:
+    from egress_guard.denylist import parse_denylist
+    from egress_guard.judge import Judge
+
+    count = 20_000 if quick else 100_000
+    passes = 3
+    one, separate = feed_texts(count)
+    load: dict[str, float] = {}
+    for name, text in (("one entry", one), ("separate entries", separate)):
+        runs = []
+        for _ in range(passes):
+            start = time.perf_counter()
+            Judge(parse_denylist(text, name))
+            runs.append(time.perf_counter() - start)
+        load[name] = median(runs)
+    ratio = load["one entry"] / load["separate entries"]
+    return Row(
+        figure=f"denylist load: {count:,} CIDRs in one entry vs separate entries",
+        value=(
+            f"one entry {load['one entry']:.2f} s, separate entries "
+            f"{load['separate entries']:.2f} s: ratio x{ratio:.2f}"
+        ),
+        target=f"ratio <= x{FEED_RATIO_TARGET}",
+        met=ratio <= FEED_RATIO_TARGET,
+        note=f"parse and compile, as a cold start does; median of {passes} passes",
+        data={
+            "one_entry_s": load["one entry"],
+            "separate_entries_s": load["separate entries"],
+            "ratio": ratio,
+        },
+    )
 
 
 if __name__ == "__main__":

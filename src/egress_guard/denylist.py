@@ -17,7 +17,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -119,6 +119,8 @@ def parse_denylist(text: str | bytes, source: str = "denylist") -> Denylist:
 
 
 def load_document(text: str | bytes, source: str = "denylist") -> Any:
+    """The document as Python values. Objects are `ReadObject`s that remember the keys the
+    text repeated, so that the checker can refuse them (a last-wins merge widens entries)."""
     if isinstance(text, bytes):
         try:
             text = text.decode("utf-8")
@@ -129,20 +131,80 @@ def load_document(text: str | bytes, source: str = "denylist") -> Any:
     if not text.strip():
         raise DenylistError(["document is empty"], source)
     try:
-        return json.loads(text)
+        return json.loads(text, object_pairs_hook=_json_object)
     except RecursionError:
         raise DenylistError(["document is nested too deeply"], source) from None
     except json.JSONDecodeError as json_error:
-        if text.lstrip().startswith(("{", "[")):
-            raise DenylistError([f"not valid JSON: {json_error}"], source) from None
-    return _load_yaml(text, source)
+        if not text.lstrip().startswith(("{", "[")):
+            return _load_yaml(text, source)
+        # YAML flow style ({version: 1, deny: [...]}) looks like JSON but is YAML.
+        return _load_yaml(text, source, not_json=f"not valid JSON: {json_error}; nor YAML")
 
 
-def _load_yaml(text: str, source: str) -> Any:
+class ReadObject(dict[Any, Any]):
+    """An object (mapping) as read from the text; `repeated` names the keys given twice."""
+
+    repeated: tuple[Any, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class YamlNumber:
+    """An integer YAML 1.1 reads from a form a person rarely means (octal 0025 = 21,
+    sexagesimal 1:05 = 65, 0x19, 0b11001, 2_5): kept as written, so that no field can take
+    the reading by accident; a field that wants a number refuses it by name."""
+
+    text: str
+    reading: int
+
+    @property
+    def form(self) -> str:
+        body = self.text.lstrip("+-")
+        if ":" in body:
+            return "sexagesimal"
+        if body.startswith("0x"):
+            return "hexadecimal"
+        if body.startswith("0b"):
+            return "binary"
+        if "_" in body:
+            return "digit-grouped"
+        return "octal"
+
+    def __repr__(self) -> str:
+        return self.text
+
+    def problem(self, key: str) -> str:
+        return (
+            f"{key}: {self.text} is a YAML {self.form} number (read as {self.reading}),"
+            " not a plain decimal one; write it in decimal"
+        )
+
+
+PLAIN_DECIMAL = re.compile(r"[-+]?(?:0|[1-9][0-9]*)", re.ASCII)
+
+
+def _json_object(pairs: list[tuple[str, Any]]) -> ReadObject:
+    found = ReadObject(pairs)
+    if len(found) < len(pairs):
+        found.repeated = _repeats(key for key, _ in pairs)
+    return found
+
+
+def _repeats(keys: Iterable[Any]) -> tuple[Any, ...]:
+    seen: set[Any] = set()
+    repeated: dict[Any, None] = {}
+    for key in keys:
+        if key in seen:
+            repeated[key] = None
+        seen.add(key)
+    return tuple(repeated)
+
+
+def _load_yaml(text: str, source: str, not_json: str = "neither JSON nor YAML") -> Any:
     import yaml  # only documents that are not JSON pay for the import
 
-    class NoAliasLoader(yaml.SafeLoader):
-        """Refuses anchors and aliases: a denylist needs none, and they make YAML bombs."""
+    class StrictLoader(yaml.SafeLoader):
+        """Refuses anchors and aliases (a denylist needs none, and they make YAML bombs) and
+        merge keys; remembers repeated keys; keeps non-decimal integers as written."""
 
         def compose_node(self, parent: Any, index: Any) -> Any:
             if self.check_event(yaml.AliasEvent):
@@ -152,12 +214,43 @@ def _load_yaml(text: str, source: str) -> Any:
                 )
             return super().compose_node(parent, index)
 
+    def construct_map(loader: StrictLoader, node: Any) -> ReadObject:
+        if not isinstance(node, yaml.MappingNode):
+            raise yaml.constructor.ConstructorError(
+                None, None, f"expected a mapping, found {node.id}", node.start_mark
+            )
+        found = ReadObject()
+        keys: list[Any] = []
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                raise yaml.constructor.ConstructorError(
+                    None, None, "merge keys (<<) are not allowed in a denylist", key_node.start_mark
+                )
+            key = loader.construct_object(key_node, deep=True)
+            if not isinstance(key, Hashable):
+                raise yaml.constructor.ConstructorError(
+                    None, None, "found an unhashable key", key_node.start_mark
+                )
+            keys.append(key)
+            found[key] = loader.construct_object(value_node, deep=True)
+        if len(found) < len(keys):
+            found.repeated = _repeats(keys)
+        return found
+
+    def construct_int(loader: StrictLoader, node: Any) -> int | YamlNumber:
+        written = str(loader.construct_scalar(node))
+        if PLAIN_DECIMAL.fullmatch(written):
+            return int(written)
+        return YamlNumber(written, loader.construct_yaml_int(node))
+
+    StrictLoader.add_constructor("tag:yaml.org,2002:map", construct_map)
+    StrictLoader.add_constructor("tag:yaml.org,2002:int", construct_int)
     try:
-        return yaml.load(text, Loader=NoAliasLoader)
+        return yaml.load(text, Loader=StrictLoader)
     except RecursionError:
         raise DenylistError(["document is nested too deeply"], source) from None
     except yaml.YAMLError as exc:
-        raise DenylistError([f"neither JSON nor YAML: {exc}"], source) from None
+        raise DenylistError([f"{not_json}: {exc}"], source) from None
 
 
 def build_denylist(doc: Any, source: str = "denylist") -> Denylist:
@@ -182,6 +275,7 @@ class _Checker:
         if not isinstance(doc, dict):
             self.problems.append(f"document: expected an object, got {_kind(doc)}")
             return None
+        self.repeated_keys("document", doc)
         for key in sorted(set(doc) - DOCUMENT_KEYS, key=str):
             self.problems.append(
                 f"document: unknown key {key!r} (expected {_names(DOCUMENT_KEYS)})"
@@ -237,6 +331,7 @@ class _Checker:
         if isinstance(entry_id, str) and entry_id.strip():
             where = f'{where} (id "{entry_id}")'
         before = len(self.problems)
+        self.repeated_keys(where, item)
         for key in sorted(set(item) - ENTRY_KEYS, key=str):
             self.problems.append(f"{where}: unknown field {key!r} (expected {_names(ENTRY_KEYS)})")
         self.check_id(where, entry_id)
@@ -263,6 +358,12 @@ class _Checker:
         ]
         return entries, {"id": entry_id, **normal}
 
+    def repeated_keys(self, where: str, item: dict[Any, Any]) -> None:
+        """A key given twice is refused, not resolved: the last value winning would let a
+        merge mistake ("ports": "25" then "ports": "0-65535") silently widen an entry."""
+        for key in getattr(item, "repeated", ()):
+            self.problems.append(f"{where}: {key}: key given more than once")
+
     def check_id(self, where: str, entry_id: Any) -> None:
         if not isinstance(entry_id, str) or not entry_id.strip():
             self.problems.append(f"{where}: id: missing or not a non-empty string")
@@ -285,6 +386,9 @@ class _Checker:
     ) -> tuple[tuple[Traffic, ...] | None, dict[str, Any]]:
         normal: dict[str, Any] = {}
         protocol = ALL
+        if isinstance(item.get("protocol"), YamlNumber):
+            self.problems.append(f"{where}: {item['protocol'].problem('protocol')}")
+            return None, normal
         if "protocol" in item:
             try:
                 protocol = protocol_number(item["protocol"])
@@ -323,6 +427,9 @@ class _Checker:
             self.problems.append(f"{where}: ports: protocol -1 means every port; remove ports")
             return None
         value = item["ports"]
+        if isinstance(value, YamlNumber):
+            self.problems.append(f"{where}: {value.problem('ports')}")
+            return None
         text = (
             str(value).strip()
             if isinstance(value, (str, int)) and not isinstance(value, bool)
@@ -353,6 +460,9 @@ class _Checker:
             if protocol not in ICMP_LIKE:
                 self.problems.append(f"{where}: {key}: only for protocol icmp or icmpv6")
                 return None
+            if isinstance(value, YamlNumber):
+                self.problems.append(f"{where}: {value.problem(key)}")
+                return None
             if not isinstance(value, int) or isinstance(value, bool) or not -1 <= value <= 255:
                 self.problems.append(f"{where}: {key}: {value!r} is not an integer -1..255")
                 return None
@@ -379,12 +489,14 @@ class _Checker:
             )
             return [], None
         self.destinations += len(values)
-        parsed: list[Destination] = []
+        # A dict keeps the first of each destination in order: linear, so that one entry
+        # may carry a whole threat feed (a list scan made 40,000 CIDRs take minutes).
+        parsed: dict[Destination, None] = {}
         for value in values:
             dest = self.destination(where, key, value)
-            if dest is not None and dest not in parsed:
-                parsed.append(dest)
-        return parsed, key
+            if dest is not None:
+                parsed.setdefault(dest, None)
+        return list(parsed), key
 
     def destination(self, where: str, key: str, value: Any) -> Destination | None:
         if not isinstance(value, str):

@@ -6,12 +6,19 @@ destinations are found by dictionary (prefix lists, groups) or by sorted CIDR in
 with a range-minimum table (so "the first entry in document order" costs O(log n)).
 
 Semantics, per destination kind:
-- A `cidr` entry judges rules to CIDRs of its own address family, and rules to a managed
-  prefix list through the list's CIDR entries. It never judges group references.
+- A `cidr` entry judges rules to CIDRs of its own address family. It never judges group
+  references.
 - A `prefix_list` / `group` entry judges only rules naming that very list / group.
 - An entry without destination judges every rule.
 - `overlaps`: some traffic of the rule is named by the entry. `covers`: all of it is.
 - An allow entry spares a rule whose whole traffic lies inside it.
+- A rule to a managed prefix list stands for one rule per CIDR entry of the list (each
+  still naming the list): it is offending when any of those is offending (some deny entry
+  names it and no allow entry holds it), and spared when every one is spared. Deny and
+  allow entries thus treat the list alike. A list with no entries stands for one rule with
+  no CIDR, judged only by entries naming the list or no destination. The caller must give
+  the list's CIDRs whenever `needs_prefix_lists`; without them the judge refuses to judge
+  (`PrefixListNotRead`) rather than call the rule clean.
 """
 
 from __future__ import annotations
@@ -46,6 +53,15 @@ class Verdict:
 CLEAN = Verdict()
 
 
+class PrefixListNotRead(LookupError):
+    """A rule names a prefix list whose CIDRs the judge was not given, and the denylist
+    has CIDR entries: the rule cannot be judged (the caller reports it failed)."""
+
+    def __init__(self, prefix_list_id: str) -> None:
+        self.prefix_list_id = prefix_list_id
+        super().__init__(f"{prefix_list_id}: the prefix list's entries were not given")
+
+
 class Judge:
     """A compiled denylist. `verdict(rule)` is pure and safe to share across threads."""
 
@@ -59,47 +75,68 @@ class Judge:
             isinstance(e.destination, Cidr) for e in (*denylist.deny, *denylist.allow)
         )
 
-    def verdict(self, rule: Rule, prefix_lists: PrefixLists | None = None) -> Verdict:
-        lists = prefix_lists or {}
-        first = self._first_deny(rule, lists)
-        if first is None:
-            return CLEAN
-        spared_by = self._allowed_by(rule, lists)
-        if spared_by is not None:
-            return Verdict(allowed_by=spared_by)
-        return Verdict(entry_id=self._ids[first])
+    def unread_prefix_list(self, rule: Rule, prefix_lists: PrefixLists | None) -> str | None:
+        """The prefix list whose CIDRs this rule's verdict needs and `prefix_lists` lacks."""
+        pl = rule.prefix_list_id
+        if pl is None or not self.needs_prefix_lists or pl in (prefix_lists or {}):
+            return None
+        return pl
 
-    def _first_deny(self, rule: Rule, lists: PrefixLists) -> int | None:
+    def verdict(self, rule: Rule, prefix_lists: PrefixLists | None = None) -> Verdict:
+        """Raises PrefixListNotRead for a rule to a prefix list missing from `prefix_lists`
+        (only where the denylist has CIDR entries, which judge the list's CIDRs)."""
+        offending: int | None = None
+        spared: int | None = None
+        for net in self._units(rule, prefix_lists):
+            denied = self._first_deny(rule, net)
+            if denied is None:
+                continue
+            allowed = self._first_allow(rule, net)
+            if allowed is None:
+                offending = _least(offending, denied)
+            else:
+                spared = _least(spared, allowed)
+        if offending is not None:
+            return Verdict(entry_id=self._ids[offending])
+        if spared is not None:
+            return Verdict(allowed_by=self._allow_ids[spared])
+        return CLEAN
+
+    def _units(self, rule: Rule, lists: PrefixLists | None) -> Sequence[Network | None]:
+        """The CIDR of each rule this rule stands for: its own; one per entry of its
+        prefix list; or None (a group reference, an empty list, or no CIDR entries)."""
+        cidr = rule.cidr_ipv4 or rule.cidr_ipv6
+        if cidr is not None:
+            return (_network(cidr),)
+        if rule.prefix_list_id is None or not self.needs_prefix_lists:
+            return (None,)
+        if lists is None or rule.prefix_list_id not in lists:
+            raise PrefixListNotRead(rule.prefix_list_id)
+        return lists[rule.prefix_list_id] or (None,)
+
+    def _first_deny(self, rule: Rule, net: Network | None) -> int | None:
         best: int | None = None
         for cls in self._deny.deny_candidates(rule.traffic):
             if best is not None and cls.min_index >= best:
                 break
-            found = cls.deny_destination(rule, lists)
-            if found is not None and (best is None or found < best):
-                best = found
+            best = _least(best, cls.deny_destination(rule, net))
         return best
 
-    def _allowed_by(self, rule: Rule, lists: PrefixLists) -> str | None:
+    def _first_allow(self, rule: Rule, net: Network | None) -> int | None:
         """The first allow entry in document order that holds the whole rule."""
         best: int | None = None
         for cls in self._allow.candidates(rule.traffic.protocol):
             if best is not None and cls.min_index >= best:
                 break
-            best = _least(best, cls.allow_match(rule, lists))
-        return None if best is None else self._allow_ids[best]
+            best = _least(best, cls.allow_match(rule, net))
+        return best
 
 
 def prefix_list_networks(cidrs: Iterable[str]) -> tuple[Network, ...]:
-    """A managed prefix list's CIDR entries, merged per address family."""
-    v4: list[ipaddress.IPv4Network] = []
-    v6: list[ipaddress.IPv6Network] = []
-    for text in cidrs:
-        net = ipaddress.ip_network(text, strict=False)
-        if isinstance(net, ipaddress.IPv4Network):
-            v4.append(net)
-        else:
-            v6.append(net)
-    return (*ipaddress.collapse_addresses(v4), *ipaddress.collapse_addresses(v6))
+    """A managed prefix list's CIDR entries, each once, in order. Not merged: the rule
+    stands for one rule per entry, so 10.0.0.0/25 and 10.0.0.128/25 are two rules (each
+    may be spared by its own allow entry), never one rule to 10.0.0.0/24."""
+    return tuple(dict.fromkeys(ipaddress.ip_network(text, strict=False) for text in cidrs))
 
 
 @lru_cache(maxsize=65536)
@@ -202,24 +239,16 @@ class _Class:
             return all(rule_traffic.covers(t) for t in self.traffic)
         return any(t.overlaps(rule_traffic) for t in self.traffic)
 
-    def deny_match(self, rule: Rule, lists: PrefixLists) -> int | None:
-        if not self.traffic_matches(rule.traffic):
-            return None
-        return self.deny_destination(rule, lists)
-
-    def deny_destination(self, rule: Rule, lists: PrefixLists) -> int | None:
-        """`deny_match` for a rule whose traffic is known to match this class."""
+    def deny_destination(self, rule: Rule, net: Network | None) -> int | None:
+        """The first entry of this class (whose traffic the rule is known to match) naming
+        the destination of `rule`, with `net` as its CIDR (see `Judge._units`)."""
         best = self.anywhere
         if rule.referenced_group_id is not None:
             return _least(best, self.groups.get(rule.referenced_group_id))
         if rule.prefix_list_id is not None:
             best = _least(best, self.prefix_lists.get(rule.prefix_list_id))
-            for net in lists.get(rule.prefix_list_id, ()):
-                best = _least(best, self._cidr_deny(net))
-            return best
-        cidr = rule.cidr_ipv4 or rule.cidr_ipv6
-        if cidr is not None:
-            best = _least(best, self._cidr_deny(_network(cidr)))
+        if net is not None:
+            best = _least(best, self._cidr_deny(net))
         return best
 
     def _cidr_deny(self, net: Network) -> int | None:
@@ -232,36 +261,21 @@ class _Class:
 
     # --- allow --------------------------------------------------------------------------
 
-    def allow_match(self, rule: Rule, lists: PrefixLists) -> int | None:
+    def allow_match(self, rule: Rule, net: Network | None) -> int | None:
         if not any(t.covers(rule.traffic) for t in self.traffic):
             return None
-        return _least(self.anywhere, self._allow_destination(rule, lists))
+        return _least(self.anywhere, self._allow_destination(rule, net))
 
-    def _allow_destination(self, rule: Rule, lists: PrefixLists) -> int | None:
+    def _allow_destination(self, rule: Rule, net: Network | None) -> int | None:
         if rule.referenced_group_id is not None:
             return self.groups.get(rule.referenced_group_id)
+        found = None
         if rule.prefix_list_id is not None:
             found = self.prefix_lists.get(rule.prefix_list_id)
-            if rule.prefix_list_id in lists:
-                found = _least(found, self._allow_all_inside_one(lists[rule.prefix_list_id]))
-            return found
-        cidr = rule.cidr_ipv4 or rule.cidr_ipv6
-        if cidr is None:
-            return None
-        net = _network(cidr)
-        index = self.cidrs.get(net.version)
-        return None if index is None else index.first_containing(net, strict=False)
-
-    def _allow_all_inside_one(self, nets: tuple[Network, ...]) -> int | None:
-        """The first allow CIDR entry that alone contains every CIDR of a prefix list."""
-        if not nets:
-            return None
-        best: int | None = None
-        for version_items in self.cidr_items.values():
-            for allowed, index in version_items:
-                if all(n.version == allowed.version and n.subnet_of(allowed) for n in nets):  # type: ignore[arg-type]
-                    best = _least(best, index)
-        return best
+        index = None if net is None else self.cidrs.get(net.version)
+        if net is not None and index is not None:
+            found = _least(found, index.first_containing(net, strict=False))
+        return found
 
 
 class _Classes:

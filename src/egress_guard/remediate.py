@@ -314,6 +314,10 @@ class Remediator:
                 outcome.findings.append(Finding(rule, entry, "gone"))
                 logger.info("gone before revoke", **_log_fields(rule, entry))
                 del pending[rule_id]
+            elif self.judge.unread_prefix_list(now, self._prefix_lists) is not None:
+                # Changed to a prefix list never read: it cannot be judged, so not revoked.
+                self._fail([(now, entry)], f"{now.prefix_list_id}: entries not read", outcome)
+                del pending[rule_id]
             elif not self.judge.verdict(now, self._prefix_lists).offending:
                 logger.info("changed before revoke, no longer offending", **_log_fields(now, entry))
                 del pending[rule_id]

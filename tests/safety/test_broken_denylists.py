@@ -177,6 +177,45 @@ CASES: list[tuple[str, str, str | bytes, str]] = [
         r'\(id "x"\): ports',
     ),
     ("yaml-bomb", "inline", YAML_BOMB, r"aliases are not allowed"),
+    # A repeated key would let the last value win: a merge mistake widening an entry.
+    (
+        "json-repeated-ports",
+        "inline",
+        '{"version": 1, "deny": [{"id": "x", "protocol": "tcp",'
+        ' "ports": "25", "ports": "0-65535"}]}',
+        r'deny\[0\] \(id "x"\): ports: key given more than once',
+    ),
+    (
+        "json-repeated-allow",
+        "parameter",
+        '{"version": 1, "deny": [{"id": "x", "protocol": "tcp", "ports": "25"}],'
+        ' "allow": [], "allow": [{"id": "y"}]}',
+        r"document: allow: key given more than once",
+    ),
+    (
+        "yaml-repeated-ports",
+        "file",
+        "version: 1\ndeny:\n  - id: x\n    protocol: tcp\n    ports: 25\n    ports: 0-65535\n",
+        r'DENYLIST_FILE .*\(id "x"\): ports: key given more than once',
+    ),
+    (
+        "yaml-octal-port",
+        "inline",
+        "version: 1\ndeny:\n  - id: x\n    protocol: tcp\n    ports: 0025\n",
+        r'\(id "x"\): ports: 0025 is a YAML octal number \(read as 21\)',
+    ),
+    (
+        "yaml-sexagesimal-port",
+        "file",
+        "version: 1\ndeny:\n  - id: x\n    protocol: tcp\n    ports: 1:05\n",
+        r'\(id "x"\): ports: 1:05 is a YAML sexagesimal number \(read as 65\)',
+    ),
+    (
+        "yaml-octal-icmp-type",
+        "inline",
+        "version: 1\ndeny:\n  - id: x\n    protocol: icmp\n    icmp_type: 010\n",
+        r'\(id "x"\): icmp_type: 010 is a YAML octal number',
+    ),
     (
         "yaml-nested-100000-deep",
         "inline",

@@ -1,9 +1,9 @@
 """A deliberately naive judge, written straight from SPEC section 3, for property tests.
 
 It shares nothing with egress_guard.judge or egress_guard.denylist: it reads the raw
-(valid) denylist document itself, models traffic as boxes of integer ranges, scans every
-entry in document order, and works out "inside the union of a prefix list's CIDRs" by
-subtracting address ranges. It is slow on purpose; it only has to be obviously right.
+(valid) denylist document itself, models traffic as boxes of integer ranges, splits a rule
+to a prefix list into one rule per entry of the list, and scans every entry in document
+order for each. It is slow on purpose; it only has to be obviously right.
 
 Traffic as a box: (protocols, ports, icmp types, icmp codes), each an inclusive range.
 A dimension that does not apply to a protocol is the full range, so "tcp/25" is
@@ -97,14 +97,16 @@ def destinations(entry: Mapping[str, Any]) -> list[tuple[str, Any] | None]:
     return [None]
 
 
-def rule_networks(rule: Rule, lists: Mapping[str, Sequence[str]]) -> list[Net] | None:
-    """The CIDRs a rule reaches: its own, or its prefix list's; None for a group reference
-    or a prefix list whose CIDRs are not known."""
+def units(rule: Rule, lists: Mapping[str, Sequence[str]]) -> list[Net | None]:
+    """The CIDR of each rule this rule stands for (SPEC section 3): its own; one per entry
+    of its prefix list (each such rule still names the list); None for a group reference
+    or a prefix list without entries. A list missing from `lists` is the caller's error."""
     if rule.cidr_ipv4 or rule.cidr_ipv6:
         return [ipaddress.ip_network(rule.cidr_ipv4 or rule.cidr_ipv6 or "")]
-    if rule.prefix_list_id is not None and rule.prefix_list_id in lists:
-        return [ipaddress.ip_network(c, strict=False) for c in lists[rule.prefix_list_id]]
-    return None
+    if rule.prefix_list_id is not None:
+        entries = [ipaddress.ip_network(c, strict=False) for c in lists[rule.prefix_list_id]]
+        return list(entries) or [None]
+    return [None]
 
 
 def names_same_thing(dest: tuple[str, Any], rule: Rule) -> bool:
@@ -114,58 +116,36 @@ def names_same_thing(dest: tuple[str, Any], rule: Rule) -> bool:
     return rule.referenced_group_id == value
 
 
-def covered_by_union(net: Net, parts: list[Net]) -> bool:
-    """Every address of net is in some part: subtract the parts one by one."""
-    remaining = [net]
-    for part in parts:
-        if part.version != net.version:
-            continue
-        left: list[Net] = []
-        for piece in remaining:
-            if piece.subnet_of(part):  # type: ignore[arg-type]
-                continue
-            if part.subnet_of(piece):  # type: ignore[arg-type]
-                left.extend(piece.address_exclude(part))  # type: ignore[arg-type]
-            else:
-                left.append(piece)  # disjoint: CIDRs are nested or apart
-        remaining = left
-    return not remaining
-
-
-def deny_destination(dest: tuple[str, Any] | None, match: str, rule: Rule, lists: Any) -> bool:
+def deny_destination(dest: tuple[str, Any] | None, match: str, rule: Rule, net: Net | None) -> bool:
     if dest is None:
         return True
     kind, value = dest
     if kind != "cidr":
         return names_same_thing(dest, rule)
-    nets = rule_networks(rule, lists)
-    if nets is None:
+    if net is None or net.version != value.version:
         return False
-    same = [n for n in nets if n.version == value.version]
     if match == "covers":
-        return covered_by_union(value, same)
-    return any(n.overlaps(value) for n in same)
+        return value.subnet_of(net)  # type: ignore[arg-type]
+    return net.overlaps(value)  # type: ignore[arg-type]
 
 
-def allow_destination(dest: tuple[str, Any] | None, rule: Rule, lists: Any) -> bool:
+def allow_destination(dest: tuple[str, Any] | None, rule: Rule, net: Net | None) -> bool:
     if dest is None:
         return True
     kind, value = dest
     if kind != "cidr":
         return names_same_thing(dest, rule)
-    nets = rule_networks(rule, lists)
-    if not nets:
-        return False
-    return all(n.version == value.version and n.subnet_of(value) for n in nets)
+    return net is not None and net.version == value.version and net.subnet_of(value)  # type: ignore[arg-type]
 
 
 # --- the verdict ------------------------------------------------------------------------
 
 
-def reference_verdict(
-    document: Mapping[str, Any], rule: Rule, lists: Mapping[str, Sequence[str]]
+def unit_verdict(
+    document: Mapping[str, Any], rule: Rule, net: Net | None
 ) -> tuple[str | None, str | None]:
-    """(deny entry id, allow entry id) as egress_guard.judge.Verdict spells them."""
+    """One rule with one destination: (first deny entry naming it, first allow entry
+    holding it), the allow only asked when some deny entry names the rule."""
     box = rule_box(rule)
     denied_by = None
     for entry in document["deny"]:
@@ -175,14 +155,38 @@ def reference_verdict(
             traffic = all(inside(b, box) for b in boxes)
         else:
             traffic = any(meets(b, box) for b in boxes)
-        if traffic and any(deny_destination(d, match, rule, lists) for d in destinations(entry)):
+        if traffic and any(deny_destination(d, match, rule, net) for d in destinations(entry)):
             denied_by = entry["id"]
             break
     if denied_by is None:
         return None, None
     for entry in document.get("allow", ()):
         if any(inside(box, b) for b in entry_boxes(entry)) and any(
-            allow_destination(d, rule, lists) for d in destinations(entry)
+            allow_destination(d, rule, net) for d in destinations(entry)
         ):
-            return None, entry["id"]
+            return denied_by, entry["id"]
     return denied_by, None
+
+
+def reference_verdict(
+    document: Mapping[str, Any], rule: Rule, lists: Mapping[str, Sequence[str]]
+) -> tuple[str | None, str | None]:
+    """(deny entry id, allow entry id) as egress_guard.judge.Verdict spells them: offending
+    when any rule it stands for is named and not held (the first such deny entry in
+    document order); else spared when some is named (the first allow entry in document
+    order that holds one of those)."""
+    deny_ids = [e["id"] for e in document["deny"]]
+    allow_ids = [e["id"] for e in document.get("allow", ())]
+    offending: list[str] = []
+    spared: list[str] = []
+    for net in units(rule, lists):
+        denied_by, allowed_by = unit_verdict(document, rule, net)
+        if denied_by is not None and allowed_by is None:
+            offending.append(denied_by)
+        elif allowed_by is not None:
+            spared.append(allowed_by)
+    if offending:
+        return min(offending, key=deny_ids.index), None
+    if spared:
+        return None, min(spared, key=allow_ids.index)
+    return None, None

@@ -15,9 +15,13 @@ from egress_guard.rules import Rule
 
 PARTNER = "pl-0123456789abcdef0"
 PRIVATE_LIST = "pl-0fedcba987654321f"
+TWO_PRIVATE_RANGES = "pl-0aaaaaaaaaaaaaaaa"
+PRIVATE_AND_INTERNET = "pl-0bbbbbbbbbbbbbbbb"
 LISTS = {
     PARTNER: prefix_list_networks(["198.51.100.0/24"]),
     PRIVATE_LIST: prefix_list_networks(["10.20.0.0/16"]),
+    TWO_PRIVATE_RANGES: prefix_list_networks(["10.20.0.0/16", "192.168.10.0/24"]),
+    PRIVATE_AND_INTERNET: prefix_list_networks(["10.20.0.0/16", "0.0.0.0/0"]),
 }
 
 
@@ -78,6 +82,8 @@ VERDICTS = [
     ("smtp to a public prefix list", rule(PARTNER, "tcp", 25, 25), Verdict("smtp-to-internet")),
     ("all to half the internet", rule("0.0.0.0/1"), Verdict("smtp-to-internet")),
     ("smtp to 172.32/16, outside 172.16/12", rule("172.32.0.0/16", "tcp", 25, 25), Verdict("smtp-to-internet")),
+    ("smb to a list holding a private range and 0.0.0.0/0", rule(PRIVATE_AND_INTERNET, "tcp", 445, 445), Verdict("smb-to-internet")),
+    ("all to a list holding 0.0.0.0/0", rule(PRIVATE_AND_INTERNET), Verdict("all-traffic-to-internet")),
     # Left alone: explicit, harmless egress.
     ("https to internet", rule("0.0.0.0/0", "tcp", 443, 443), CLEAN),
     ("submission to internet", rule("0.0.0.0/0", "tcp", 587, 587), CLEAN),
@@ -90,6 +96,10 @@ VERDICTS = [
     ("all to 172.16/12", rule("172.16.0.0/12"), Verdict(allowed_by="private-ipv4")),
     ("smtp to 192.168.1.25", rule("192.168.1.25/32", "tcp", 25, 25), Verdict(allowed_by="private-ipv4")),
     ("smb to a private prefix list", rule(PRIVATE_LIST, "tcp", 445, 445), Verdict(allowed_by="private-ipv4")),
+    # A list stands for one rule per entry: spared like the same CIDRs as plain rules.
+    ("smb to a list holding two private ranges", rule(TWO_PRIVATE_RANGES, "tcp", 445, 445), Verdict(allowed_by="private-ipv4")),
+    ("smb to 10.20/16", rule("10.20.0.0/16", "tcp", 445, 445), Verdict(allowed_by="private-ipv4")),
+    ("smb to 192.168.10/24", rule("192.168.10.0/24", "tcp", 445, 445), Verdict(allowed_by="private-ipv4")),
     ("all to fd00::/8", rule("fd00::/8"), Verdict(allowed_by="private-ipv6")),
     ("smtp to fc00::/7", rule("fc00::/7", "tcp", 25, 25), Verdict(allowed_by="private-ipv6")),
 ]  # fmt: skip

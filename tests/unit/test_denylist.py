@@ -102,6 +102,48 @@ allow:
     assert (from_yaml.deny, from_yaml.allow) == (from_json.deny, from_json.allow)
 
 
+def test_yaml_flow_style_is_yaml_although_it_looks_like_json() -> None:
+    flow = """{version: 1, deny: [
+      {id: all-traffic-to-internet, protocol: "-1", cidr: [0.0.0.0/0, "::/0"], match: covers},
+      {id: smtp-out, protocol: tcp, ports: "25", cidr: [0.0.0.0/0, "::/0"]},
+      {id: known-bad-range, cidr: [203.0.113.0/24]},
+      {id: no-partner-list, prefix_list: pl-0123456789abcdef0},
+      {id: no-legacy-group, group: sg-0123456789abcdef0},
+    ], allow: [{id: https-anywhere, protocol: tcp, ports: 443, cidr: [0.0.0.0/0]}]}"""
+    from_flow, from_json = parse_denylist(flow), parse_denylist(SPEC_EXAMPLE)
+    assert (from_flow.deny, from_flow.allow) == (from_json.deny, from_json.allow)
+
+
+def test_yaml_reads_plain_decimal_numbers_and_quoted_leading_zeros_as_decimal() -> None:
+    text = "version: 1\ndeny:\n- {id: a, protocol: 6, ports: 25}\n- {id: b, protocol: tcp, ports: '0025'}\n- {id: c, protocol: icmp, icmp_type: 8, icmp_code: -1}\n"
+    deny = parse_denylist(text).deny
+    assert [e.traffic for e in deny] == [
+        (Traffic(TCP, ports=Span(25, 25)),),
+        (Traffic(TCP, ports=Span(25, 25)),),
+        (Traffic(ICMP, icmp_type=Span(8, 8)),),
+    ]
+
+
+def test_one_entry_may_carry_a_whole_feed_deduplicated_in_linear_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # 4,000 distinct CIDRs, each twice: a list scan compares ~8 million pairs; hashing
+    # compares only the equal ones. Counted, not timed: the bound fails fast either way.
+    cidrs = [f"10.{n // 256}.{n % 256}.0/24" for n in range(4_000)]
+    compared = 0
+    original = Cidr.__eq__
+
+    def counting_eq(self: Cidr, other: object) -> bool:
+        nonlocal compared
+        compared += 1
+        assert compared <= 3 * len(cidrs), "destinations compared more than linearly often"
+        return original(self, other)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(Cidr, "__eq__", counting_eq)
+    (feed,) = parse_denylist(doc({"id": "feed", "cidr": cidrs + cidrs})).document["deny"]
+    assert feed["cidr"] == cidrs  # each once, in the order first given
+
+
 def test_a_document_may_arrive_as_utf8_bytes() -> None:
     assert parse_denylist(SPEC_EXAMPLE.encode()).deny == parse_denylist(SPEC_EXAMPLE).deny
 
@@ -246,7 +288,7 @@ MALFORMED: list[tuple[str, str | bytes, tuple[str, ...]]] = [
     ("empty text", "", ("empty",)),
     ("blank text", " \n\t ", ("empty",)),
     ("invalid json", '{"version": 1, "deny": [', ("JSON",)),
-    ("trailing comma", '{"version": 1, "deny": [{"id": "a"},]}', ("JSON",)),
+    ("neither json nor yaml flow style", '{"version": 1, "deny": [{"id": "a"}}', ("not valid JSON", "nor YAML")),
     ("invalid yaml", "version: 1\ndeny: [\n", ("YAML",)),
     ("non-utf-8 bytes", b'{"version": 1, "deny": [{"id": "caf\xe9"}]}', ("UTF-8",)),
     ("deeply nested json", "[" * 100_000, ("nested",)),
@@ -259,6 +301,25 @@ MALFORMED: list[tuple[str, str | bytes, tuple[str, ...]]] = [
         + "version: 1\ndeny: [{id: boom}]\n",
         ("alias",),
     ),
+    # A repeated key is refused, never resolved by the last value (a widening merge mistake).
+    ("repeated ports in json", '{"version": 1, "deny": [{"id": "smtp", "protocol": "tcp", "ports": "25", "ports": "0-65535"}]}', ('deny[0] (id "smtp"): ports: key given more than once',)),
+    ("repeated allow in json", '{"version": 1, "deny": [{"id": "a"}], "allow": [], "allow": [{"id": "b"}]}', ("document: allow: key given more than once",)),
+    ("repeated id in json", '{"version": 1, "deny": [{"id": "a", "cidr": "10.0.0.0/8", "id": "b"}]}', ('deny[0] (id "b"): id: key given more than once',)),
+    ("repeated key in a later allow entry", '{"version": 1, "deny": [{"id": "a"}], "allow": [{"id": "b"}, {"id": "c", "cidr": "10.0.0.0/8", "cidr": "0.0.0.0/0"}]}', ('allow[1] (id "c"): cidr: key given more than once',)),
+    ("repeated ports in yaml", "version: 1\ndeny:\n- id: smtp\n  protocol: tcp\n  ports: 25\n  ports: 0-65535\n", ('deny[0] (id "smtp"): ports: key given more than once',)),
+    ("repeated allow in yaml", "version: 1\ndeny: [{id: a}]\nallow: []\nallow: [{id: b}]\n", ("document: allow: key given more than once",)),
+    ("repeated key in yaml flow style", "{version: 1, deny: [{id: smtp, ports: '25', ports: '0-65535'}]}", ('deny[0] (id "smtp"): ports: key given more than once',)),
+    ("yaml merge key", "version: 1\ndeny:\n- <<: {ports: '0-65535'}\n  id: smtp\n  ports: '25'\n", ("merge keys (<<) are not allowed",)),
+    # YAML 1.1 number forms a person would not mean, in port and icmp fields.
+    ("yaml octal port", "version: 1\ndeny:\n- id: smtp\n  protocol: tcp\n  ports: 0025\n", ('deny[0] (id "smtp"): ports: 0025', "octal", "21")),
+    ("yaml sexagesimal port", "version: 1\ndeny:\n- id: smtp\n  protocol: tcp\n  ports: 1:05\n", ('deny[0] (id "smtp"): ports: 1:05', "sexagesimal", "65")),
+    ("yaml hexadecimal port", "version: 1\ndeny:\n- id: smtp\n  protocol: tcp\n  ports: 0x19\n", ('deny[0] (id "smtp"): ports: 0x19', "hexadecimal")),
+    ("yaml binary port", "version: 1\ndeny:\n- id: smtp\n  protocol: tcp\n  ports: 0b11001\n", ('deny[0] (id "smtp"): ports: 0b11001', "binary")),
+    ("yaml digit-grouped port", "version: 1\ndeny:\n- id: smtp\n  protocol: tcp\n  ports: 2_5\n", ('deny[0] (id "smtp"): ports: 2_5',)),
+    ("yaml octal icmp type", "version: 1\ndeny:\n- id: ping\n  protocol: icmp\n  icmp_type: 010\n", ('deny[0] (id "ping"): icmp_type: 010', "octal", "8")),
+    ("yaml sexagesimal icmp code", "version: 1\ndeny:\n- id: ping\n  protocol: icmp\n  icmp_code: 1:03\n", ('deny[0] (id "ping"): icmp_code: 1:03', "sexagesimal", "63")),
+    ("yaml octal protocol", "version: 1\ndeny:\n- id: x\n  protocol: 017\n", ('deny[0] (id "x"): protocol: 017', "octal", "15")),
+    ("yaml octal version", "version: 01\ndeny:\n- id: x\n", ("version: expected 1, got 01",)),
     ("document too large", doc({"id": "big", "description": "x" * MAX_DOCUMENT_BYTES}), ("bytes",)),
 ]  # fmt: skip
 

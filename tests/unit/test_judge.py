@@ -9,7 +9,14 @@ from typing import Any
 import pytest
 
 from egress_guard.denylist import build_denylist, parse_denylist
-from egress_guard.judge import CLEAN, Judge, PrefixLists, Verdict, prefix_list_networks
+from egress_guard.judge import (
+    CLEAN,
+    Judge,
+    PrefixListNotRead,
+    PrefixLists,
+    Verdict,
+    prefix_list_networks,
+)
 from egress_guard.rules import Rule
 
 PL = "pl-0123456789abcdef0"
@@ -251,7 +258,8 @@ PREFIX_LIST_CASES = [
     ("cidr entry, list with no CIDR meeting it", {"cidr": "192.0.2.0/24"}, rule(PL), False),
     ("v6 cidr entry, v4 list", {"cidr": "::/0"}, rule(PL), False),
     ("cidr entry covers, one of the list's CIDRs", {"cidr": "198.51.100.0/24", "match": "covers"}, rule(PL), True),
-    ("cidr entry covers, the merged halves", {"cidr": "203.0.113.0/24", "match": "covers"}, rule(PL), True),
+    ("cidr entry covers, two halves in two list entries", {"cidr": "203.0.113.0/24", "match": "covers"}, rule(PL), False),
+    ("cidr entry covers, inside one list entry", {"cidr": "203.0.113.0/26", "match": "covers"}, rule(PL), True),
     ("cidr entry covers, wider than the list", {"cidr": "203.0.112.0/23", "match": "covers"}, rule(PL), False),
     ("cidr entry covers, across two unmerged CIDRs", {"cidr": "192.0.0.0/2", "match": "covers"}, rule(PL), False),
     ("group entry, rule to a list", {"group": SG}, rule(PL), False),
@@ -268,16 +276,84 @@ def test_prefix_list_destinations(entry: dict[str, Any], target: Rule, expected:
     assert offending(entry, target, LISTS) is expected
 
 
-def test_a_cidr_entry_cannot_judge_a_list_whose_cidrs_are_unknown() -> None:
-    assert not offending({"cidr": "0.0.0.0/0"}, rule(PL), {})
-    assert not offending({"cidr": "0.0.0.0/0"}, rule(PL))
+def test_a_rule_to_a_list_whose_cidrs_are_not_given_is_not_judged() -> None:
+    # Never clean for want of the list: the caller must tell "not read" apart (SPEC 3).
+    cidr_entry = judge({"cidr": "0.0.0.0/0"})
+    for lists in ({}, {OTHER_PL: LISTS[OTHER_PL]}, None):
+        assert cidr_entry.unread_prefix_list(rule(PL), lists) == PL
+        with pytest.raises(PrefixListNotRead, match=PL) as caught:
+            cidr_entry.verdict(rule(PL), lists)
+        assert caught.value.prefix_list_id == PL
+    assert cidr_entry.unread_prefix_list(rule(PL), LISTS) is None
+    assert cidr_entry.unread_prefix_list(rule("10.0.0.0/8"), {}) is None
 
 
-def test_prefix_list_networks_merges_each_address_family() -> None:
-    merged = prefix_list_networks(
-        ["10.0.0.0/9", "10.128.0.0/9", "2001:db8::/33", "2001:db8:8000::/33", "10.1.2.3/32"]
+def test_without_cidr_entries_a_list_is_judged_by_its_id_alone() -> None:
+    by_id = judge({"prefix_list": PL}, {"group": SG})
+    assert by_id.unread_prefix_list(rule(PL), {}) is None
+    assert by_id.verdict(rule(PL)) == by_id.verdict(rule(PL), LISTS) == Verdict("deny-0")
+
+
+def test_prefix_list_networks_keeps_each_entry_once_in_order_unmerged() -> None:
+    networks = prefix_list_networks(
+        ["10.128.0.0/9", "10.0.0.0/9", "2001:db8::/33", "10.0.0.5/9", "10.1.2.3/32"]
     )
-    assert [str(n) for n in merged] == ["10.0.0.0/8", "2001:db8::/32"]
+    assert [str(n) for n in networks] == [
+        "10.128.0.0/9",
+        "10.0.0.0/9",
+        "2001:db8::/33",
+        "10.1.2.3/32",
+    ]
+
+
+# A rule to a prefix list stands for one rule per entry of the list (SPEC section 3).
+PRIVATE_AND_INTERNET = prefix_list_networks(["10.20.0.0/16", "0.0.0.0/0"])
+TWO_PRIVATE = prefix_list_networks(["10.20.0.0/16", "192.168.10.0/24"])
+EMPTY: PrefixLists = {PL: ()}
+SMB = ("tcp", (445, 445))
+SMB_TO_INTERNET = {"protocol": "tcp", "ports": "445", "cidr": ["0.0.0.0/0", "::/0"]}
+TWO_ALLOWS = ({"id": "ten", "cidr": "10.0.0.0/8"}, {"id": "192", "cidr": "192.168.0.0/16"})
+
+
+def test_a_list_whose_every_entry_some_allow_entry_holds_is_spared() -> None:
+    # Two allow entries, one per list entry: each rule the list stands for is spared.
+    j = judge(SMB_TO_INTERNET, allow=TWO_ALLOWS)
+    assert j.verdict(rule(PL, *SMB), {PL: TWO_PRIVATE}) == Verdict(allowed_by="ten")
+    assert j.verdict(rule("10.20.0.0/16", *SMB)) == Verdict(allowed_by="ten")
+    assert j.verdict(rule("192.168.10.0/24", *SMB)) == Verdict(allowed_by="192")
+
+
+def test_a_list_with_one_entry_no_allow_entry_holds_is_offending() -> None:
+    j = judge(SMB_TO_INTERNET, allow=TWO_ALLOWS)
+    assert j.verdict(rule(PL, *SMB), {PL: PRIVATE_AND_INTERNET}) == Verdict("deny-0")
+
+
+def test_allowed_by_names_the_first_allow_entry_sparing_one_of_the_lists_rules() -> None:
+    j = judge(SMB_TO_INTERNET, allow=(TWO_ALLOWS[1], TWO_ALLOWS[0]))
+    assert j.verdict(rule(PL, *SMB), {PL: TWO_PRIVATE}) == Verdict(allowed_by="192")
+
+
+def test_an_entry_naming_the_list_is_spared_only_when_every_entry_of_it_is() -> None:
+    # Allow and deny entries treat the list alike: the allow must hold each of its rules.
+    j = judge({"prefix_list": PL}, allow=TWO_ALLOWS)
+    assert j.verdict(rule(PL), {PL: TWO_PRIVATE}) == Verdict(allowed_by="ten")
+    assert j.verdict(rule(PL), {PL: PRIVATE_AND_INTERNET}) == Verdict("deny-0")
+
+
+def test_the_first_deny_entry_naming_any_of_the_lists_rules_is_named() -> None:
+    j = judge({"cidr": "0.0.0.0/1"}, {"cidr": "10.20.0.0/16"}, {"cidr": "128.0.0.0/1"})
+    lists = {PL: prefix_list_networks(["200.0.0.0/8", "10.20.1.0/24"])}
+    assert j.verdict(rule(PL), lists) == Verdict("deny-0")
+    spared_low = judge({"cidr": "0.0.0.0/1"}, {"cidr": "128.0.0.0/1"}, allow=TWO_ALLOWS[:1])
+    assert spared_low.verdict(rule(PL), lists) == Verdict("deny-1")
+
+
+def test_an_empty_list_stands_for_one_rule_without_a_cidr() -> None:
+    assert judge({"cidr": "0.0.0.0/0"}).verdict(rule(PL), EMPTY) == CLEAN
+    assert judge({"prefix_list": PL}).verdict(rule(PL), EMPTY) == Verdict("deny-0")
+    assert judge({}).verdict(rule(PL), EMPTY) == Verdict("deny-0")
+    spare_all = ({"id": "v4", "cidr": "0.0.0.0/0"},)
+    assert judge({"prefix_list": PL}, allow=spare_all).verdict(rule(PL), EMPTY) == Verdict("deny-0")
 
 
 def test_the_judge_says_whether_it_needs_prefix_list_cidrs() -> None:
@@ -477,7 +553,10 @@ def test_parse_and_judge_the_spec_example() -> None:
     assert j.verdict(rule("::/0", "tcp", (25, 25))).entry_id == "smtp-out"
     assert j.verdict(rule("203.0.113.9/32", "udp", (53, 53))).entry_id == "known-bad-range"
     assert j.verdict(rule("203.0.113.9/32", *HTTPS)) == Verdict(allowed_by="https-anywhere")
-    assert j.verdict(rule(PL, *HTTPS)).entry_id == "no-partner-list"
+    partner = {PL: prefix_list_networks(["192.0.2.0/24"])}
+    assert j.verdict(rule(PL, "udp", (53, 53)), partner).entry_id == "no-partner-list"
+    # tcp/443 to each of the list's CIDRs lies inside https-anywhere: allow wins.
+    assert j.verdict(rule(PL, *HTTPS), partner) == Verdict(allowed_by="https-anywhere")
     assert j.verdict(rule(SG)).entry_id == "no-legacy-group"
     assert j.verdict(rule("10.0.0.0/8", *HTTPS)) == CLEAN
     # All traffic to a private range still includes tcp/25 to it, which smtp-out names.

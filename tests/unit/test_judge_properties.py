@@ -9,12 +9,13 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
-from hypothesis import given, settings
+import pytest
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from reference_judge import reference_verdict
 
 from egress_guard.denylist import build_denylist
-from egress_guard.judge import Judge, prefix_list_networks
+from egress_guard.judge import Judge, PrefixListNotRead, prefix_list_networks
 from egress_guard.rules import Rule
 from egress_guard.traffic import Span, Traffic
 
@@ -171,16 +172,14 @@ def make_rule(traffic: tuple[str, int, int], where: str) -> Rule:
     return Rule("sgr-00000001", "sg-0000000a", True, protocol, low, high, **fields)
 
 
-# The CIDRs of each managed prefix list, as GetManagedPrefixListEntries would give them;
-# a list left out is one whose entries are unknown.
-PREFIX_LIST_CONTENTS = st.dictionaries(
-    st.sampled_from(PREFIX_LISTS),
-    st.one_of(
-        st.lists(IPV4, min_size=1, max_size=4),
-        st.lists(IPV6, min_size=1, max_size=4),
-        st.lists(CIDR, min_size=1, max_size=3),
-    ),
+# The CIDRs of each managed prefix list, as GetManagedPrefixListEntries would give them
+# (a list may be empty). Every list is known: the judge refuses to judge without it.
+ONE_LIST = st.one_of(
+    st.lists(IPV4, min_size=1, max_size=4),
+    st.lists(IPV6, min_size=1, max_size=4),
+    st.lists(CIDR, min_size=0, max_size=3),
 )
+PREFIX_LIST_CONTENTS = st.fixed_dictionaries(dict.fromkeys(PREFIX_LISTS, ONE_LIST))
 
 
 def compiled(doc: dict[str, Any]) -> Judge:
@@ -188,6 +187,7 @@ def compiled(doc: dict[str, Any]) -> Judge:
 
 
 def merged(lists: dict[str, list[str]]) -> dict[str, Any]:
+    """The lists as the judge takes them (each entry once, in order)."""
     return {name: prefix_list_networks(cidrs) for name, cidrs in lists.items()}
 
 
@@ -308,6 +308,45 @@ def test_a_rule_inside_an_allow_entry_is_never_offending(
     allow = [*doc["allow"][:position], spare, *doc["allow"][position:]]
     verdict = compiled({**doc, "allow": allow}).verdict(target, merged(lists))
     assert not verdict.offending
+
+
+def without_prefix_list_entries(doc: dict[str, Any]) -> dict[str, Any]:
+    def keep(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [e for e in entries if "prefix_list" not in e]
+
+    return {**doc, "deny": keep(doc["deny"]) or [{"id": "nothing", "group": GROUPS[0]}],
+            "allow": keep(doc["allow"])}  # fmt: skip
+
+
+@EXAMPLES
+@given(document(), RULE_TRAFFIC, st.sampled_from(PREFIX_LISTS), PREFIX_LIST_CONTENTS)
+def test_a_rule_to_a_prefix_list_is_judged_as_one_rule_per_entry_of_the_list(
+    doc: dict[str, Any], traffic: tuple[str, int, int], name: str, lists: dict[str, list[str]]
+) -> None:
+    # With no entry naming the list itself, the rule is exactly the rules it stands for.
+    judge, networks = compiled(without_prefix_list_entries(doc)), merged(lists)
+    assume(networks[name])  # an empty list stands for one rule without a CIDR
+    whole = judge.verdict(make_rule(traffic, name), networks)
+    parts = [judge.verdict(make_rule(traffic, str(net)), networks) for net in networks[name]]
+    assert whole.offending == any(part.offending for part in parts)
+    spared = any(part.allowed_by is not None for part in parts)
+    assert (whole.allowed_by is not None) == (not whole.offending and spared)
+
+
+@EXAMPLES
+@given(document(), rule(st.sampled_from(PREFIX_LISTS)), PREFIX_LIST_CONTENTS)
+def test_a_rule_to_a_prefix_list_is_never_judged_without_the_list(
+    doc: dict[str, Any], target: Rule, lists: dict[str, list[str]]
+) -> None:
+    judge = compiled(doc)
+    known = {k: v for k, v in merged(lists).items() if k != target.prefix_list_id}
+    if judge.needs_prefix_lists:
+        assert judge.unread_prefix_list(target, known) == target.prefix_list_id
+        with pytest.raises(PrefixListNotRead):
+            judge.verdict(target, known)
+    else:
+        assert judge.unread_prefix_list(target, known) is None
+        assert judge.verdict(target, known) == judge.verdict(target, merged(lists))
 
 
 def cidr_document(family: st.SearchStrategy[str]) -> st.SearchStrategy[dict[str, Any]]:
