@@ -87,12 +87,15 @@ examples:
   egress-guard check-denylist denylist.yaml --output table"""
 
 RESTORE_EPILOG = """\
-Re-authorizes exactly the rules the result lists in RevokedSecurityGroupRules, with their
-descriptions, and re-applies the tags recorded in its Findings. EC2 gives each restored
-rule a new id. A rule already in its group (same protocol, ports and destination) is
-reported "already-present", so running restore twice is harmless. The result must come
-from the account and region restore runs in. RESULT may be the output of invoke or scan,
-the SNS notice's body, or EC2's own revoke-security-group-egress response.
+Re-authorizes exactly the rules the result lists in RevokedSecurityGroupRules that its
+Findings say were revoked (and the rules of "failed" findings marked MaybeRevoked), with
+their descriptions, the tags recorded in the findings, and a referenced group of another
+account with its owner. EC2 gives each restored rule a new id. A rule already in its group
+(same protocol, ports and destination) is reported "already-present", so running restore
+twice is harmless. The result must name the account and region restore runs in. RESULT
+may be the output of invoke or scan, the SNS notice's body, or the "result" log line;
+EC2's own revoke-security-group-egress response has no findings and no account: restore it
+with --force.
 
 If egress-guard is deployed in enforce mode it will revoke a restored rule again unless
 the rule is exempt: add --tag egress-guard:exempt=true (or your EXEMPT_TAG).
@@ -172,6 +175,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="KEY=VALUE",
         help="an extra tag for every restored rule (repeatable), e.g. egress-guard:exempt=true",
+    )
+    restore.add_argument(
+        "--force",
+        action="store_true",
+        help="also restore rules no revoked finding vouches for, and a result naming no account",
     )
     restore.set_defaults(run=run_restore)
     return parser
@@ -312,7 +320,7 @@ def run_scan(args: argparse.Namespace) -> int:
         event_id=f"cli-scan-{uuid.uuid4()}",
         account=None,  # the credentials' own account
         region=args.region,
-        groups=tuple(GroupTarget(g) for g in group_ids),
+        groups=tuple(GroupTarget(g, must_exist=True) for g in group_ids),
         sweep=not group_ids,
     )
     from egress_guard import handler
@@ -418,7 +426,8 @@ def run_restore(args: argparse.Namespace) -> int:
     from egress_guard.restore import Report, check_place, restore, result_of, rules_to_restore
 
     result = result_of(read_json(args.result, "result"))
-    rules = rules_to_restore(result)
+    forced: list[str] = []
+    rules = rules_to_restore(result, force=args.force, notes=forced)
     extra_tags = parse_tags(args.tags)
     if not rules:
         report = Report(
@@ -432,10 +441,10 @@ def run_restore(args: argparse.Namespace) -> int:
     clients = new_clients()
     region = args.region or clients.default_region()
     account = clients.own_account()
-    check_place(result, account, region)
-    report = Report(account=account, region=region, dry_run=args.dry_run)
+    check_place(result, account, region, force=args.force)
+    report = Report(account=account, region=region, dry_run=args.dry_run, notes=forced)
     if not result.get("Account"):
-        report.notes.append(f"the result names no account; restoring in {account}")
+        report.notes.append(f"the result names no account; restoring in {account} (--force)")
     restore(clients.ec2(None, region, None), rules, report, extra_tags=extra_tags)
     write_output(args, report.to_dict(), "restore")
     if not report.ok:

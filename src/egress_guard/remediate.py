@@ -21,7 +21,7 @@ from egress_guard.log import SERVICE
 from egress_guard.result import Finding, PermissionCheck, Result
 from egress_guard.rules import Rule
 from egress_guard.settings import Settings
-from egress_guard.targets import GroupTarget, Targets
+from egress_guard.targets import EventError, GroupTarget, Targets
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor, Future
@@ -30,6 +30,22 @@ logger = Logger(service=SERVICE, child=True)
 
 Offence = tuple[Rule, str]  # the rule and the deny entry that makes it offending
 TIME_MARGIN_SECONDS = 5.0
+# A prefix list whose entries cannot be read may hold anything: judged as every address,
+# a rule to it is offending wherever some list content could make it so.
+ANY_ADDRESS = prefix_list_networks(["0.0.0.0/0", "::/0"])
+
+
+class GroupNotFound(EventError):
+    """Groups an operator named (manual request, `scan --group-id`) do not exist."""
+
+    def __init__(self, group_ids: Sequence[str]) -> None:
+        self.group_ids = tuple(group_ids)
+        names = ", ".join(f"'{g}'" for g in self.group_ids)
+        verb = "does" if len(self.group_ids) == 1 else "do"
+        plural = "" if len(self.group_ids) == 1 else "s"
+        super().__init__(
+            f"InvalidGroup.NotFound: the security group{plural} {names} {verb} not exist"
+        )
 
 
 @dataclass
@@ -63,13 +79,18 @@ class Remediator:
         self.dry_run = dry_run
         self._time_left = time_left or (lambda: float("inf"))
         self._prefix_lists: dict[str, tuple[Any, ...]] = {}
+        self._prefix_list_errors: dict[str, str] = {}  # list id -> why its entries are unknown
         self._progress = progress or (lambda _message: None)
 
     def run(self, targets: Targets, result: Result) -> Result:
         if targets.sweep:
             with _Acting(self, result, scope=None) as acting:
                 self._sweep(result, acting)
-        offences = self._read_targets(targets.groups, result)
+        missing: list[str] = []
+        offences = self._read_targets(targets.groups, result, missing)
+        if missing:
+            # Named by the operator and not there: an error, before anything is written.
+            raise GroupNotFound(missing)
         if offences:
             with _Acting(self, result, scope=sorted(offences)) as acting:
                 for group_id in sorted(offences):
@@ -77,14 +98,14 @@ class Remediator:
         return result
 
     def _read_targets(
-        self, targets: Sequence[GroupTarget], result: Result
+        self, targets: Sequence[GroupTarget], result: Result, missing: list[str]
     ) -> dict[str, list[Offence]]:
         offences: dict[str, list[Offence]] = {}
         for number, target in enumerate(targets, 1):
             if self._out_of_time():
                 result.errors.append(f"{target.group_id}: not read, the invocation ran out of time")
                 continue
-            found = self._judge_target(target, result)
+            found = self._judge_target(target, result, missing)
             if found:
                 offences.setdefault(target.group_id, []).extend(found)
             self._progress(f"read {number}/{len(targets)} groups; {_count(offences)} offending")
@@ -95,15 +116,22 @@ class Remediator:
 
     # --- reading and judging --------------------------------------------------------------
 
-    def _judge_target(self, target: GroupTarget, result: Result) -> list[Offence]:
+    def _judge_target(
+        self, target: GroupTarget, result: Result, missing: list[str]
+    ) -> list[Offence]:
         try:
             if target.rule_ids:
                 rules = self.ec2.rules_by_ids(target.group_id, target.rule_ids)
             else:
                 rules = self.ec2.rules_of_group(target.group_id)
+            if target.must_exist and not rules and not self._group_exists(target.group_id):
+                missing.append(target.group_id)
+                return []
         except AwsErrors as exc:
             result.errors.append(f"{target.group_id}: could not read its rules: {error_text(exc)}")
             return []
+        if target.must_exist:
+            _note_unmatched(target, rules, result)
         if target.specs:
             rules = self._match_specs(target, rules, result)
         egress = [r for r in rules if r.is_egress]
@@ -111,6 +139,10 @@ class Remediator:
             logger.info("nothing to judge", group_id=target.group_id, rules_read=len(rules))
         result.groups_judged.add(target.group_id)
         return self._judge(egress, result)
+
+    def _group_exists(self, group_id: str) -> bool:
+        """Whether the group exists (its rules were read as none: it may have none)."""
+        return group_id in self.ec2.group_tags([group_id])
 
     def _match_specs(self, target: GroupTarget, rules: list[Rule], result: Result) -> list[Rule]:
         """Narrows to the live rules an event named by properties; reports the unmatched."""
@@ -126,8 +158,12 @@ class Remediator:
         lists = self._lists_for(rules, result)
         offences: list[Offence] = []
         for rule in rules:
-            verdict = self.judge.verdict(rule, lists)
             result.rules_judged += 1
+            unread = self._prefix_list_errors.get(rule.prefix_list_id or "")
+            if unread is not None:
+                self._judge_unread_list(rule, unread, result)
+                continue
+            verdict = self.judge.verdict(rule, lists)
             if verdict.offending and verdict.entry_id is not None:
                 offences.append((rule, verdict.entry_id))
             elif verdict.allowed_by is not None:
@@ -147,14 +183,27 @@ class Remediator:
             pl = rule.prefix_list_id
             if pl is None or pl in self._prefix_lists:
                 continue
+            if pl in self._prefix_list_errors:
+                continue
             try:
                 self._prefix_lists[pl] = prefix_list_networks(self.ec2.prefix_list_cidrs(pl))
             except AwsErrors as exc:
-                # Judged without its CIDRs, the rule can only match entries naming the list.
-                self._prefix_lists[pl] = ()
-                result.notes.append(f"{pl}: entries not read ({error_text(exc)})")
+                # Not tried again in this invocation: its rules fail, and the retry reads it.
+                self._prefix_list_errors[pl] = f"prefix list {pl} not read: {error_text(exc)}"
                 logger.warning("prefix list not read", prefix_list_id=pl, error=error_text(exc))
         return self._prefix_lists
+
+    def _judge_unread_list(self, rule: Rule, error: str, result: Result) -> None:
+        """A rule to a prefix list whose entries could not be read is never judged clean
+        without them: `failed` (so the invocation raises and Lambda retries), unless no
+        content of the list could make it offending (then it is clean whatever the list)."""
+        assert rule.prefix_list_id is not None
+        worst = self.judge.verdict(rule, {rule.prefix_list_id: ANY_ADDRESS})
+        if worst.entry_id is None:
+            return
+        result.findings.append(Finding(rule, worst.entry_id, "failed", error))
+        result.noncompliant_groups.add(rule.group_id)
+        logger.error("not judged", **_log_fields(rule, worst.entry_id), error=error)
 
     def _sweep(self, result: Result, acting: _Acting) -> None:
         """Every egress rule of the region, page by page, keeping only the offending ones.
@@ -278,8 +327,11 @@ class Remediator:
         if may_have_applied(exc):
             try:
                 live = {r.rule_id for r in self.ec2.rules_of_group(group_id)}
-            except AwsErrors:
-                live = set(pending)  # still unknown: failed
+            except AwsErrors as read_error:
+                # Still unknown: failed, and said to be maybe revoked (restore accepts it).
+                error = f"{error_text(exc)}; not read back: {error_text(read_error)}"
+                self._fail(pending.values(), error, outcome, maybe_revoked=True)
+                return
             if not live & set(pending):
                 self._record_revoked(pending.values(), outcome, "answer lost; read back")
                 return
@@ -302,7 +354,8 @@ class Remediator:
         try:
             live = {r.rule_id: r for r in self.ec2.rules_of_group(group_id)}
         except AwsErrors as exc:
-            self._fail(pending.values(), error_text(exc), outcome)
+            # After a retried call, the attempt whose answer was lost may have revoked them.
+            self._fail(pending.values(), error_text(exc), outcome, maybe_revoked=retried)
             return False
         if retried and not set(pending) & set(live):
             self._record_revoked(pending.values(), outcome, "answer lost; read back")
@@ -332,43 +385,57 @@ class Remediator:
         response: dict[str, Any],
         outcome: _Outcome,
     ) -> None:
-        """Checks that the revoked rules are gone: from the response where EC2 lists them
-        (as current EC2 does), else by reading the group back (older APIs, emulators)."""
+        """Settles a revoke that EC2 answered. `Return: true` to a revoke by rule ids
+        means every rule named is gone: EC2 fails the whole call when one id is unknown. An
+        answer with `RevokedSecurityGroupRules` (current EC2) is taken as it stands, its
+        items reported, and nothing read after it can undo that. An answer with `Return`
+        only (older API versions, emulators) is checked by reading the group back; where
+        that read fails the rules' state is unknown: `failed`, maybe revoked."""
         if response.get("Return") is False:
             self._fail(pending.values(), "EC2 answered Return: false", outcome)
             return
-        listed = {
-            item["SecurityGroupRuleId"]: item
-            for item in response.get("RevokedSecurityGroupRules") or ()
-            if "SecurityGroupRuleId" in item
-        }
-        unconfirmed = {rid: off for rid, off in pending.items() if rid not in listed}
-        still_there: set[str] = set()
-        if unconfirmed:
-            try:
-                still_there = {r.rule_id for r in self.ec2.rules_of_group(group_id)}
-            except AwsErrors as exc:
-                self._fail(
-                    unconfirmed.values(), f"revoke not confirmed: {error_text(exc)}", outcome
-                )
-                unconfirmed = {}
+        items = response.get("RevokedSecurityGroupRules")
+        if isinstance(items, list):
+            listed = {
+                item["SecurityGroupRuleId"]: item
+                for item in items
+                if isinstance(item, dict) and "SecurityGroupRuleId" in item
+            }
+            for rule_id, (rule, entry) in pending.items():
+                outcome.revoked.append(_revoked_item(listed.get(rule_id, {}), rule))
+                outcome.findings.append(Finding(rule, entry, "revoked"))
+                logger.info("revoked", **_log_fields(rule, entry), listed=rule_id in listed)
+            return
+        try:
+            still_there = {r.rule_id for r in self.ec2.rules_of_group(group_id)}
+        except AwsErrors as exc:
+            error = f"revoke not confirmed: {error_text(exc)}"
+            self._fail(pending.values(), error, outcome, maybe_revoked=True)
+            return
         for rule_id, (rule, entry) in pending.items():
-            if rule_id in listed:
-                outcome.revoked.append(_revoked_item(listed[rule_id], rule))
-            elif rule_id not in unconfirmed:
-                continue
-            elif rule_id in still_there:
+            if rule_id in still_there:
                 self._fail([(rule, entry)], "still present after revoke", outcome)
                 continue
-            else:
-                outcome.revoked.append(rule.to_revoked())
+            outcome.revoked.append(rule.to_revoked())
             outcome.findings.append(Finding(rule, entry, "revoked"))
-            logger.info("revoked", **_log_fields(rule, entry))
+            logger.info("revoked", **_log_fields(rule, entry), confirmed="read back")
 
-    def _fail(self, offences: Iterable[Offence], error: str, outcome: _Outcome) -> None:
+    def _fail(
+        self,
+        offences: Iterable[Offence],
+        error: str,
+        outcome: _Outcome,
+        *,
+        maybe_revoked: bool = False,
+    ) -> None:
         for rule, entry in offences:
-            outcome.findings.append(Finding(rule, entry, "failed", error))
-            logger.error("revoke failed", **_log_fields(rule, entry), error=error)
+            outcome.findings.append(Finding(rule, entry, "failed", error, maybe_revoked))
+            logger.error(
+                "revoke failed",
+                **_log_fields(rule, entry),
+                error=error,
+                maybe_revoked=maybe_revoked,
+            )
 
     def _out_of_time(self) -> bool:
         return self._time_left() < TIME_MARGIN_SECONDS
@@ -446,6 +513,23 @@ class _Acting:
 def _revoked_item(listed: dict[str, Any], rule: Rule) -> dict[str, Any]:
     """EC2's own RevokedSecurityGroupRule, completed from the rule as read if it lacks a key."""
     return {**rule.to_revoked(), **{k: v for k, v in listed.items() if v is not None}}
+
+
+def _note_unmatched(target: GroupTarget, rules: Sequence[Rule], result: Result) -> None:
+    """An operator's request that names nothing judgeable says so in Notes (EC2 would have
+    refused it), instead of a bare `Return: true`."""
+    found = {rule.rule_id: rule for rule in rules}
+    for rule_id in target.rule_ids:
+        rule = found.get(rule_id)
+        if rule is None:
+            result.notes.append(
+                f"{rule_id}: no rule of {target.group_id} has this id (unknown, or another"
+                " group's rule); nothing done for it"
+            )
+        elif not rule.is_egress:
+            result.notes.append(f"{rule_id}: an ingress rule; only egress rules are judged")
+    if not target.rule_ids and not target.specs and not any(r.is_egress for r in rules):
+        result.notes.append(f"{target.group_id}: the group has no egress rules")
 
 
 def _count(offences: dict[str, list[Offence]]) -> int:

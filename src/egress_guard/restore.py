@@ -3,7 +3,14 @@
 A result lists each rule it revoked in full (`RevokedSecurityGroupRules`) and the tags the
 rule had (`Findings[].Tags`), so the rule can be re-created with
 AuthorizeSecurityGroupEgress: same protocol, ports, destination and description, its tags
-re-applied through TagSpecifications. EC2 gives the re-created rule a new id.
+re-applied through TagSpecifications, a referenced group of another account with its owner
+(`Findings[].ReferencedGroupInfo`). EC2 gives the re-created rule a new id.
+
+Only what the findings say was revoked is restored: an item of RevokedSecurityGroupRules
+needs a `revoked` finding for the same rule, group and traffic (an edited file cannot
+authorize an arbitrary rule), and a `failed` finding marked `MaybeRevoked` (a revoke whose
+outcome is unknown) is restored from its `Rule`. `force` restores unmatched items too, and
+a result that names no account.
 
 Restoring is idempotent: a rule whose protocol, ports and destination are already in the
 group (read live before writing) is reported `already-present`, and so is one EC2 refuses
@@ -21,7 +28,7 @@ from botocore.exceptions import ClientError
 
 from egress_guard.aws import AwsErrors, Ec2, error_code, error_text
 from egress_guard.rules import Rule, Tags
-from egress_guard.targets import GROUP_ID, RULE_ID
+from egress_guard.targets import ACCOUNT_ID, GROUP_ID, RULE_ID
 from egress_guard.traffic import Traffic
 
 Status = Literal["restored", "would-restore", "already-present", "failed"]
@@ -35,7 +42,8 @@ class RestoreInputError(ValueError):
 
 
 class RestoreRefused(ValueError):
-    """The result was made in another account or region than the one restore runs in."""
+    """The result was made in another account or region than the one restore runs in, or
+    names no account."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,27 +131,71 @@ def result_of(document: Any) -> Mapping[str, Any]:
     return found
 
 
-def rules_to_restore(result: Mapping[str, Any]) -> list[Rule]:
-    """The revoked rules of a result, each with the tags its finding recorded.
+def rules_to_restore(
+    result: Mapping[str, Any], *, force: bool = False, notes: list[str] | None = None
+) -> list[Rule]:
+    """The rules a result revoked, as its findings tell: each item of
+    RevokedSecurityGroupRules that a `revoked` finding vouches for (with the tags and the
+    referenced group's owner the finding recorded), then the rule of each `failed` finding
+    marked MaybeRevoked.
 
-    Raises RestoreInputError naming the first item and field that cannot be used.
+    Raises RestoreInputError naming the first item and field that cannot be used, or the
+    items no finding vouches for (`force`: restored anyway, each named in `notes`).
     """
     items = result.get("RevokedSecurityGroupRules")
     if not isinstance(items, list):
         raise RestoreInputError(f"RevokedSecurityGroupRules: expected a list, got {_kind(items)}")
-    tags = _tags_by_rule(result.get("Findings"))
-    rules = []
+    findings = _findings(result.get("Findings"))
+    rules: list[Rule] = []
+    unvouched: list[str] = []
     for position, item in enumerate(items):
         where = f"RevokedSecurityGroupRules[{position}]"
         rule = _rule(where, item)
-        rules.append(Rule.from_revoked(item, tags.get(rule.rule_id, ())))
+        finding = findings.revoked.get(rule.rule_id)
+        problem = _mismatch(rule, finding)
+        if problem is not None:
+            unvouched.append(f"{where} ({rule.rule_id}): {problem}")
+            if not force:
+                continue
+        found = finding or {}
+        rules.append(
+            Rule.from_revoked(item, _finding_tags(found), _owner(f"{where}'s finding", found))
+        )
+    if unvouched and not force:
+        raise RestoreInputError(
+            f"{'; '.join(unvouched[:5])}; restore puts back only what the result's findings "
+            "say was revoked (pass --force to restore such items anyway)"
+        )
+    if notes is not None:
+        notes.extend(f"restored without a finding (--force): {text}" for text in unvouched)
+    listed = {rule.rule_id for rule in rules}
+    for where, finding in findings.maybe_revoked:
+        rule = _rule(f"{where}.Rule", finding.get("Rule"))
+        problem = _mismatch(rule, finding)
+        if rule.rule_id != finding.get("SecurityGroupRuleId"):
+            problem = f"the finding names rule {finding.get('SecurityGroupRuleId')!r}"
+        if problem is not None:
+            raise RestoreInputError(f"{where}.Rule ({rule.rule_id}): {problem}")
+        if rule.rule_id not in listed:
+            listed.add(rule.rule_id)
+            rules.append(
+                Rule.from_revoked(finding["Rule"], _finding_tags(finding), _owner(where, finding))
+            )
     return rules
 
 
-def check_place(result: Mapping[str, Any], account: str | None, region: str) -> None:
-    """Refuses a result made in another account or region than `account`/`region`."""
+def check_place(
+    result: Mapping[str, Any], account: str | None, region: str, *, force: bool = False
+) -> None:
+    """Refuses a result made in another account or region than `account`/`region`, or one
+    that names no account (unless `force`)."""
     theirs_account = result.get("Account")
     theirs_region = result.get("Region")
+    if not theirs_account and not force:
+        raise RestoreRefused(
+            f"the result names no Account, so it cannot be shown to come from account "
+            f"{account}; pass --force to restore it there"
+        )
     if theirs_account and account and str(theirs_account) != account:
         raise RestoreRefused(
             f"the result is from account {theirs_account}, but these credentials are for "
@@ -191,21 +243,64 @@ def _rule(where: str, item: Any) -> Rule:
         raise RestoreInputError(f"{where}: {exc}") from None
 
 
-def _tags_by_rule(findings: Any) -> dict[str, Tags]:
-    """Rule id -> the tags its `revoked` finding recorded."""
-    found: dict[str, Tags] = {}
-    for finding in findings if isinstance(findings, list) else ():
-        if not isinstance(finding, Mapping) or finding.get("Action") != "revoked":
+@dataclass
+class _Findings:
+    """A result's findings that restore uses: `revoked` by rule id (the first of each), and
+    the `failed` ones marked MaybeRevoked, with where each is."""
+
+    revoked: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+    maybe_revoked: list[tuple[str, Mapping[str, Any]]] = field(default_factory=list)
+
+
+def _findings(findings: Any) -> _Findings:
+    out = _Findings()
+    for position, finding in enumerate(findings if isinstance(findings, list) else ()):
+        if not isinstance(finding, Mapping) or not isinstance(
+            finding.get("SecurityGroupRuleId"), str
+        ):
             continue
-        rule_id, tags = finding.get("SecurityGroupRuleId"), finding.get("Tags")
-        if not isinstance(rule_id, str) or not isinstance(tags, list):
-            continue
-        found[rule_id] = tuple(
-            (str(tag["Key"]), str(tag.get("Value", "")))
-            for tag in tags
-            if isinstance(tag, Mapping) and isinstance(tag.get("Key"), str)
+        if finding.get("Action") == "revoked":
+            out.revoked.setdefault(finding["SecurityGroupRuleId"], finding)
+        elif finding.get("Action") == "failed" and finding.get("MaybeRevoked") is True:
+            out.maybe_revoked.append((f"Findings[{position}]", finding))
+    return out
+
+
+def _mismatch(rule: Rule, finding: Mapping[str, Any] | None) -> str | None:
+    """Why `finding` does not vouch for `rule` (None: it does)."""
+    if finding is None:
+        return "no revoked finding names this rule"
+    if finding.get("GroupId") != rule.group_id:
+        return f"the finding names group {finding.get('GroupId')!r}"
+    traffic = finding.get("Traffic")
+    if traffic is not None and traffic != rule.describe():
+        return f"the finding says {traffic!r}, the rule is {rule.describe()!r}"
+    return None
+
+
+def _finding_tags(finding: Mapping[str, Any]) -> Tags:
+    """The tags a `revoked` finding recorded."""
+    tags = finding.get("Tags")
+    if not isinstance(tags, list):
+        return ()
+    return tuple(
+        (str(tag["Key"]), str(tag.get("Value", "")))
+        for tag in tags
+        if isinstance(tag, Mapping) and isinstance(tag.get("Key"), str)
+    )
+
+
+def _owner(where: str, finding: Mapping[str, Any]) -> str | None:
+    """The referenced group's owner account a finding recorded, if it did."""
+    info = finding.get("ReferencedGroupInfo")
+    if info is None:
+        return None
+    owner = info.get("UserId") if isinstance(info, Mapping) else None
+    if not isinstance(owner, str) or not ACCOUNT_ID.fullmatch(owner):
+        raise RestoreInputError(
+            f"{where}: ReferencedGroupInfo.UserId: {owner!r} is not a 12-digit account id"
         )
-    return found
+    return owner
 
 
 # --- writing ---------------------------------------------------------------------------------

@@ -12,12 +12,18 @@ Action = Literal["revoked", "would-revoke", "exempt", "gone", "failed"]
 
 @dataclass(frozen=True, slots=True)
 class Finding:
-    """One offending (or exempt) rule and what was done about it."""
+    """One offending (or exempt) rule and what was done about it.
+
+    `maybe_revoked`: a `failed` revoke whose outcome is unknown (its answer lost, or EC2's
+    answer unconfirmed, and the group could not be read back): the rule may be gone, so the
+    finding says so and `restore` accepts it.
+    """
 
     rule: Rule
     entry_id: str
     action: Action
     error: str | None = None
+    maybe_revoked: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -27,14 +33,24 @@ class Finding:
             "Action": self.action,
             "Traffic": self.rule.describe(),
         }
-        if self.action == "revoked" and self.rule.tags:
+        if (self.action == "revoked" or self.maybe_revoked) and self.rule.tags:
             out["Tags"] = [{"Key": k, "Value": v} for k, v in self.rule.tags]
+        owner = self.rule.foreign_referenced_owner
+        if owner is not None:
+            # EC2's RevokedSecurityGroupRule names the group only: keep its owner here, so
+            # that restore re-creates the reference to the other account's group.
+            out["ReferencedGroupInfo"] = {
+                "GroupId": self.rule.referenced_group_id,
+                "UserId": owner,
+            }
         if self.error:
             out["Error"] = self.error
         if self.action == "failed":
             # A revoke whose answer was lost may have happened after all: keep the rule's
             # full definition (RevokedSecurityGroupRule shape) so it can still be restored.
             out["Rule"] = self.rule.to_revoked()
+            if self.maybe_revoked:
+                out["MaybeRevoked"] = True
         return out
 
 

@@ -74,6 +74,15 @@ class Rule:
             or "?"
         )
 
+    @property
+    def foreign_referenced_owner(self) -> str | None:
+        """The account owning the referenced group, where it is not the rule's own (a
+        peered VPC's or Transit Gateway's group), or where the rule's own is not known."""
+        owner = self.referenced_user_id
+        if self.referenced_group_id is None or not owner or owner == self.group_owner_id:
+            return None
+        return owner
+
     def tag(self, key: str) -> str | None:
         return dict(self.tags).get(key)
 
@@ -119,8 +128,11 @@ class Rule:
         return perm
 
     @classmethod
-    def from_revoked(cls, item: Mapping[str, Any], tags: Tags = ()) -> Rule:
-        """From a `RevokedSecurityGroupRule` item of a result (for `restore`)."""
+    def from_revoked(
+        cls, item: Mapping[str, Any], tags: Tags = (), referenced_owner: str | None = None
+    ) -> Rule:
+        """From a `RevokedSecurityGroupRule` item of a result (for `restore`);
+        `referenced_owner`: the referenced group's account, from the rule's finding."""
         return cls(
             rule_id=item["SecurityGroupRuleId"],
             group_id=item["GroupId"],
@@ -132,6 +144,7 @@ class Rule:
             cidr_ipv6=item.get("CidrIpv6"),
             prefix_list_id=item.get("PrefixListId"),
             referenced_group_id=item.get("ReferencedGroupId"),
+            referenced_user_id=referenced_owner if item.get("ReferencedGroupId") else None,
             description=item.get("Description") or None,
             tags=tags,
         )

@@ -10,7 +10,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 
-from egress_guard.aws import Clients
+from egress_guard.aws import AwsErrors, Clients
 from egress_guard.denylist_source import load_judge
 from egress_guard.events import parse_event
 from egress_guard.log import SERVICE
@@ -99,6 +99,8 @@ def run_targets(
         _account(targets, clients, settings), targets.region, settings.member_role_name
     )
     result.region = ec2.region
+    if result.account is None:  # manual requests: the credentials' own, so restore can check
+        result.account = _own_account(clients)
     remediator = Remediator(
         ec2, judge, settings, dry_run=dry_run, time_left=time_left, progress=progress
     )
@@ -112,6 +114,14 @@ def run_targets(
     if not result.ok:
         raise RemediationFailed(result)
     return output
+
+
+def _own_account(clients: Clients) -> str | None:
+    """The function's own account (free in Lambda: from the context), None if unknown."""
+    try:
+        return clients.own_account()
+    except AwsErrors:
+        return None
 
 
 def _account(targets: Targets, clients: Clients, settings: Settings) -> str | None:

@@ -31,11 +31,15 @@ class GroupTarget:
     specs: judge only live rules matching these properties (old CloudTrail records without
         rule ids, manual IpPermissions).
     With neither, every egress rule of the group is judged.
+    must_exist: the group was named by an operator (manual request, `scan --group-id`): if
+        it does not exist, that is an error naming it (as EC2's InvalidGroup.NotFound), not
+        the no-op it is for an event about a group deleted since.
     """
 
     group_id: str
     rule_ids: tuple[str, ...] = ()
     specs: tuple[RuleSpec, ...] = ()
+    must_exist: bool = False
 
     @property
     def narrowed(self) -> bool:

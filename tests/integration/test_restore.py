@@ -205,6 +205,7 @@ def test_a_missing_group_fails_and_the_others_are_restored(
     result = revoked_result(ec2, kept, kept.rule_ids)
     gone = revoked_result(ec2, deleted, deleted.rule_ids)
     result["RevokedSecurityGroupRules"] += gone["RevokedSecurityGroupRules"]
+    result["Findings"] += gone["Findings"]
     ec2.revoke_security_group_egress(
         GroupId=kept.group_id, SecurityGroupRuleIds=list(kept.rule_ids)
     )

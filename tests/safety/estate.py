@@ -2,8 +2,12 @@
 
 `build_estate` makes groups (in one VPC) that each hold offending rules (the denylist
 forbids them), legitimate rules (it does not) and, in some groups, an offending rule
-tagged exempt. `Estate` knows every rule's id and definition, so a test can tell from
-the live state alone whether anything was wrongly revoked or wrongly left behind.
+tagged exempt. Two of each group's rules go to managed prefix lists, judged through the
+lists' entries: one list holds a denied range (its rule is offending), the other does not
+(its rule is legitimate), so a failed GetManagedPrefixListEntries must fail those rules,
+never revoke the legitimate one nor pass the offending one as clean. `Estate` knows every
+rule's id and definition, so a test can tell from the live state alone whether anything
+was wrongly revoked or wrongly left behind.
 `WriteGuard` is a proxy hook that records every EC2 write naming a rule or group the
 test did not set up as offending: the tests assert that it stays empty.
 """
@@ -41,6 +45,19 @@ LEGITIMATE: tuple[dict[str, Any], ...] = (
     {"IpProtocol": "udp", "Port": 53, "CidrIpv4": "10.0.0.0/8"},
     {"IpProtocol": "tcp", "Port": 587, "CidrIpv6": "::/0"},
 )
+# Managed prefix lists (`build_estate` creates them) and one rule to each per group.
+BAD_LIST_CIDRS = ("203.0.113.64/26", "10.20.0.0/16")  # holds part of known-bad-range
+GOOD_LIST_CIDRS = ("10.30.0.0/16", "192.0.2.0/24")
+
+
+def offending_list_rule(prefix_list_id: str) -> dict[str, Any]:
+    return {"IpProtocol": "udp", "Port": 500, "PrefixListId": prefix_list_id}
+
+
+def legitimate_list_rule(prefix_list_id: str) -> dict[str, Any]:
+    return {"IpProtocol": "udp", "Port": 123, "PrefixListId": prefix_list_id}
+
+
 EXEMPT_RULE = {
     "IpProtocol": "tcp",
     "Port": 25,
@@ -80,15 +97,24 @@ class Estate:
         return {rid for rid in self.offending if self.group_of[rid] in wanted}
 
 
-def build_estate(ec2: Any, groups: int, exempt_every: int = 10, seed: int = 0) -> Estate:
-    """`groups` groups, each with every OFFENDING and LEGITIMATE rule (in a seeded order);
-    every `exempt_every`-th group also holds EXEMPT_RULE (offending, tagged exempt)."""
+def build_estate(
+    ec2: Any, groups: int, exempt_every: int = 10, seed: int = 0, *, prefix_lists: bool = True
+) -> Estate:
+    """`groups` groups, each with every OFFENDING and LEGITIMATE rule (in a seeded order)
+    and, with `prefix_lists`, one offending and one legitimate rule to a managed prefix
+    list; every `exempt_every`-th group also holds EXEMPT_RULE (offending, tagged exempt)."""
     rng = random.Random(seed)
     vpc_id = create_vpc(ec2)
     estate = Estate()
+    offending, legitimate = OFFENDING, LEGITIMATE
+    if prefix_lists:
+        bad_list = create_prefix_list(ec2, f"bad-{seed}", BAD_LIST_CIDRS)
+        good_list = create_prefix_list(ec2, f"good-{seed}", GOOD_LIST_CIDRS)
+        offending = (*OFFENDING, offending_list_rule(bad_list))
+        legitimate = (*LEGITIMATE, legitimate_list_rule(good_list))
     for number in range(groups):
-        rules: list[tuple[str, dict[str, Any]]] = [("offending", r) for r in OFFENDING]
-        rules += [("legitimate", r) for r in LEGITIMATE]
+        rules: list[tuple[str, dict[str, Any]]] = [("offending", r) for r in offending]
+        rules += [("legitimate", r) for r in legitimate]
         if exempt_every and number % exempt_every == exempt_every - 1:
             rules.append(("exempt", EXEMPT_RULE))
         rng.shuffle(rules)
@@ -111,6 +137,16 @@ def build_estate(ec2: Any, groups: int, exempt_every: int = 10, seed: int = 0) -
                     estate.exempt.add(rule_id)
     adopt_default_rules(ec2, estate)
     return estate
+
+
+def create_prefix_list(ec2: Any, name: str, cidrs: Iterable[str]) -> str:
+    prefix_list_id: str = ec2.create_managed_prefix_list(
+        PrefixListName=f"safety-{name}-{uuid.uuid4().hex[:6]}",
+        MaxEntries=10,
+        AddressFamily="IPv4",
+        Entries=[{"Cidr": cidr} for cidr in cidrs],
+    )["PrefixList"]["PrefixListId"]
+    return prefix_list_id
 
 
 def adopt_default_rules(ec2: Any, estate: Estate) -> None:
@@ -239,7 +275,7 @@ def check_revoked_items(estate: Estate, revoked: list[Mapping[str, Any]]) -> lis
             "FromPort": rule.get("FromPort", rule.get("Port")),
             "ToPort": rule.get("ToPort", rule.get("Port")),
         }
-        for key in ("CidrIpv4", "CidrIpv6", "Description"):
+        for key in ("CidrIpv4", "CidrIpv6", "PrefixListId", "Description"):
             if key in rule:
                 expected[key] = rule[key]
         got = {key: item.get(key) for key in expected}

@@ -11,9 +11,10 @@ share of EC2 requests itself instead of letting moto answer:
   the rules are gone but the caller never heard so, and its retry finds them missing;
 - ``hang`` (only when asked for): like ``timeout``, but the request never reaches moto.
 
-Reads (``Describe*``, ``Get*``) and writes (``Revoke*``, ``Authorize*``) have rates of
-their own; other EC2 actions and every non-EC2 request pass untouched. `FaultProxy` is
-the emulator's `Proxy` that can reset connections (the base proxy always answers).
+Reads (``Describe*``, ``Get*``: GetManagedPrefixListEntries too) and writes (``Revoke*``,
+``Authorize*``) have rates of their own; other EC2 actions and every non-EC2 request pass
+untouched. `FaultProxy` is the emulator's `Proxy` that can reset connections (the base
+proxy always answers).
 `Faults.injected` counts what was injected, by kind and by action.
 """
 

@@ -2,8 +2,10 @@
 
 A `faults.Faults` hook answers a seeded share of EC2 reads and writes with
 RequestLimitExceeded (503), InternalError (500), a connection reset, or an answer held
-past the read timeout (the request having taken effect). Over a batch of events and
-over sweeps, at 10%, 30% and 60% fault rates, after every invocation:
+past the read timeout (the request having taken effect). The reads include
+GetManagedPrefixListEntries: every group holds rules to managed prefix lists, judged
+through the lists' entries, so a list that cannot be read must fail its rules (issue 8).
+Over a batch of events and over sweeps, at 10%, 30% and 60% fault rates, after every invocation:
 
 - no legitimate or exempt rule was revoked (live state; and no such write was sent);
 - every offending rule the event pointed at is gone, or the result reports it
@@ -167,10 +169,34 @@ def run_batch(
                 problems.append(f"{where}: {rule_id} also revoked in {accounted[rule_id]}")
             accounted[rule_id] = f"revoked in {planned.event['id']}"
         for finding in result.get("Findings", []):
-            if finding["Action"] == "failed":
-                problems += check_revoked_items(estate, [finding["Rule"]])
-                accounted.setdefault(finding["SecurityGroupRuleId"], "failed")
+            if finding["Action"] != "failed":
+                continue
+            rule_id = finding["SecurityGroupRuleId"]
+            if rule_id in estate.protected:
+                problems += check_unjudged(estate, finding, where)
+                continue
+            problems += check_revoked_items(estate, [finding["Rule"]])
+            accounted.setdefault(rule_id, "failed")
     return problems
+
+
+def check_unjudged(estate: Estate, finding: Mapping[str, Any], where: str) -> list[str]:
+    """A legitimate rule may be `failed` only as not judged (its prefix list unread), and
+    then was never revoked: no MaybeRevoked, and no write named it (the WriteGuard)."""
+    rule_id = finding["SecurityGroupRuleId"]
+    if "PrefixListId" not in estate.definition[rule_id]:
+        return [f"{where}: legitimate rule {rule_id} failed: {finding.get('Error')}"]
+    if not str(finding.get("Error", "")).startswith("prefix list "):
+        return [f"{where}: legitimate rule {rule_id} failed: {finding.get('Error')}"]
+    if finding.get("MaybeRevoked"):
+        return [f"{where}: legitimate rule {rule_id} maybe revoked"]
+    return []
+
+
+def list_reads_failed(faults: Faults) -> int:
+    return sum(
+        n for (action, _), n in faults.by_action.items() if action.endswith("PrefixListEntries")
+    )
 
 
 @pytest.mark.parametrize("rate", RATES, ids=[f"{int(r * 100)}pct" for r in RATES])
@@ -223,6 +249,7 @@ def test_batch_and_sweeps_under_faults(
             "offending_rules_left": len(estate.offending & live),
             "writes_naming_protected_rules": len(guard.violations),
             "faults_by_kind": faults.summary()["injected"],
+            "prefix_list_reads_failed": list_reads_failed(faults),
             "findings_by_action": dict(tally.findings or {}),
             "other_errors": dict(tally.other_errors or {}),
         },
@@ -236,6 +263,7 @@ def test_batch_and_sweeps_under_faults(
     # whose answer was lost may have happened; the definition is there to restore it).
     assert set(accounted) == estate.offending
     assert faults.total > 0.5 * rate * sum(faults.seen.values())  # the faults did happen
+    assert list_reads_failed(faults) > 0  # prefix-list reads failed too
     assert tally.raised_other == 0, tally.other_errors
 
 
@@ -302,7 +330,8 @@ def test_invocation_ends_before_the_lambda_deadline_however_slow_ec2_is(
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "30")
     # Production's backoff here (1 s base after throttling): the deadline must hold it.
     monkeypatch.setitem(ExponentialBackoff._DEFAULT_BACKOFF_CONFIG, "throttling_base_scale", 1)
-    estate = build_estate(ec2, 12, exempt_every=0)
+    # No prefix lists: their reads would eat into the few seconds this test is about.
+    estate = build_estate(ec2, 12, exempt_every=0, prefix_lists=False)
     fault_proxy.on("*", Faults(0.0, 1.0, seed=3, kinds=["throttle", "hang"], delay=FAULT_DELAY))
     fault_proxy.on("RevokeSecurityGroupEgress", guard := WriteGuard(set(estate.offending)))
     context = FakeLambdaContext(timeout_seconds=remaining)

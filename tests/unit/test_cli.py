@@ -341,7 +341,8 @@ def test_invoke_dry_run_revokes_nothing(
     lines = out.splitlines()
     assert lines[1].split() == [GROUP, SMTP.rule_id, "tcp/25", "->", "0.0.0.0/0", "smtp-out",
                                 "would-revoke"]  # fmt: skip
-    assert lines[2].startswith("1 would-revoke, 0 exempt, 0 failed in this account/us-east-1")
+    # A manual request names no account: the result names the credentials' own.
+    assert lines[2].startswith(f"1 would-revoke, 0 exempt, 0 failed in {ACCOUNT}/us-east-1")
     assert "(enforce, dry run)" in lines[2]
 
 
@@ -742,14 +743,30 @@ def test_restore_refuses_another_account_or_region(
     assert ec2.authorized == []
 
 
-def test_restore_without_account_restores_here_with_a_note(
+def test_restore_refuses_a_result_without_account(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], clients: FakeClients, ec2: FakeEc2
 ) -> None:
     ec2.rules = []
     path = write(tmp_path, "r.json", revoked_result(SMTP, account=None))
-    status, out, _ = run(capsys, "restore", path)
+    status, out, err = run(capsys, "restore", path)
+    assert status == 2
+    assert out == ""
+    assert "names no Account" in only_line(err)
+    assert "--force" in only_line(err)
+    assert ec2.authorized == []
+
+
+def test_restore_force_restores_a_result_without_account_here_with_a_note(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], clients: FakeClients, ec2: FakeEc2
+) -> None:
+    ec2.rules = []
+    path = write(tmp_path, "r.json", revoked_result(SMTP, account=None))
+    status, out, _ = run(capsys, "restore", path, "--force")
     assert status == 0
-    assert json.loads(out)["Notes"] == [f"the result names no account; restoring in {ACCOUNT}"]
+    assert json.loads(out)["Notes"] == [
+        f"the result names no account; restoring in {ACCOUNT} (--force)"
+    ]
+    assert len(ec2.authorized) == 1
 
 
 @pytest.mark.parametrize(

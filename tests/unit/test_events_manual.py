@@ -56,7 +56,7 @@ def skeleton(**fields: Any) -> dict[str, Any]:
 
 def test_request_by_rule_ids_targets_the_group_narrowed_to_them() -> None:
     targets = parse_event(sample("manual-revoke.json"))
-    assert targets.groups == (GroupTarget(GROUP, rule_ids=(RULE,)),)
+    assert targets.groups == (GroupTarget(GROUP, rule_ids=(RULE,), must_exist=True),)
 
 
 def test_request_names_no_account_or_region_so_the_function_uses_its_own() -> None:
@@ -103,22 +103,22 @@ def test_dry_run_is_carried() -> None:
 
 
 def test_group_alone_judges_all_its_egress_rules() -> None:
-    assert parse_event({"GroupId": GROUP}).groups == (GroupTarget(GROUP),)
+    assert parse_event({"GroupId": GROUP}).groups == (GroupTarget(GROUP, must_exist=True),)
 
 
 def test_empty_lists_mean_not_given() -> None:
     request = {"GroupId": GROUP, "SecurityGroupRuleIds": [], "IpPermissions": []}
-    assert parse_event(request).groups == (GroupTarget(GROUP),)
+    assert parse_event(request).groups == (GroupTarget(GROUP, must_exist=True),)
 
 
 def test_untouched_skeleton_with_a_group_judges_the_whole_group() -> None:
     targets = parse_event(skeleton(GroupId=GROUP))
-    assert (targets.groups, targets.dry_run) == ((GroupTarget(GROUP),), True)
+    assert (targets.groups, targets.dry_run) == ((GroupTarget(GROUP, must_exist=True),), True)
 
 
 def test_skeleton_with_rule_ids_filled_in_ignores_the_permission_placeholders() -> None:
     targets = parse_event(skeleton(GroupId=GROUP, SecurityGroupRuleIds=[RULE], DryRun=False))
-    assert targets.groups == (GroupTarget(GROUP, rule_ids=(RULE,)),)
+    assert targets.groups == (GroupTarget(GROUP, rule_ids=(RULE,), must_exist=True),)
 
 
 def test_skeleton_with_one_range_filled_in_keeps_only_that_destination() -> None:
@@ -142,7 +142,7 @@ def test_the_real_cli_skeleton_is_accepted_once_a_group_is_filled_in() -> None:
     except (OSError, subprocess.SubprocessError):
         pytest.skip("the aws CLI is not available")
     request = {**json.loads(out), "GroupId": GROUP}
-    assert parse_event(request).groups == (GroupTarget(GROUP),)
+    assert parse_event(request).groups == (GroupTarget(GROUP, must_exist=True),)
 
 
 @pytest.mark.parametrize(

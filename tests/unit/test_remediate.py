@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 
 from egress_guard.denylist import parse_denylist
 from egress_guard.judge import Judge
-from egress_guard.remediate import Remediator
+from egress_guard.remediate import GroupNotFound, Remediator
 from egress_guard.result import Result
 from egress_guard.rules import Rule
 from egress_guard.settings import Settings
@@ -127,3 +127,256 @@ def test_sweep_of_many_groups_revokes_each_once(concurrency: int) -> None:
 
     assert len([c for c in ec2.calls if c.startswith("revoke")]) == 40
     assert len(result.revoked) == 40
+
+
+# --- issue 8: exact under attack ------------------------------------------------------------
+
+PL_JUDGE = Judge(
+    parse_denylist(
+        '{"version": 1, "deny": [{"id": "bad-range", "protocol": "udp",'
+        ' "cidr": ["203.0.113.0/24"]}]}'
+    )
+)
+BAD_LIST = "pl-0123456789abcdef0"
+MISSING = "sg-0fffffffffffffff0"
+
+
+def to_list(group: str, number: int, protocol: str = "udp") -> Rule:
+    return Rule(
+        rule_id=f"sgr-{number:017x}",
+        group_id=group,
+        is_egress=True,
+        ip_protocol=protocol,
+        from_port=500,
+        to_port=500,
+        prefix_list_id=BAD_LIST,
+    )
+
+
+def throttled(operation: str, retried: int = 0) -> ClientError:
+    return ClientError(
+        {
+            "Error": {"Code": "RequestLimitExceeded", "Message": "slow down"},
+            "ResponseMetadata": {"RetryAttempts": retried},
+        },
+        operation,
+    )
+
+
+class GroupEc2(PagedEc2):
+    """Groups of rules (one page), with scripted answers for the calls issue 8 is about."""
+
+    def __init__(self, rules: Sequence[Rule], groups: Sequence[str] = ()) -> None:
+        super().__init__([rules])
+        self.groups = set(groups) | {r.group_id for r in rules}
+        self.list_error: ClientError | None = None
+        self.revoke_answer: dict[str, Any] | None = None  # None: Return only, as moto
+        self.revoke_error: ClientError | None = None
+        self.revoke_applies = True  # the revoke takes effect (also when its answer is lost)
+        self.read_back_error: ClientError | None = None
+        self.revoked_once = False
+
+    def prefix_list_cidrs(self, prefix_list_id: str) -> list[str]:
+        self.calls.append(f"list {prefix_list_id}")
+        if self.list_error is not None:
+            raise self.list_error
+        return ["203.0.113.0/26"]
+
+    def rules_by_ids(self, group_id: str, rule_ids: Sequence[str]) -> list[Rule]:
+        self.calls.append(f"read ids {group_id}")
+        live = [r for page in self.pages for r in page]
+        return [r for r in live if r.rule_id in rule_ids and r.group_id == group_id]
+
+    def rules_of_group(self, group_id: str) -> list[Rule]:
+        if self.revoked_once and self.read_back_error is not None:
+            self.calls.append(f"read {group_id}")
+            raise self.read_back_error
+        return super().rules_of_group(group_id)
+
+    def group_tags(self, group_ids: Sequence[str]) -> dict[str, Any]:
+        self.calls.append("tags")
+        return {g: {} for g in group_ids if g in self.groups}
+
+    def revoke(self, group_id: str, rule_ids: Sequence[str]) -> dict[str, Any]:
+        self.calls.append(f"revoke {group_id} {len(rule_ids)}")
+        self.revoked_once = True
+        if self.revoke_applies:
+            self.pages = [[r for r in p if r.rule_id not in rule_ids] for p in self.pages]
+        if self.revoke_error is not None:
+            raise self.revoke_error
+        return self.revoke_answer or {"Return": True}
+
+
+def run_on(ec2: GroupEc2, *targets: GroupTarget, judge: Judge = JUDGE) -> Result:
+    result = Result("manual", None, None, "us-east-1", "enforce", False)
+    remediator = Remediator(ec2, judge, Settings(sweep_concurrency=1), dry_run=False)  # type: ignore[arg-type]
+    return remediator.run(Targets("manual", groups=targets), result)
+
+
+def test_a_prefix_list_that_cannot_be_read_fails_its_rule_never_clean() -> None:
+    ec2 = GroupEc2([to_list("sg-aaaaaaaa", 1)])
+    ec2.list_error = throttled("GetManagedPrefixListEntries")
+
+    result = run_on(ec2, GroupTarget("sg-aaaaaaaa"), judge=PL_JUDGE)
+
+    assert [(f.action, f.entry_id, f.error) for f in result.findings] == [
+        ("failed", "bad-range", f"prefix list {BAD_LIST} not read: RequestLimitExceeded: slow down")
+    ]
+    assert not result.ok  # the invocation raises: Lambda retries
+    assert result.to_dict()["Return"] is False
+    assert not any(c.startswith("revoke") for c in ec2.calls)
+
+
+def test_an_unread_prefix_list_is_read_once_per_invocation() -> None:
+    ec2 = GroupEc2([to_list("sg-aaaaaaaa", 1), to_list("sg-aaaaaaaa", 2)])
+    ec2.list_error = throttled("GetManagedPrefixListEntries")
+
+    result = run_on(ec2, GroupTarget("sg-aaaaaaaa"), judge=PL_JUDGE)
+
+    assert ec2.calls.count(f"list {BAD_LIST}") == 1
+    assert [f.action for f in result.findings] == ["failed", "failed"]
+
+
+def test_a_rule_no_list_content_could_make_offending_stays_clean_when_the_list_is_unread() -> None:
+    ec2 = GroupEc2([to_list("sg-aaaaaaaa", 1, protocol="tcp")])  # the deny entry is udp only
+    ec2.list_error = throttled("GetManagedPrefixListEntries")
+
+    result = run_on(ec2, GroupTarget("sg-aaaaaaaa"), judge=PL_JUDGE)
+
+    assert result.findings == []
+    assert result.ok
+
+
+def test_a_readable_prefix_list_judges_its_rule_by_its_entries() -> None:
+    ec2 = GroupEc2([to_list("sg-aaaaaaaa", 1)])
+
+    result = run_on(ec2, GroupTarget("sg-aaaaaaaa"), judge=PL_JUDGE)
+
+    assert [(f.action, f.entry_id) for f in result.findings] == [("revoked", "bad-range")]
+
+
+def test_a_revoke_ec2_answered_with_its_list_stands_however_the_reads_after_it_fail() -> None:
+    """Return: true to a revoke by rule ids means every rule named is gone, even one the
+    answer's list leaves out: no read-back, and a failing one could not undo it."""
+    rules = [smtp("sg-aaaaaaaa", 1), smtp("sg-aaaaaaaa", 2)]
+    ec2 = GroupEc2(rules)
+    ec2.revoke_answer = {
+        "Return": True,
+        "RevokedSecurityGroupRules": [{**rules[0].to_revoked(), "Description": "from EC2"}],
+    }
+    ec2.read_back_error = throttled("DescribeSecurityGroupRules")
+
+    result = run_on(ec2, GroupTarget("sg-aaaaaaaa"))
+
+    assert [f.action for f in result.findings] == ["revoked", "revoked"]
+    assert [r["SecurityGroupRuleId"] for r in result.revoked] == [r.rule_id for r in rules]
+    assert result.revoked[0]["Description"] == "from EC2"
+    assert result.ok
+    assert ec2.calls[-1] == "revoke sg-aaaaaaaa 2"  # nothing read after the revoke
+
+
+def test_a_return_only_answer_whose_read_back_fails_is_failed_and_maybe_revoked() -> None:
+    ec2 = GroupEc2([smtp("sg-aaaaaaaa", 1)])
+    ec2.read_back_error = throttled("DescribeSecurityGroupRules")
+
+    result = run_on(ec2, GroupTarget("sg-aaaaaaaa"))
+
+    (finding,) = result.to_dict()["Findings"]
+    assert (finding["Action"], finding["MaybeRevoked"]) == ("failed", True)
+    assert finding["Error"].startswith("revoke not confirmed: RequestLimitExceeded")
+    assert finding["Rule"] == smtp("sg-aaaaaaaa", 1).to_revoked()
+    assert result.revoked == []
+    assert not result.ok
+
+
+def test_a_return_only_answer_with_the_rule_still_there_is_failed_not_maybe() -> None:
+    ec2 = GroupEc2([smtp("sg-aaaaaaaa", 1)])
+    ec2.revoke_applies = False
+
+    result = run_on(ec2, GroupTarget("sg-aaaaaaaa"))
+
+    (finding,) = result.to_dict()["Findings"]
+    assert (finding["Action"], finding["Error"]) == ("failed", "still present after revoke")
+    assert "MaybeRevoked" not in finding
+
+
+def test_a_lost_answer_that_cannot_be_read_back_is_failed_and_maybe_revoked() -> None:
+    ec2 = GroupEc2([smtp("sg-aaaaaaaa", 1)])
+    ec2.revoke_error = throttled("RevokeSecurityGroupEgress", retried=2)
+    ec2.read_back_error = throttled("DescribeSecurityGroupRules")
+
+    result = run_on(ec2, GroupTarget("sg-aaaaaaaa"))
+
+    (finding,) = result.to_dict()["Findings"]
+    assert (finding["Action"], finding.get("MaybeRevoked")) == ("failed", True)
+
+
+def test_a_refused_revoke_is_failed_and_not_maybe_revoked() -> None:
+    ec2 = GroupEc2([smtp("sg-aaaaaaaa", 1)])
+    ec2.revoke_applies = False
+    ec2.revoke_error = throttled("RevokeSecurityGroupEgress")
+
+    result = run_on(ec2, GroupTarget("sg-aaaaaaaa"))
+
+    (finding,) = result.to_dict()["Findings"]
+    assert finding["Action"] == "failed"
+    assert "MaybeRevoked" not in finding
+
+
+def test_a_missing_group_the_operator_named_is_an_error_and_nothing_is_written() -> None:
+    ec2 = GroupEc2([smtp("sg-aaaaaaaa", 1)])
+
+    with pytest.raises(GroupNotFound) as raised:
+        run_on(
+            ec2, GroupTarget("sg-aaaaaaaa", must_exist=True), GroupTarget(MISSING, must_exist=True)
+        )
+
+    assert str(raised.value) == (
+        f"InvalidGroup.NotFound: the security group '{MISSING}' does not exist"
+    )
+    assert not any(c.startswith("revoke") for c in ec2.calls)
+
+
+def test_a_missing_group_an_event_names_is_a_no_op() -> None:
+    result = run_on(GroupEc2([]), GroupTarget(MISSING))
+
+    assert (result.findings, result.errors, result.ok) == ([], [], True)
+
+
+def test_an_operator_named_group_without_rules_exists_and_says_so() -> None:
+    result = run_on(
+        GroupEc2([], groups=["sg-aaaaaaaa"]), GroupTarget("sg-aaaaaaaa", must_exist=True)
+    )
+
+    assert result.notes == ["sg-aaaaaaaa: the group has no egress rules"]
+    assert result.ok
+
+
+def test_operator_named_rule_ids_that_match_nothing_are_named_in_notes() -> None:
+    mine, other = smtp("sg-aaaaaaaa", 1), smtp("sg-bbbbbbbb", 2)
+    ingress = Rule("sgr-00000000000000003", "sg-aaaaaaaa", False, "tcp", 22, 22, "0.0.0.0/0")
+    unknown = "sgr-0000000000000ffff"
+    ec2 = GroupEc2([mine, other, ingress])
+
+    result = run_on(
+        ec2,
+        GroupTarget(
+            "sg-aaaaaaaa",
+            rule_ids=(unknown, other.rule_id, ingress.rule_id),
+            must_exist=True,
+        ),
+    )
+
+    assert result.findings == []
+    assert result.notes == [
+        f"{unknown}: no rule of sg-aaaaaaaa has this id (unknown, or another group's rule);"
+        " nothing done for it",
+        f"{other.rule_id}: no rule of sg-aaaaaaaa has this id (unknown, or another group's"
+        " rule); nothing done for it",
+        f"{ingress.rule_id}: an ingress rule; only egress rules are judged",
+    ]
+    assert live_ids(ec2) == {mine.rule_id, other.rule_id, ingress.rule_id}
+
+
+def live_ids(ec2: PagedEc2) -> set[str]:
+    return {r.rule_id for page in ec2.pages for r in page}

@@ -230,3 +230,29 @@ def test_rule_spec_matches_a_live_rule_with_the_same_traffic_and_destination(
     claim: RuleSpec, live: Rule, expected: bool
 ) -> None:
     assert claim.matches(live) is expected
+
+
+def test_a_referenced_group_of_another_account_keeps_its_owner() -> None:
+    rule = Rule.from_ec2(ec2_item(**DESTINATIONS["group"]))
+    assert rule.foreign_referenced_owner == "210987654321"
+
+
+def test_a_referenced_group_of_the_rules_own_account_names_no_other_owner() -> None:
+    rule = Rule.from_ec2(
+        ec2_item(ReferencedGroupInfo={"GroupId": OTHER_GROUP, "UserId": "123456789012"})
+    )
+    assert rule.foreign_referenced_owner is None
+
+
+def test_from_revoked_with_the_owner_restores_the_reference_to_the_other_account() -> None:
+    rule = Rule.from_ec2(ec2_item(**DESTINATIONS["group"]))
+    back = Rule.from_revoked(rule.to_revoked(), referenced_owner="210987654321")
+    assert back.to_ip_permission()["UserIdGroupPairs"] == [
+        {"GroupId": OTHER_GROUP, "UserId": "210987654321"}
+    ]
+
+
+def test_from_revoked_ignores_an_owner_for_a_rule_without_a_referenced_group() -> None:
+    rule = Rule.from_ec2(ec2_item(CidrIpv4="0.0.0.0/0"))
+    back = Rule.from_revoked(rule.to_revoked(), referenced_owner="210987654321")
+    assert back.referenced_user_id is None

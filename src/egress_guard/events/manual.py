@@ -5,7 +5,9 @@
 
 The group, narrowed to the rules named by id or by IpPermissions (one or the other, as EC2
 requires), else all of its egress rules. Only the denylist decides what is revoked: a request
-naming allowed rules revokes nothing.
+naming allowed rules revokes nothing. A group that does not exist is an error naming it (the
+operator named it, as EC2's InvalidGroup.NotFound); rule ids that match none of the group's
+rules are named in the result's Notes.
 
 An operator fills in a generated skeleton, so its untouched placeholders ("", 0, false, and
 lists or objects of nothing but those) mean "not given". The legacy top-level fields
@@ -78,7 +80,12 @@ def parse_manual(request: Node) -> Targets:
     return Targets(
         source="manual",
         groups=(
-            GroupTarget(group_id, rule_ids=rule_ids, specs=specs_from_permissions(permissions)),
+            GroupTarget(
+                group_id,
+                rule_ids=rule_ids,
+                specs=specs_from_permissions(permissions),
+                must_exist=True,
+            ),
         ),
         dry_run=not _placeholder(request.raw("DryRun")) and request.flag("DryRun"),
     )
