@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import ResponseParserError
 
 from egress_guard import __version__
 from egress_guard.rules import Rule
@@ -259,6 +260,10 @@ class Ec2:
                 for item in page.get("PrefixListAssociations", [])
                 if item.get("ResourceId")
             ]
+        except ResponseParserError:
+            # Not an EC2 answer at all: an endpoint that lacks the call (local emulators
+            # answer an HTML error page). Listing the rules gives the same answer.
+            return None
         except ClientError as exc:
             code = error_code(exc)
             if code in ASSOCIATIONS_UNAVAILABLE:

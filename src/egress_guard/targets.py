@@ -84,10 +84,7 @@ class Targets:
     @property
     def is_noop(self) -> bool:
         return (
-            not self.groups
-            and not self.sweep
-            and self.new_vpc is None
-            and self.prefix_list is None
+            not self.groups and not self.sweep and self.new_vpc is None and self.prefix_list is None
         )
 
 
