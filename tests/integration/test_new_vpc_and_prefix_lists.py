@@ -445,3 +445,15 @@ def test_failed_list_change_makes_no_aws_call(
 
     assert result["Findings"] == []
     assert proxy.actions() == []
+
+
+def test_list_deleted_since_is_a_no_op_without_listing_the_region(
+    proxy: Any, estate: Estate, lambda_context: Any
+) -> None:
+    """A list still referenced cannot be deleted: a list that is gone has no rules to judge."""
+    proxy.on("GetManagedPrefixListAssociations", fail("InvalidPrefixListID.NotFound"))
+
+    result = handler.lambda_handler(modify_list_event(estate["list"]), lambda_context)
+
+    assert (result["Return"], result["Findings"]) == (True, [])
+    assert proxy.actions() == ["GetManagedPrefixListAssociations"]
