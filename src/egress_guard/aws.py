@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import ResponseParserError
 
 from egress_guard import __version__
 from egress_guard.rules import Rule
@@ -31,6 +32,19 @@ NOT_FOUND = frozenset(
     {"InvalidSecurityGroupRuleId.NotFound", "InvalidPermission.NotFound", "InvalidGroup.NotFound"}
 )
 PAGE_SIZE = 1000  # DescribeSecurityGroupRules' maximum MaxResults
+ASSOCIATIONS_PAGE_SIZE = 255  # GetManagedPrefixListAssociations' maximum MaxResults
+# GetManagedPrefixListAssociations refused (no permission: member roles made before the
+# call was needed) or not offered (an endpoint without it): the caller lists rules instead.
+ASSOCIATIONS_UNAVAILABLE = frozenset(
+    {
+        "UnauthorizedOperation",
+        "AccessDenied",
+        "AccessDeniedException",
+        "InvalidAction",
+        "UnsupportedOperation",
+        "NotImplemented",
+    }
+)
 ROLE_SESSION_SECONDS = 3600
 ROLE_REFRESH_MARGIN = 300
 
@@ -216,6 +230,47 @@ class Ec2:
             for page in paginator.paginate(PrefixListId=prefix_list_id)
             for entry in page.get("Entries", [])
         ]
+
+    def default_group_of_vpc(self, vpc_id: str) -> str | None:
+        """The id of the VPC's `default` group; None when the VPC (or the group) is gone.
+
+        Filters, not GroupNames: a filter that matches nothing is an empty answer, no error.
+        """
+        response = self.client.describe_security_groups(
+            Filters=[
+                {"Name": "vpc-id", "Values": [vpc_id]},
+                {"Name": "group-name", "Values": ["default"]},
+            ]
+        )
+        groups = response.get("SecurityGroups") or []
+        return str(groups[0]["GroupId"]) if groups else None
+
+    def prefix_list_associations(self, prefix_list_id: str) -> list[tuple[str, str]] | None:
+        """(resource id, owner account) of every resource that references the list: security
+        groups, route tables and others. Empty when the list no longer exists (a list that
+        is referenced cannot be deleted); None where EC2 refuses or lacks the call."""
+        paginator = self.client.get_paginator("get_managed_prefix_list_associations")
+        try:
+            return [
+                (str(item["ResourceId"]), str(item.get("ResourceOwner") or ""))
+                for page in paginator.paginate(
+                    PrefixListId=prefix_list_id,
+                    PaginationConfig={"PageSize": ASSOCIATIONS_PAGE_SIZE},
+                )
+                for item in page.get("PrefixListAssociations", [])
+                if item.get("ResourceId")
+            ]
+        except ResponseParserError:
+            # Not an EC2 answer at all: an endpoint that lacks the call (local emulators
+            # answer an HTML error page). Listing the rules gives the same answer.
+            return None
+        except ClientError as exc:
+            code = error_code(exc)
+            if code in ASSOCIATIONS_UNAVAILABLE:
+                return None
+            if code.lower() == "invalidprefixlistid.notfound":
+                return []
+            raise
 
     def revoke(self, group_id: str, rule_ids: Sequence[str]) -> dict[str, Any]:
         """One RevokeSecurityGroupEgress by rule ids; NotFound if any of them is gone.

@@ -87,10 +87,14 @@ class Remediator:
             with _Acting(self, result, scope=None) as acting:
                 self._sweep(result, acting)
         missing: list[str] = []
-        offences = self._read_targets(targets.groups, result, missing)
+        groups = targets.groups + self._new_vpc_group(targets.new_vpc, result)
+        offences = self._read_targets(groups, result, missing)
         if missing:
             # Named by the operator and not there: an error, before anything is written.
             raise GroupNotFound(missing)
+        if targets.prefix_list is not None:
+            for rule, entry in self._judge(self._referencing(targets.prefix_list, result), result):
+                offences.setdefault(rule.group_id, []).append((rule, entry))
         if offences:
             with _Acting(self, result, scope=sorted(offences)) as acting:
                 for group_id in sorted(offences):
@@ -113,6 +117,95 @@ class Remediator:
 
     def report_progress(self, message: str) -> None:
         self._progress(message)
+
+    # --- groups an event names by a VPC or a prefix list ------------------------------------
+
+    def _new_vpc_group(self, vpc_id: str | None, result: Result) -> tuple[GroupTarget, ...]:
+        """A new VPC's `default` group, judged whole (its all-traffic egress rule)."""
+        if vpc_id is None:
+            return ()
+        try:
+            group_id = self.ec2.default_group_of_vpc(vpc_id)
+        except AwsErrors as exc:
+            result.errors.append(f"{vpc_id}: could not find its default group: {error_text(exc)}")
+            return ()
+        if group_id is None:
+            reason = f"{vpc_id} or its default group no longer exists"
+            logger.info("no action", vpc_id=vpc_id, reason=reason)
+            result.notes.append(f"no action: {reason}")
+            return ()
+        logger.info("new VPC: judging its default group", vpc_id=vpc_id, group_id=group_id)
+        return (GroupTarget(group_id),)
+
+    def _referencing(self, prefix_list_id: str, result: Result) -> list[Rule]:
+        """Every egress rule of this account and region whose destination is the list.
+
+        EC2 names the groups that reference it (GetManagedPrefixListAssociations); where it
+        will not, every rule of the region is listed and filtered here instead.
+        """
+        try:
+            associations = self.ec2.prefix_list_associations(prefix_list_id)
+        except AwsErrors as exc:
+            result.errors.append(
+                f"{prefix_list_id}: could not find what references it: {error_text(exc)}"
+            )
+            return []
+        if associations is None:
+            logger.info(
+                "prefix list associations not available: listing every rule",
+                prefix_list_id=prefix_list_id,
+            )
+            rules = self._listed_referencing(prefix_list_id, result)
+        else:
+            rules = self._associated_referencing(prefix_list_id, associations, result)
+        logger.info(
+            "prefix list changed: judging the egress rules that reference it",
+            prefix_list_id=prefix_list_id,
+            groups=sorted({r.group_id for r in rules}),
+            rules=len(rules),
+        )
+        return rules
+
+    def _associated_referencing(
+        self, prefix_list_id: str, associations: list[tuple[str, str]], result: Result
+    ) -> list[Rule]:
+        rules: list[Rule] = []
+        own = self.ec2.account
+        for resource_id, owner in associations:
+            if not resource_id.startswith("sg-"):
+                continue  # route tables and other resources: not egress rules
+            if own and owner and owner != own:
+                # A list shared through RAM: that account's own events judge its groups.
+                result.notes.append(
+                    f"{resource_id} (account {owner}) references {prefix_list_id}: not judged here"
+                )
+                continue
+            if self._out_of_time():
+                result.errors.append(f"{resource_id}: not read, the invocation ran out of time")
+                continue
+            try:
+                group_rules = self.ec2.rules_of_group(resource_id)
+            except AwsErrors as exc:
+                result.errors.append(f"{resource_id}: could not read its rules: {error_text(exc)}")
+                continue
+            result.groups_judged.add(resource_id)
+            rules.extend(_to_list(group_rules, prefix_list_id))
+        return rules
+
+    def _listed_referencing(self, prefix_list_id: str, result: Result) -> list[Rule]:
+        rules: list[Rule] = []
+        try:
+            for page in self.ec2.all_rule_pages():
+                rules.extend(_to_list(page, prefix_list_id))
+                if self._out_of_time():
+                    result.errors.append(
+                        f"{prefix_list_id}: rules not all listed, the invocation ran out of time"
+                    )
+                    break
+        except AwsErrors as exc:
+            result.errors.append(f"{prefix_list_id}: rules not all listed: {error_text(exc)}")
+        result.groups_judged.update(r.group_id for r in rules)
+        return rules
 
     # --- reading and judging --------------------------------------------------------------
 
@@ -530,6 +623,11 @@ def _note_unmatched(target: GroupTarget, rules: Sequence[Rule], result: Result) 
             result.notes.append(f"{rule_id}: an ingress rule; only egress rules are judged")
     if not target.rule_ids and not target.specs and not any(r.is_egress for r in rules):
         result.notes.append(f"{target.group_id}: the group has no egress rules")
+
+
+def _to_list(rules: Iterable[Rule], prefix_list_id: str) -> list[Rule]:
+    """The egress rules among these whose destination is the prefix list."""
+    return [r for r in rules if r.is_egress and r.prefix_list_id == prefix_list_id]
 
 
 def _count(offences: dict[str, list[Offence]]) -> int:

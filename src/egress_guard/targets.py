@@ -17,6 +17,9 @@ GROUP_ID = re.compile(r"^sg-[0-9a-f]{8}(?:[0-9a-f]{9})?$")
 RULE_ID = re.compile(r"^sgr-[0-9a-f]{8,17}$")
 ACCOUNT_ID = re.compile(r"^[0-9]{12}$")  # ASCII digits: \d takes any script's
 REGION = re.compile(r"^[a-z]{2}(?:-[a-z]+)+-[0-9]{1,2}$")
+# The one pattern for prefix list ids read from events (checked with fullmatch too).
+PREFIX_LIST_ID = re.compile(r"^pl-[0-9a-f]{8,17}$")
+VPC_ID = re.compile(r"^vpc-[0-9a-f]{8}(?:[0-9a-f]{9})?$")
 
 
 class EventError(ValueError):
@@ -60,7 +63,12 @@ class ConfigInvocation:
 class Targets:
     """Where to look, as told by one event.
 
-    `groups` empty and `sweep` false means a no-op, with `reason` saying why.
+    `groups` empty, `sweep` false and nothing to look up means a no-op, with `reason`
+    saying why. Two events name no group but a place to find them, which remediation looks
+    up in EC2 (event parsing makes no AWS call):
+    `new_vpc`: a new VPC, whose `default` group is judged whole (CreateVpc).
+    `prefix_list`: a managed prefix list whose entries changed; every egress rule of the
+        account and region that references it is judged (ModifyManagedPrefixList).
     """
 
     source: str
@@ -74,10 +82,14 @@ class Targets:
     config: ConfigInvocation | None = None
     notes: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
+    new_vpc: str | None = None
+    prefix_list: str | None = None
 
     @property
     def is_noop(self) -> bool:
-        return not self.groups and not self.sweep
+        return (
+            not self.groups and not self.sweep and self.new_vpc is None and self.prefix_list is None
+        )
 
 
 def check_group_id(value: Any, where: str) -> str:
@@ -101,4 +113,16 @@ def check_account(value: Any, where: str) -> str:
 def check_region(value: Any, where: str) -> str:
     if not isinstance(value, str) or not REGION.fullmatch(value):
         raise EventError(f"{where}: {value!r} is not an AWS region name")
+    return value
+
+
+def check_vpc_id(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not VPC_ID.fullmatch(value):
+        raise EventError(f"{where}: {value!r} is not a VPC id (vpc-xxxxxxxx)")
+    return value
+
+
+def check_prefix_list_id(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not PREFIX_LIST_ID.fullmatch(value):
+        raise EventError(f"{where}: {value!r} is not a prefix list id (pl-xxxxxxxx)")
     return value

@@ -139,6 +139,85 @@ class Samples:
     def modify_rules(self) -> Event:
         return self._cloudtrail(self._modify_record())
 
+    def _create_vpc_record(self) -> dict[str, Any]:
+        # No genuine sample in shared/; the response shape is the one published CreateVpc
+        # records show (responseElements.vpc.vpcId).
+        record = self._egress_record()
+        record["eventName"] = "CreateVpc"
+        record["requestParameters"] = {"cidrBlock": "10.20.0.0/16", "instanceTenancy": "default"}
+        record["responseElements"] = {
+            "requestId": record["requestID"],
+            "vpc": {
+                "vpcId": "vpc-0a1b2c3d4e5f67890",
+                "state": "pending",
+                "cidrBlock": "10.20.0.0/16",
+                "isDefault": False,
+            },
+        }
+        return record
+
+    def create_vpc(self) -> Event:
+        return self._cloudtrail(self._create_vpc_record())
+
+    def create_vpc_failed(self) -> Event:
+        return self._cloudtrail(self._failed(self._create_vpc_record()))
+
+    def _modify_prefix_list_record(self) -> dict[str, Any]:
+        # No genuine sample exists: newer EC2 calls are recorded with the request wrapped,
+        # as ModifySecurityGroupRules is.
+        record = self._egress_record()
+        record["eventName"] = "ModifyManagedPrefixList"
+        record["requestParameters"] = {
+            "ModifyManagedPrefixListRequest": {
+                "PrefixListId": "pl-0123456789abcdef0",
+                "CurrentVersion": 3,
+                "AddEntry": {"Cidr": "0.0.0.0/0", "tag": 1},
+            }
+        }
+        record["responseElements"] = {
+            "ModifyManagedPrefixListResponse": {
+                "requestId": record["requestID"],
+                "prefixList": {"prefixListId": "pl-0123456789abcdef0", "version": 3},
+            }
+        }
+        return record
+
+    def modify_prefix_list(self) -> Event:
+        return self._cloudtrail(self._modify_prefix_list_record())
+
+    def modify_prefix_list_failed(self) -> Event:
+        return self._cloudtrail(self._failed(self._modify_prefix_list_record()))
+
+    def _own_read(self, name: str, request: dict[str, Any]) -> Event:
+        """A read the function makes, as CloudTrail records it (if reads reach EventBridge)."""
+        record = self._egress_record()
+        record["eventName"] = name
+        record["readOnly"] = True
+        record["requestParameters"] = request
+        record["responseElements"] = None
+        return self._cloudtrail(record)
+
+    def prefix_list_associations_own_call(self) -> Event:
+        return self._own_read(
+            "GetManagedPrefixListAssociations", {"PrefixListId": "pl-0123456789abcdef0"}
+        )
+
+    def describe_groups_own_call(self) -> Event:
+        return self._own_read(
+            "DescribeSecurityGroups",
+            {"filterSet": {"items": [{"name": "vpc-id"}, {"name": "group-name"}]}},
+        )
+
+    def create_default_vpc(self) -> Event:
+        record = self._create_vpc_record()
+        record["eventName"] = "CreateDefaultVpc"
+        return self._cloudtrail(record)
+
+    def create_prefix_list(self) -> Event:
+        record = self._modify_prefix_list_record()
+        record["eventName"] = "CreateManagedPrefixList"
+        return self._cloudtrail(record)
+
     def authorize_egress_failed(self) -> Event:
         return self._cloudtrail(self._failed(self._egress_record()))
 
@@ -342,16 +421,25 @@ CASES = [
     ("CloudTrailRule", "authorize_egress_2020", True),
     ("CloudTrailRule", "modify_rules", True),
     ("CloudTrailRule", "create_group", True),
+    ("CloudTrailRule", "create_vpc", True),
+    ("CloudTrailRule", "modify_prefix_list", True),
     # Failed calls changed nothing.
     ("CloudTrailRule", "authorize_egress_failed", False),
     ("CloudTrailRule", "modify_rules_failed", False),
     ("CloudTrailRule", "create_group_failed", False),
+    ("CloudTrailRule", "create_vpc_failed", False),
+    ("CloudTrailRule", "modify_prefix_list_failed", False),
+    # Neighbours of the new names that add no egress rule: no invocation.
+    ("CloudTrailRule", "create_default_vpc", False),
+    ("CloudTrailRule", "create_prefix_list", False),
     # Ingress is never the function's business.
     ("CloudTrailRule", "authorize_ingress", False),
     ("CloudTrailRule", "authorize_ingress_eventbridge", False),
     # The function's own writes must never trigger it again (SPEC section 6).
     ("CloudTrailRule", "revoke_egress_own_call", False),
     ("CloudTrailRule", "delete_group", False),
+    ("CloudTrailRule", "prefix_list_associations_own_call", False),
+    ("CloudTrailRule", "describe_groups_own_call", False),
     # Other sources.
     ("CloudTrailRule", "authorize_egress_custom_source", False),
     ("CloudTrailRule", "scheduled", False),
@@ -455,4 +543,21 @@ def test_cloudtrail_rule_cannot_see_the_functions_own_calls(template: dict[str, 
         "AuthorizeSecurityGroupEgress",
         "ModifySecurityGroupRules",
         "CreateSecurityGroup",
+        "CreateVpc",
+        "ModifyManagedPrefixList",
     }
+
+
+def test_cloudtrail_rule_names_no_ec2_call_the_function_may_make(template: dict[str, Any]) -> None:
+    """Whatever the matcher: no EC2 action the function's role grants (its reads and its one
+    write) is an eventName of the pattern, so none of its own calls can invoke it."""
+    names = set(_pattern(template, "CloudTrailRule")["detail"]["eventName"])
+    granted: set[str] = set()
+    for policy in template["Resources"]["FunctionRole"]["Properties"]["Policies"]:
+        for written in policy["PolicyDocument"]["Statement"]:
+            statement = written["Fn::If"][1] if "Fn::If" in written else written
+            actions = statement["Action"]
+            granted.update([actions] if isinstance(actions, str) else actions)
+    ec2_calls = {a.split(":", 1)[1] for a in granted if a.startswith("ec2:")}
+    assert "GetManagedPrefixListAssociations" in ec2_calls
+    assert not names & ec2_calls

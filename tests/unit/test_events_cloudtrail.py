@@ -339,3 +339,171 @@ def test_more_than_a_thousand_rule_ids_are_rejected() -> None:
     rule_set["items"] = rule_set["items"] * 1001
     with pytest.raises(EventError, match="more than 1000 items"):
         parse_event(event)
+
+
+# --- CreateVpc ---------------------------------------------------------------------------------
+
+VPC = "vpc-0a1b2c3d4e5f67890"
+PREFIX_LIST = "pl-0123456789abcdef0"
+
+
+def test_create_vpc_names_the_new_vpc_for_its_default_group() -> None:
+    targets = parse_event(sample("cloudtrail-create-vpc.json"))
+    assert (targets.new_vpc, targets.groups, targets.is_noop) == (VPC, (), False)
+
+
+def test_create_vpc_names_its_source_account_and_region() -> None:
+    targets = parse_event(sample("cloudtrail-create-vpc.json"))
+    assert (targets.source, targets.account, targets.region) == (
+        "cloudtrail:CreateVpc",
+        "123456789012",
+        "us-east-1",
+    )
+
+
+def test_failed_create_vpc_is_a_noop() -> None:
+    event = sample("cloudtrail-create-vpc.json")
+    event["detail"]["errorCode"] = "Client.VpcLimitExceeded"
+    event["detail"]["responseElements"] = None
+    targets = parse_event(event)
+    assert (targets.is_noop, targets.new_vpc, targets.reason) == (
+        True,
+        None,
+        "failed call: Client.VpcLimitExceeded",
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        (("responseElements",), DELETE, "detail.responseElements: missing"),
+        (("responseElements", "vpc"), DELETE, "detail.responseElements.vpc: missing"),
+        (
+            ("responseElements", "vpc", "vpcId"),
+            DELETE,
+            "detail.responseElements.vpc.vpcId: missing",
+        ),
+        (("responseElements", "vpc", "vpcId"), "vpc-../../x", "detail.responseElements.vpc.vpcId"),
+        (("responseElements", "vpc", "vpcId"), VPC + "\n", "is not a VPC id"),
+        (("responseElements", "vpc", "vpcId"), "sg-0a1b2c3d4e5f67890", "is not a VPC id"),
+        (("responseElements", "vpc", "vpcId"), ["vpc-0a1b2c3d"], "expected a string, got array"),
+    ],
+)
+def test_create_vpc_with_a_bad_vpc_id_is_refused_naming_the_path(
+    path: tuple[str, ...], value: Any, message: str
+) -> None:
+    event = changed(sample("cloudtrail-create-vpc.json"), ("detail", *path), value)
+    with pytest.raises(EventError, match=re.escape(message)):
+        parse_event(event)
+
+
+# --- ModifyManagedPrefixList -----------------------------------------------------------------
+
+
+def record_naming_the_list(place: str) -> dict[str, Any]:
+    """The sample's record with the list id in one place only."""
+    record: dict[str, Any] = sample("cloudtrail-modify-managed-prefix-list.json")["detail"]
+    wrapped_request = record["requestParameters"]["ModifyManagedPrefixListRequest"]
+    del wrapped_request["PrefixListId"]
+    record["responseElements"] = {"requestId": "5d6e7f80-9102-4a3b-8c4d-5e6f708192a3"}
+    if place == "wrapped request":
+        wrapped_request["PrefixListId"] = PREFIX_LIST
+    elif place == "request PrefixListId":
+        record["requestParameters"] = {"PrefixListId": PREFIX_LIST, "CurrentVersion": 3}
+    elif place == "request prefixListId":
+        record["requestParameters"] = {"prefixListId": PREFIX_LIST, "currentVersion": 3}
+    elif place == "wrapped response":
+        record["responseElements"] = {
+            "ModifyManagedPrefixListResponse": {"prefixList": {"prefixListId": PREFIX_LIST}}
+        }
+    elif place == "response":
+        record["responseElements"] = {"prefixList": {"prefixListId": PREFIX_LIST}}
+    return record
+
+
+def test_modify_prefix_list_names_the_list() -> None:
+    targets = parse_event(sample("cloudtrail-modify-managed-prefix-list.json"))
+    assert (targets.prefix_list, targets.groups, targets.is_noop) == (PREFIX_LIST, (), False)
+    assert targets.source == "cloudtrail:ModifyManagedPrefixList"
+
+
+@pytest.mark.parametrize(
+    "place",
+    [
+        "wrapped request",
+        "request PrefixListId",
+        "request prefixListId",
+        "wrapped response",
+        "response",
+    ],
+)
+def test_modify_prefix_list_takes_the_id_from_any_place_a_record_holds_it(place: str) -> None:
+    assert parse_event(wrapped(record_naming_the_list(place))).prefix_list == PREFIX_LIST
+
+
+def test_modify_prefix_list_naming_no_list_is_refused() -> None:
+    record = record_naming_the_list("nowhere")
+    with pytest.raises(
+        EventError,
+        match=re.escape(
+            "detail.requestParameters.ModifyManagedPrefixListRequest.PrefixListId: missing"
+        ),
+    ):
+        parse_event(wrapped(record))
+
+
+def test_modify_prefix_list_naming_two_lists_is_refused() -> None:
+    event = sample("cloudtrail-modify-managed-prefix-list.json")
+    response = event["detail"]["responseElements"]["ModifyManagedPrefixListResponse"]
+    response["prefixList"]["prefixListId"] = "pl-0fedcba9876543210"
+    with pytest.raises(EventError, match="different prefix lists"):
+        parse_event(event)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "pl-0123456789abcdef0\n",
+        "pl-../../x",
+        "PL-0123456789ABCDEF0",
+        "pl-0123456",  # too short
+        "pl-0123456789abcdef01",  # too long
+        "pl-" + "\uff10" * 8,  # fullwidth digits
+        "sg-0123456789abcdef0",
+    ],
+)
+def test_modify_prefix_list_with_a_malformed_id_is_refused_naming_the_path(value: str) -> None:
+    event = changed(
+        sample("cloudtrail-modify-managed-prefix-list.json"),
+        ("detail", "requestParameters", "ModifyManagedPrefixListRequest", "PrefixListId"),
+        value,
+    )
+    with pytest.raises(
+        EventError,
+        match=re.escape("detail.requestParameters.ModifyManagedPrefixListRequest.PrefixListId: "),
+    ):
+        parse_event(event)
+
+
+def test_modify_prefix_list_with_a_wrong_typed_wrapper_is_refused_naming_the_path() -> None:
+    event = changed(
+        sample("cloudtrail-modify-managed-prefix-list.json"),
+        ("detail", "requestParameters", "ModifyManagedPrefixListRequest"),
+        "pl-0123456789abcdef0",
+    )
+    with pytest.raises(
+        EventError,
+        match=re.escape(
+            "detail.requestParameters.ModifyManagedPrefixListRequest: expected an "
+            "object, got string"
+        ),
+    ):
+        parse_event(event)
+
+
+def test_failed_modify_prefix_list_is_a_noop() -> None:
+    event = sample("cloudtrail-modify-managed-prefix-list.json")
+    event["detail"]["errorCode"] = "Client.PrefixListVersionMismatch"
+    event["detail"]["responseElements"] = None
+    targets = parse_event(event)
+    assert (targets.is_noop, targets.prefix_list) == (True, None)

@@ -27,6 +27,8 @@ SAMPLES = {
     "cloudtrail-authorize-egress-legacy-2020.json": "cloudtrail:AuthorizeSecurityGroupEgress",
     "cloudtrail-modify-security-group-rules.json": "cloudtrail:ModifySecurityGroupRules",
     "cloudtrail-create-security-group.json": "cloudtrail:CreateSecurityGroup",
+    "cloudtrail-create-vpc.json": "cloudtrail:CreateVpc",
+    "cloudtrail-modify-managed-prefix-list.json": "cloudtrail:ModifyManagedPrefixList",
     "cloudtrail-failed-call.json": "cloudtrail:AuthorizeSecurityGroupEgress",
     "cloudtrail-authorize-ingress.json": "cloudtrail:AuthorizeSecurityGroupIngress",
     "config-configuration-item-change.json": "config:ConfigurationItemChange",

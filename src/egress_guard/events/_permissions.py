@@ -17,10 +17,9 @@ from typing import Any
 
 from egress_guard.events._access import MAX_ITEMS, Node, kind, short
 from egress_guard.rules import RuleSpec
-from egress_guard.targets import EventError, check_account, check_group_id
+from egress_guard.targets import EventError, check_account, check_group_id, check_prefix_list_id
 from egress_guard.traffic import ALL, ICMP_LIKE, PORTED, protocol_number
 
-PREFIX_LIST_ID = re.compile(r"^pl-[0-9a-f]{8,17}$")
 MAX_PORT = 65535
 # boto3 destination list -> the key of its entries' destination.
 DESTINATIONS = {
@@ -182,9 +181,7 @@ def _destination(entry: Node, id_key: str, dialect: Dialect) -> str:
         return entry.id_text(key, check_group_id)
     value = entry.text(key, limit=64)
     if id_key == "PrefixListId":
-        if not PREFIX_LIST_ID.match(value):
-            raise EventError(f"{where}: {short(value)} is not a prefix list id (pl-xxxxxxxx)")
-        return value
+        return check_prefix_list_id(value, where)
     return _cidr(value, where, version=6 if id_key == "CidrIpv6" else 4)
 
 

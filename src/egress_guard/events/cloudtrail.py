@@ -11,6 +11,12 @@ traffic lead anywhere:
   whether a rule is egress; remediation reads that from the live rule.
 - CreateSecurityGroup: the whole new group, for its implicit all-traffic egress rule (EC2
   emits no Authorize event for it).
+- CreateVpc: the new VPC (`responseElements.vpc.vpcId`), whose `default` group gets the
+  same implicit rule; remediation finds the group.
+- ModifyManagedPrefixList: the list, whose new entries may make every egress rule that
+  references it offending without any security-group event; remediation finds the rules.
+  Newer EC2 calls are recorded with the request wrapped (`ModifyManagedPrefixListRequest`),
+  older ones flat: the id is taken from whichever place holds it.
 
 A call with `errorCode` changed nothing. Every other call, ingress changes and revocations
 (including egress-guard's own) included, is a no-op.
@@ -30,12 +36,21 @@ from egress_guard.targets import (
     Targets,
     check_account,
     check_group_id,
+    check_prefix_list_id,
     check_region,
     check_rule_id,
+    check_vpc_id,
 )
 
 API_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,127}$")
 EC2 = "ec2.amazonaws.com"
+# Where a ModifyManagedPrefixList record may hold the list id (PrefixListId or prefixListId).
+PREFIX_LIST_PLACES = (
+    ("requestParameters", "ModifyManagedPrefixListRequest"),
+    ("requestParameters",),
+    ("responseElements", "ModifyManagedPrefixListResponse", "prefixList"),
+    ("responseElements", "prefixList"),
+)
 
 
 def parse_cloudtrail(record: Node, envelope: Envelope | None = None) -> Targets:
@@ -50,6 +65,11 @@ def parse_cloudtrail(record: Node, envelope: Envelope | None = None) -> Targets:
     error = record.opt_text("errorCode", limit=256)
     if error is not None:
         return replace(base, reason=f"failed call: {error}")
+    if name == "CreateVpc":
+        vpc = record.node("responseElements").node("vpc").id_text("vpcId", check_vpc_id)
+        return replace(base, new_vpc=vpc)
+    if name == "ModifyManagedPrefixList":
+        return replace(base, prefix_list=_modified_prefix_list(record))
     group = _group(record, name)
     if group is None:
         return replace(base, reason=_why_noop(name))
@@ -134,3 +154,31 @@ def _modify_rules(record: Node) -> GroupTarget:
     )
     # No rule named (a request shape we have not seen): judging the whole group is safe.
     return GroupTarget(group_id, rule_ids=rule_ids)
+
+
+def _modified_prefix_list(record: Node) -> str:
+    """The list's id, from every place a record may hold it; where several do, they agree."""
+    found: dict[str, str] = {}  # path -> id
+    for place in PREFIX_LIST_PLACES:
+        node = _walk(record, place)
+        if node is None:
+            continue
+        for key in ("PrefixListId", "prefixListId"):
+            value = node.opt_id_text(key, check_prefix_list_id)
+            if value is not None:
+                found[node.where(key)] = value
+    if not found:
+        where = record.where("requestParameters.ModifyManagedPrefixListRequest.PrefixListId")
+        raise EventError(f"{where}: missing, and no other place of the record names the list")
+    if len(set(found.values())) > 1:
+        places = ", ".join(f"{where} {value}" for where, value in found.items())
+        raise EventError(f"the record names different prefix lists: {places}")
+    return next(iter(found.values()))
+
+
+def _walk(node: Node | None, keys: tuple[str, ...]) -> Node | None:
+    for key in keys:
+        if node is None:
+            return None
+        node = node.opt_node(key)
+    return node
