@@ -56,7 +56,9 @@ def _read_parameter(name: str, clients: Clients) -> str:
     from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 
     try:
-        value = clients.parameters().get(name, max_age=PARAMETER_MAX_AGE)
+        # Decrypted: a SecureString read without it is ciphertext, and SSM ignores the flag
+        # for a String. The key's kms:Decrypt is the template's DenylistKmsKeyArn grant.
+        value = clients.parameters().get(name, max_age=PARAMETER_MAX_AGE, decrypt=True)
     except GetParameterError as exc:
         problem = f"cannot read SSM parameter {name}: {exc}"
         raise DenylistError([problem], "DENYLIST_PARAMETER") from None

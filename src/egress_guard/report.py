@@ -2,11 +2,23 @@
 
 None of these may lose or undo a remediation: a notice that cannot be published is
 logged and counted, and the result still stands.
+
+Nothing is dropped for its size either (SPEC section 6). A result too large for one SNS
+message or one CloudWatch Logs event is split into numbered parts ("part k of n"), each a
+result document of its own: the same context keys, a share of the lists, and every revoked
+rule in the same part as its finding, so each part can be restored from by itself. Sizes
+are counted in UTF-8 bytes of the exact text sent. One item is never split; the largest
+is bounded by EC2 itself (a rule's description is at most 255 characters, a rule has at
+most 50 tags of 128 + 256 characters), far below both budgets; only a free-text string
+(an error, a note) could be longer, and it is shortened to fit.
 """
 
 from __future__ import annotations
 
 import json
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,6 +33,152 @@ from egress_guard.targets import ConfigInvocation, Targets
 logger = Logger(service=SERVICE, child=True)
 SECURITY_GROUP = "AWS::EC2::SecurityGroup"
 
+# SNS refuses a message over 262,144 bytes, counting body, subject and attributes
+# together; the rest of the margin is theirs (a subject is at most 100 characters).
+NOTICE_BODY_BUDGET = 240 * 1024
+# CloudWatch Logs takes events up to 262,144 bytes, 26 of them its own; Lambda splits
+# or cuts a longer line. Powertools adds its keys (level, timestamp, function, ...) to
+# what is measured here.
+LOG_LINE_BUDGET = 200 * 1024
+SUBJECT_LIMIT = 100
+# Lists every result document has, in every part too (possibly empty): restore and
+# other readers look for them.
+ALWAYS_LISTED = ("RevokedSecurityGroupRules", "UnknownIpPermissions", "Findings")
+SUMMARY_ERRORS = 10
+SUMMARY_ERROR_CHARS = 1000
+
+Dumps = Callable[[Any], str]
+
+
+def notice_text(document: Any) -> str:
+    """A notice's body: indented for people reading it in a mail."""
+    return json.dumps(document, indent=2, default=str)
+
+
+def log_text(document: Any) -> str:
+    """How Powertools Logger writes a value (compact, non-ASCII as is)."""
+    return json.dumps(document, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def utf8_size(text: str) -> int:
+    return len(text.encode("utf-8"))
+
+
+def split_result(document: Mapping[str, Any], budget: int, dumps: Dumps) -> list[dict[str, Any]]:
+    """`document` alone when `dumps` of it fits in `budget` bytes; otherwise parts that
+    each fit, with "Part" (1-based) and "Parts", that together hold every list item."""
+    if utf8_size(dumps(document)) <= budget:
+        return [dict(document)]
+    lists = [key for key, value in document.items() if isinstance(value, list)]
+    header = {key: value for key, value in document.items() if key not in lists}
+    # Measured with every list present and the widest part numbers: an upper bound.
+    frame = {**header, **{key: [] for key in lists}, "Part": 10**6, "Parts": 10**6}
+    room = budget - utf8_size(dumps(frame))
+    chunks: list[list[tuple[str, Any]]] = []
+    chunk: list[tuple[str, Any]] = []
+    used = 0
+    for unit in _units(document, lists, room, dumps):
+        cost = sum(_cost(key, item, dumps) for key, item in unit)
+        if chunk and used + cost > room:
+            chunks.append(chunk)
+            chunk, used = [], 0
+        chunk.extend(unit)
+        used += cost
+    if chunk:
+        chunks.append(chunk)
+    return [
+        _part(document, lists, chunk, number, len(chunks))
+        for number, chunk in enumerate(chunks, start=1)
+    ]
+
+
+def _units(
+    document: Mapping[str, Any], lists: Sequence[str], room: int, dumps: Dumps
+) -> Iterator[list[tuple[str, Any]]]:
+    """What must stay together: a finding with the revoked rule it names; any other list
+    item on its own. Findings first, in order, then what no finding claimed."""
+    revoked = document.get("RevokedSecurityGroupRules")
+    by_rule: dict[str, list[Any]] = {}
+    for item in revoked if isinstance(revoked, list) else []:
+        if isinstance(item, Mapping):
+            by_rule.setdefault(str(item.get("SecurityGroupRuleId")), []).append(item)
+    claimed: set[int] = set()
+    for finding in document.get("Findings") or []:
+        unit: list[tuple[str, Any]] = [("Findings", finding)]
+        if isinstance(finding, Mapping) and finding.get("Action") == "revoked":
+            for rule in by_rule.get(str(finding.get("SecurityGroupRuleId")), []):
+                if id(rule) not in claimed:
+                    claimed.add(id(rule))
+                    unit.append(("RevokedSecurityGroupRules", rule))
+        yield unit
+    for key in lists:
+        if key == "Findings":
+            continue
+        for item in document[key]:
+            if key == "RevokedSecurityGroupRules" and id(item) in claimed:
+                continue
+            too_long = isinstance(item, str) and _cost(key, item, dumps) > room
+            yield [(key, _shorten(item, max(room // 16, 64)) if too_long else item)]
+
+
+def _cost(key: str, item: Any, dumps: Dumps) -> int:
+    """Bytes one more item adds to a part's list `key` (the comma included): exact for
+    json's compact and indented forms, whose nesting depth is the same here."""
+    return utf8_size(dumps({key: [item]})) - utf8_size(dumps({key: []})) + 1
+
+
+def _part(
+    document: Mapping[str, Any],
+    lists: Sequence[str],
+    chunk: Sequence[tuple[str, Any]],
+    number: int,
+    total: int,
+) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in document.items():
+        if key not in lists:
+            out[key] = value
+            continue
+        items = [item for owner, item in chunk if owner == key]
+        if items or key in ALWAYS_LISTED:
+            out[key] = items
+    out["Part"] = number
+    out["Parts"] = total
+    return out
+
+
+def _shorten(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text)} characters, shortened)"
+
+
+def log_result(output: Mapping[str, Any]) -> None:
+    """The result as one log line when it fits; otherwise a summary line "result" (counts,
+    Return, EventId, the first errors) and one line "result part k of n" per part."""
+    parts = split_result(output, LOG_LINE_BUDGET, log_text)
+    if len(parts) == 1:
+        logger.info("result", result=output)
+        return
+    logger.info("result", result=result_summary(output, len(parts)))
+    for part in parts:
+        number, total = part["Part"], part["Parts"]
+        logger.info(f"result part {number} of {total}", part=number, parts=total, result=part)
+
+
+def result_summary(output: Mapping[str, Any], parts: int) -> dict[str, Any]:
+    """What a split result's first line says: its context, how many of each list (and of
+    each action) its parts hold, and the first errors (all of them are in the parts)."""
+    out = {key: value for key, value in output.items() if not isinstance(value, list)}
+    out["Counts"] = {key: len(value) for key, value in output.items() if isinstance(value, list)}
+    findings = output.get("Findings") or []
+    out["Actions"] = dict(Counter(str(f.get("Action")) for f in findings if isinstance(f, Mapping)))
+    errors = output.get("Errors") or []
+    if errors:
+        out["Errors"] = [_shorten(str(e), SUMMARY_ERROR_CHARS) for e in errors[:SUMMARY_ERRORS]]
+    out["Parts"] = parts
+    return out
+
 
 def record_metrics(metrics: Metrics, result: Result) -> None:
     metrics.add_metric("RulesJudged", MetricUnit.Count, result.rules_judged)
@@ -31,29 +189,96 @@ def record_metrics(metrics: Metrics, result: Result) -> None:
     metrics.add_metric("RevocationsFailed", MetricUnit.Count, result.count("failed"))
 
 
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """One SNS message: a whole result, or part `part` of `parts`."""
+
+    subject: str
+    body: str
+    attributes: dict[str, str]
+    part: int | None = None
+    parts: int | None = None
+
+
 def notify(clients: Clients, topic_arn: str, result: Result, metrics: Metrics) -> None:
-    """One SNS message when something was (or in a dry run would be) revoked."""
+    """One SNS message when something was (or in a dry run would be) revoked; numbered
+    parts when the result is too large for one. Each part is published even when another
+    fails; each failure is logged and counted (NotifyFailed), and nothing is undone."""
     acted = result.count("revoked") + result.count("would-revoke") + result.count("failed")
     if not acted:
         return
-    groups = sorted({f.rule.group_id for f in result.findings})
+    sns = clients.client("sns", _topic_region(topic_arn))
+    failed = sum(1 for notice in notices(result) if not _publish(sns, topic_arn, notice))
+    if failed:
+        metrics.add_metric("NotifyFailed", MetricUnit.Count, failed)
+
+
+def notices(result: Result) -> list[Notice]:
+    """The result as it goes to SNS: one notice as always when it fits, else its parts."""
+    document = result.to_dict()
+    common = {"account": result.account or "", "region": result.region or ""}
+    common["mode"] = result.mode
+    subject = notice_subject(result)
+    parts = split_result(document, NOTICE_BODY_BUDGET, notice_text)
+    if len(parts) == 1:
+        groups = sorted({f.rule.group_id for f in result.findings})
+        attributes = {**common, "group": _group_attribute(groups)}
+        return [Notice(subject, notice_text(document), attributes)]
+    return [
+        Notice(
+            part_subject(subject, part["Part"], part["Parts"]),
+            notice_text(part),
+            {
+                **common,
+                "group": _group_attribute(_groups_named(part)),
+                "part": str(part["Part"]),
+                "parts": str(part["Parts"]),
+            },
+            part["Part"],
+            part["Parts"],
+        )
+        for part in parts
+    ]
+
+
+def _publish(sns: Any, topic_arn: str, notice: Notice) -> bool:
+    """Publishes one notice; False (logged) when SNS would not take it."""
+    numbering = {"part": notice.part, "parts": notice.parts} if notice.part else {}
     try:
         message_id = publish(
-            clients.client("sns", _topic_region(topic_arn)),
-            topic_arn,
-            subject=notice_subject(result),
-            body=json.dumps(result.to_dict(), indent=2, default=str),
-            attributes={
-                "account": result.account or "",
-                "region": result.region or "",
-                "group": ",".join(groups)[:256],
-                "mode": result.mode,
-            },
+            sns, topic_arn, subject=notice.subject, body=notice.body, attributes=notice.attributes
         )
-        logger.info("notice published", topic_arn=topic_arn, message_id=message_id)
     except AwsErrors as exc:
-        metrics.add_metric("NotifyFailed", MetricUnit.Count, 1)
-        logger.error("notice not published", topic_arn=topic_arn, error=error_text(exc))
+        logger.error(
+            "notice not published",
+            extra={"topic_arn": topic_arn, "error": error_text(exc), **numbering},
+        )
+        return False
+    logger.info(
+        "notice published",
+        extra={"topic_arn": topic_arn, "message_id": message_id, **numbering},
+    )
+    return True
+
+
+def part_subject(subject: str, number: int, total: int) -> str:
+    """The subject with " (part k of n)", shortened first so that SNS's limit keeps it."""
+    suffix = f" (part {number} of {total})"
+    return subject[: SUBJECT_LIMIT - len(suffix)] + suffix
+
+
+def _groups_named(part: Mapping[str, Any]) -> list[str]:
+    groups = {
+        str(item["GroupId"])
+        for key in ("Findings", "RevokedSecurityGroupRules", "PermissionChecks")
+        for item in part.get(key) or []
+        if isinstance(item, Mapping) and item.get("GroupId")
+    }
+    return sorted(groups)
+
+
+def _group_attribute(groups: Sequence[str]) -> str:
+    return ",".join(groups)[:256]
 
 
 def notice_subject(result: Result) -> str:

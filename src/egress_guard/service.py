@@ -15,7 +15,7 @@ from egress_guard.denylist_source import load_judge
 from egress_guard.events import parse_event
 from egress_guard.log import SERVICE
 from egress_guard.remediate import Remediator
-from egress_guard.report import notify, record_metrics, report_to_config
+from egress_guard.report import log_result, notify, record_metrics, report_to_config
 from egress_guard.result import Result
 from egress_guard.settings import Settings
 from egress_guard.targets import EventError, Targets
@@ -110,7 +110,7 @@ def run_targets(
     if settings.notify_topic_arn:
         notify(clients, settings.notify_topic_arn, result, metrics)
     output = result.to_dict()
-    logger.info("result", result=output)
+    log_result(output)  # one line, or a summary and numbered parts when too large
     if not result.ok:
         raise RemediationFailed(result)
     return output

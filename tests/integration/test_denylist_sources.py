@@ -42,12 +42,18 @@ def denylist_entries(make_group: Any, lambda_context: Any) -> list[str]:
     return [f["DenylistEntry"] for f in result["Findings"]]
 
 
-def ssm_parameter(aws_env: str, value: str) -> str:
+def ssm_parameter(aws_env: str, value: str, **kind: str) -> str:
+    """A new parameter holding `value`: a String, or whatever `kind` (Type, KeyId) says."""
     name = f"/egress-guard/denylist-{uuid.uuid4().hex}"
     boto3.client("ssm", endpoint_url=aws_env, region_name=REGION).put_parameter(
-        Name=name, Value=value, Type="String"
+        Name=name, Value=value, **{"Type": "String", **kind}
     )
     return name
+
+
+def customer_managed_key(aws_env: str) -> str:
+    kms = boto3.client("kms", endpoint_url=aws_env, region_name=REGION)
+    return str(kms.create_key(Description="egress-guard denylist")["KeyMetadata"]["Arn"])
 
 
 def test_denylist_from_an_ssm_parameter(
@@ -56,6 +62,37 @@ def test_denylist_from_an_ssm_parameter(
     monkeypatch.setenv("DENYLIST_PARAMETER", ssm_parameter(aws_env, denying(443)))
 
     assert denylist_entries(make_group, lambda_context) == ["port-443"]
+
+
+def test_denylist_from_a_securestring_parameter_under_the_aws_managed_key(
+    make_group: Any, aws_env: str, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    name = ssm_parameter(aws_env, denying(443), Type="SecureString")
+    monkeypatch.setenv("DENYLIST_PARAMETER", name)
+
+    assert denylist_entries(make_group, lambda_context) == ["port-443"]
+
+
+def test_denylist_from_a_securestring_parameter_under_a_customer_managed_key(
+    make_group: Any, aws_env: str, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = customer_managed_key(aws_env)
+    name = ssm_parameter(aws_env, denying(443), Type="SecureString", KeyId=key)
+    monkeypatch.setenv("DENYLIST_PARAMETER", name)
+
+    assert denylist_entries(make_group, lambda_context) == ["port-443"]
+
+
+def test_parameter_is_asked_for_decrypted(
+    make_group: Any, aws_env: str, proxy: Any, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SSM ignores WithDecryption for a String, so one call serves both kinds."""
+    monkeypatch.setenv("DENYLIST_PARAMETER", ssm_parameter(aws_env, denying(25)))
+
+    denylist_entries(make_group, lambda_context)
+
+    [call] = [c for c in proxy.calls if c.action == "GetParameter"]
+    assert json.loads(call.request.body)["WithDecryption"] is True
 
 
 def test_ssm_parameter_is_read_once_per_warm_container(

@@ -11,7 +11,8 @@ from typing import Any
 
 import boto3
 import pytest
-from emulator import REGION, Request
+from crowd import CROWD_ENV, DENY_TCP_OUT, build_crowd
+from emulator import REGION, Proxy, Request, fail
 from samples import pointed
 
 from egress_guard import handler
@@ -269,3 +270,123 @@ def test_notice_that_cannot_be_published_never_undoes_the_remediation(
     )
 
     assert (result["Return"], egress_ids(ec2, group.group_id)) == (True, set())
+
+
+SNS_LIMIT = 262_144  # bytes: body, subject and attributes together
+
+
+def received(sqs: Any, queue: str) -> list[dict[str, Any]]:
+    """Every notice the queue holds (each SNS envelope, parsed)."""
+    out: list[dict[str, Any]] = []
+    while batch := sqs.receive_message(
+        QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=0
+    ).get("Messages", []):
+        out.extend(json.loads(message["Body"]) for message in batch)
+    return out
+
+
+def published_bytes(notice: dict[str, Any]) -> int:
+    """What SNS counts against its limit, in UTF-8 bytes (moto counts the body's
+    characters only, so the tests count for themselves)."""
+    attributes = notice.get("MessageAttributes", {})
+    return sum(
+        len(text.encode("utf-8"))
+        for text in (
+            notice["Message"],
+            notice.get("Subject") or "",
+            *(name + value["Type"] + value["Value"] for name, value in attributes.items()),
+        )
+    )
+
+
+def named_rules(notices: list[dict[str, Any]]) -> set[str]:
+    return {
+        rule["SecurityGroupRuleId"]
+        for notice in notices
+        for rule in json.loads(notice["Message"])["RevokedSecurityGroupRules"]
+    }
+
+
+@pytest.fixture
+def crowd_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DENYLIST", json.dumps(DENY_TCP_OUT))
+    for name, value in CROWD_ENV.items():
+        monkeypatch.setenv(name, value)
+
+
+def test_a_small_result_is_still_one_notice_without_part_numbers(
+    make_group: Any, aws_env: str, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    topic, sqs, queue = sns_to_sqs(aws_env)
+    monkeypatch.setenv("NOTIFY_TOPIC_ARN", topic)
+    group = make_group([SMTP], keep_default_egress=False)
+
+    result = invoke(
+        pointed("cloudtrail-authorize-egress.json", group.group_id, group.rule_ids), lambda_context
+    )
+
+    [notice] = received(sqs, queue)
+    assert json.loads(notice["Message"]) == result
+    assert set(notice["MessageAttributes"]) == {"account", "region", "group", "mode"}
+    assert "part" not in notice["Subject"]
+
+
+def test_a_sweep_too_large_for_one_message_names_every_revoked_rule_in_numbered_notices(
+    crowd_settings: None,
+    ec2: Any,
+    aws_env: str,
+    lambda_context: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    topic, sqs, queue = sns_to_sqs(aws_env)
+    monkeypatch.setenv("NOTIFY_TOPIC_ARN", topic)
+    crowd = build_crowd(ec2, 1000)
+
+    result = invoke(pointed("scheduled-event.json", "sg-00000000"), lambda_context)
+
+    revoked = {rule["SecurityGroupRuleId"] for rule in result["RevokedSecurityGroupRules"]}
+    assert crowd <= revoked
+    notices = received(sqs, queue)
+    total = len(notices)
+    assert total > 1
+    numbers = sorted(int(n["MessageAttributes"]["part"]["Value"]) for n in notices)
+    assert numbers == list(range(1, total + 1))
+    for notice in notices:
+        part = notice["MessageAttributes"]["part"]["Value"]
+        assert notice["MessageAttributes"]["parts"]["Value"] == str(total)
+        assert notice["MessageAttributes"]["mode"]["Value"] == "enforce"
+        assert notice["Subject"].startswith("egress-guard revoked ")
+        assert notice["Subject"].endswith(f" (part {part} of {total})")
+        assert len(notice["Subject"]) <= 100
+        assert published_bytes(notice) < SNS_LIMIT
+    assert named_rules(notices) == revoked
+
+
+def test_a_part_that_cannot_be_published_does_not_stop_the_others(
+    crowd_settings: None,
+    ec2: Any,
+    aws_env: str,
+    proxy: Proxy,
+    lambda_context: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    topic, sqs, queue = sns_to_sqs(aws_env)
+    monkeypatch.setenv("NOTIFY_TOPIC_ARN", topic)
+    crowd = build_crowd(ec2, 400)
+    proxy.on("Publish", fail("InvalidParameter", "Invalid parameter: Message too long", times=1))
+
+    result = invoke(pointed("scheduled-event.json", "sg-00000000"), lambda_context)
+
+    assert result["Return"] is True
+    assert not egress_ids_of(ec2, crowd)
+    publishes = [c for c in proxy.calls if c.action == "Publish"]
+    notices = received(sqs, queue)
+    assert len(publishes) == len(notices) + 1 >= 2
+    parts = {n["MessageAttributes"]["part"]["Value"] for n in notices}
+    assert parts == {str(k) for k in range(2, len(publishes) + 1)}
+
+
+def egress_ids_of(ec2: Any, rule_ids: set[str]) -> set[str]:
+    """Which of these rules still exist."""
+    rules = ec2.describe_security_group_rules()["SecurityGroupRules"]
+    return {r["SecurityGroupRuleId"] for r in rules} & rule_ids

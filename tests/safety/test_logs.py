@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from crowd import CROWD_ENV, DENY_TCP_OUT, build_crowd
 from emulator import ACCOUNT_ID, FakeLambdaContext, Proxy, create_group, fail
 from estate import DENYLIST
 from samples import authorize_egress, pointed
@@ -261,3 +262,40 @@ def test_a_failed_revoke_keeps_the_rule_definition_in_the_result(
     }
     logged = [r for r in lines(log) if r.get("message") == "result"]
     assert logged[-1]["result"]["Findings"] == [finding]
+
+
+CLOUDWATCH_EVENT_LIMIT = 262_144 - 26  # bytes of one log event's message
+
+
+def test_a_result_too_large_for_one_log_event_is_a_summary_and_numbered_parts(
+    log: io.StringIO, ec2: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DENYLIST", json.dumps(DENY_TCP_OUT))
+    for name, value in CROWD_ENV.items():
+        monkeypatch.setenv(name, value)
+    crowd = build_crowd(ec2, 1000)
+    event = pointed("scheduled-event.json", "sg-00000000")
+
+    result = handler.lambda_handler(event, FakeLambdaContext(account_id=ACCOUNT_ID))
+
+    text = log.getvalue()
+    assert all(len(line.encode()) < CLOUDWATCH_EVENT_LIMIT for line in text.splitlines())
+    records = lines(log)
+    [summary] = [r for r in records if r.get("message") == "result"]
+    total = summary["result"]["Parts"]
+    assert total > 1
+    assert summary["result"]["Return"] is True
+    assert summary["result"]["EventId"] == result["EventId"]
+    assert summary["result"]["Counts"]["RevokedSecurityGroupRules"] == len(
+        result["RevokedSecurityGroupRules"]
+    )
+    assert "RevokedSecurityGroupRules" not in summary["result"]  # restore reads the parts
+    parts = [r for r in records if str(r.get("message", "")).startswith("result part ")]
+    assert [(r["message"], r["part"], r["parts"]) for r in parts] == [
+        (f"result part {k} of {total}", k, total) for k in range(1, total + 1)
+    ]
+    logged = [rule for r in parts for rule in r["result"]["RevokedSecurityGroupRules"]]
+    assert sorted(logged, key=repr) == sorted(result["RevokedSecurityGroupRules"], key=repr)
+    assert crowd <= {rule["SecurityGroupRuleId"] for rule in logged}
+    findings = [f for r in parts for f in r["result"]["Findings"]]
+    assert sorted(findings, key=repr) == sorted(result["Findings"], key=repr)

@@ -27,6 +27,7 @@ EXPECTED_ACTIONS: dict[str | None, set[str]] = {
         "sqs:SendMessage",
     },
     "HasDenylistParameter": {"ssm:GetParameter"},
+    "HasDenylistKmsKey": {"kms:Decrypt"},
     "HasMemberRole": {"sts:AssumeRole"},
     "HasNotifyTopic": {"sns:Publish"},
     "ConfigRuleEnabled": {"config:PutEvaluations"},
@@ -120,6 +121,25 @@ def test_revoke_is_limited_to_this_accounts_security_groups(template: dict[str, 
 def test_scoped_actions(template: dict[str, Any], action: str, resource_fragment: str) -> None:
     [statement] = [s for _, s in _statements(template) if action in _actions(s)]
     assert resource_fragment in repr(_resources(statement))
+
+
+def test_decrypt_is_only_with_the_named_key_through_ssm_for_the_denylist(
+    template: dict[str, Any],
+) -> None:
+    [(condition, statement)] = [
+        (c, s) for c, s in _statements(template) if "kms:Decrypt" in _actions(s)
+    ]
+    assert _actions(statement) == ["kms:Decrypt"]
+    assert _resources(statement) == [{"Ref": "DenylistKmsKeyArn"}]
+    conditions = statement["Condition"]["StringEquals"]
+    assert conditions["kms:ViaService"] == {"Fn::Sub": "ssm.${AWS::Region}.amazonaws.com"}
+    # The encryption context names the same parameter ARN that GetParameter is granted on.
+    [read] = [s for _, s in _statements(template) if "ssm:GetParameter" in _actions(s)]
+    assert conditions["kms:EncryptionContext:PARAMETER_ARN"] == read["Resource"]
+    # No key grant without a parameter to decrypt, and none for an empty key ARN.
+    both = template["Conditions"][condition]["Fn::And"]
+    assert {"Condition": "HasDenylistParameter"} in both
+    assert {"Fn::Not": [{"Fn::Equals": [{"Ref": "DenylistKmsKeyArn"}, ""]}]} in both
 
 
 def test_log_sqs_and_sns_writes_name_their_one_resource(template: dict[str, Any]) -> None:
