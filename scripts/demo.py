@@ -52,7 +52,7 @@ LEGITIMATE = {
 }
 
 
-# egress-guard's own settings (SPEC section 5): the demo sets them from its options only.
+# egress-guard's own settings (docs/configuration.md): the demo sets them from its options only.
 CONFIGURATION_VARIABLES = (
     "DENYLIST",
     "DENYLIST_FILE",

@@ -1,5 +1,6 @@
 """template.yaml lints clean, passes scripts/check-template.sh, and keeps the settings the
-SPEC and the operators rely on; samconfig.toml deploys report mode unless told otherwise."""
+contract (docs/) and the operators rely on; samconfig.toml deploys report mode unless told
+otherwise."""
 
 from __future__ import annotations
 
@@ -141,7 +142,7 @@ def test_environment(template: dict[str, Any]) -> None:
             "Fn::Not": [{"Fn::Equals": [{"Ref": parameter}, ""]}]
         }
         assert template["Parameters"][parameter]["Default"] == ""
-    # Nothing the SPEC does not define (section 5 and the Powertools variables).
+    # Nothing docs/configuration.md does not define (its table and the Powertools variables).
     assert set(variables) == {
         "MODE",
         "EXEMPT_TAG",

@@ -349,7 +349,7 @@ CASES = [
     # Ingress is never the function's business.
     ("CloudTrailRule", "authorize_ingress", False),
     ("CloudTrailRule", "authorize_ingress_eventbridge", False),
-    # The function's own writes must never trigger it again (SPEC section 6).
+    # The function's own writes must never trigger it again (docs/invariants.md).
     ("CloudTrailRule", "revoke_egress_own_call", False),
     ("CloudTrailRule", "delete_group", False),
     # Other sources.

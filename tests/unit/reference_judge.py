@@ -1,4 +1,4 @@
-"""A deliberately naive judge, written straight from SPEC section 3, for property tests.
+"""A deliberately naive judge, written straight from docs/denylist.md, for property tests.
 
 It shares nothing with egress_guard.judge or egress_guard.denylist: it reads the raw
 (valid) denylist document itself, models traffic as boxes of integer ranges, scans every

@@ -1,4 +1,4 @@
-"""SPEC section 2, last paragraph: every sample is recognised; anything else is an EventError.
+"""docs/event-sources.md: every sample is recognised; anything else is an EventError.
 
 Also the robustness promise of the event layer: whatever arrives (nulls, wrong types,
 huge or deeply nested values), parse_event returns Targets or raises EventError, never

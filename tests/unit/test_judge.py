@@ -1,4 +1,4 @@
-"""SPEC section 3: which live egress rules a denylist makes offending, and which entry says so."""
+"""docs/denylist.md: which live egress rules a denylist makes offending, and which entry says so."""
 
 # ruff: noqa: E501  (case tables: one case a line reads better than wrapped)
 
@@ -431,7 +431,7 @@ def test_a_judge_is_reusable_and_gives_the_same_verdict_twice() -> None:
     assert j.verdict(target) == j.verdict(target) == Verdict("deny-0")
 
 
-# --- the SPEC's consequence -------------------------------------------------------------
+# --- the consequence for the default egress rule (docs/denylist.md) ---------------------
 
 IPV4_DENY_ENTRIES = [
     {"cidr": "203.0.113.0/24"},

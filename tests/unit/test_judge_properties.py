@@ -1,4 +1,4 @@
-"""Properties of the judge (SPEC section 3) over random denylists and rules.
+"""Properties of the judge (docs/denylist.md) over random denylists and rules.
 
 Addresses, ports and ids come from small spaces so that entries and rules collide often.
 The indexed `Judge` is checked against `reference_judge`, a naive per-entry scan.
