@@ -224,6 +224,7 @@ def parse_or_refuse(event: Any) -> Targets | None:
     return targets
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not OWN_SAMPLES, reason="no samples in events/")
 @settings(PROFILE, max_examples=EXAMPLES * 2)
 @given(data=st.data())
@@ -232,6 +233,7 @@ def test_mutated_samples_parse_or_are_refused(data: st.DataObject) -> None:
     parse_or_refuse(_mutate(data, sample, data.draw(st.integers(1, 4), label="rounds")))
 
 
+@pytest.mark.slow
 @settings(PROFILE, max_examples=EXAMPLES * 2)
 @given(data=st.data())
 def test_mutated_reference_events_parse_or_are_refused(data: st.DataObject) -> None:
@@ -253,6 +255,7 @@ envelope_keys = st.sampled_from(
 )  # fmt: skip
 
 
+@pytest.mark.slow
 @settings(PROFILE, max_examples=EXAMPLES)
 @given(
     event=st.one_of(
@@ -301,6 +304,7 @@ E2E_NAMES = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not E2E_NAMES, reason="no samples in events/")
 def test_mutated_samples_end_to_end_never_write_outside_the_offending_rules(
     guarded: tuple[Any, WriteGuard, set[str]], ec2: Any
