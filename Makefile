@@ -37,7 +37,7 @@ help:
 	@echo "make typecheck     mypy --strict on src/"
 	@echo "make template      scripts/check-template.sh (sam validate, cfn-lint, checkov)"
 	@echo "make pytest        the whole test suite (PYTEST_WORKERS=auto, PYTEST_ARGS=...)"
-	@echo "make fast          the suite without the tests marked slow (fuzzing, faults, demo, 300 groups)"
+	@echo "make fast          the suite less the tests marked slow (fuzzing, faults, demo, ...)"
 	@echo "make unit          tests/unit"
 	@echo "make integration   tests/integration (against moto's server)"
 	@echo "make demo          remediate an offending rule in a local EC2 emulator"

@@ -64,6 +64,7 @@ def test_same_event_fifty_times_in_sequence(ec2: Any) -> None:
     assert live_rule_ids(ec2, [group.group_id]) == legitimate
 
 
+@pytest.mark.slow
 def test_same_event_fifty_times_from_eight_concurrent_containers(
     ec2: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

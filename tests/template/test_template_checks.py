@@ -33,6 +33,7 @@ def _tool(variable: str, default: Path) -> str | None:
     return path if (Path(path).is_file() or shutil.which(path)) else None
 
 
+@pytest.mark.slow  # sam validate, cfn-lint and checkov: `make template` runs them too
 def test_check_template_script() -> None:
     """scripts/check-template.sh (cfn-lint, sam validate, checkov) passes.
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from reference_judge import reference_verdict
@@ -19,6 +20,7 @@ from egress_guard.rules import Rule
 from egress_guard.traffic import Span, Traffic
 
 EXAMPLES = settings(max_examples=400, deadline=None)
+pytestmark = pytest.mark.slow  # 400 random cases per property: not for `make fast`
 
 PREFIX_LISTS = ["pl-00000001", "pl-00000002", "pl-00000003"]
 GROUPS = ["sg-00000001", "sg-00000002", "sg-00000003"]
