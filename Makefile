@@ -28,7 +28,7 @@ export CHECKOV ?= $(CURDIR)/$(TOOLS)/bin/checkov
 export CFN_LINT ?= $(CURDIR)/$(BIN)/cfn-lint
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help venvs .venv .venv-tools test lint typecheck template pytest unit integration \
+.PHONY: help venvs .venv .venv-tools test lint typecheck template pytest fast unit integration \
 	demo build bench clean distclean
 
 help:
@@ -37,6 +37,7 @@ help:
 	@echo "make typecheck     mypy --strict on src/"
 	@echo "make template      scripts/check-template.sh (sam validate, cfn-lint, checkov)"
 	@echo "make pytest        the whole test suite (PYTEST_WORKERS=auto, PYTEST_ARGS=...)"
+	@echo "make fast          the suite less the tests marked slow (fuzzing, faults, demo, ...)"
 	@echo "make unit          tests/unit"
 	@echo "make integration   tests/integration (against moto's server)"
 	@echo "make demo          remediate an offending rule in a local EC2 emulator"
@@ -87,6 +88,10 @@ template: $(STAMP) $(TOOLS_STAMP)
 
 pytest: $(STAMP)
 	$(PYTEST) --durations=10
+
+# What a developer runs between edits; `make test` (and `make pytest`) still run the slow ones.
+fast: $(STAMP)
+	$(PYTEST) -m "not slow"
 
 unit: $(STAMP)
 	$(PYTEST) tests/unit

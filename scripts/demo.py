@@ -35,12 +35,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_EVENT = ROOT / "events" / "cloudtrail-authorize-egress.json"
-REFERENCE_RECORD = (
-    ROOT.parent
-    / "shared"
-    / "reference-events"
-    / "cloudtrail-record-authorize-egress.elastic-integrations.json"
-)
+REFERENCE_EVENTS = ROOT / "tests" / "reference_events"
+REFERENCE_RECORD = REFERENCE_EVENTS / "cloudtrail-record-authorize-egress.elastic-integrations.json"
 
 OFFENDING = {
     "IpProtocol": "tcp",
@@ -56,7 +52,7 @@ LEGITIMATE = {
 }
 
 
-# egress-guard's own settings (SPEC section 5): the demo sets them from its options only.
+# egress-guard's own settings (docs/configuration.md): the demo sets them from its options only.
 CONFIGURATION_VARIABLES = (
     "DENYLIST",
     "DENYLIST_FILE",

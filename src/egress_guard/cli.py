@@ -1,4 +1,4 @@
-"""The command line (SPEC section 7): `egress-guard invoke | scan | check-denylist | restore`.
+"""The command line (docs/command-line.md): `egress-guard invoke | scan | check-denylist | restore`.
 
 The same code as the Lambda function, run by an operator or the local demo. Results go to
 stdout (JSON, or a table with `--output table`); logs, warnings, progress and errors go to

@@ -1,4 +1,4 @@
-"""The denylist document: parsing, validation and its value types (SPEC section 3).
+"""The denylist document: parsing, validation and its value types (docs/denylist.md).
 
 A denylist names sets of traffic (protocols x ports x destinations) that egress rules must
 not allow. This module turns the JSON or YAML document into frozen `Entry` values, one per

@@ -1,4 +1,4 @@
-"""Where the denylist comes from (SPEC section 5): DENYLIST, DENYLIST_FILE,
+"""Where the denylist comes from (docs/configuration.md): DENYLIST, DENYLIST_FILE,
 DENYLIST_PARAMETER (SSM, cached across warm invocations) or the packaged default.
 
 The compiled denylist is cached by its text, so a warm container compiles it once and a

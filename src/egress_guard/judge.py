@@ -1,4 +1,4 @@
-"""Verdicts: is a live egress rule offending under a denylist? (pure; SPEC section 3)
+"""Verdicts: is a live egress rule offending under a denylist? (pure; docs/denylist.md)
 
 The denylist is compiled once into an index so that a rule is judged without scanning
 every entry: entries are grouped into classes of identical traffic, and within a class

@@ -1,6 +1,6 @@
 """From targets to a result: read live rules, judge them, revoke the offending ones.
 
-SPEC section 1, steps 2-5. Every group is tried even when another fails; failures are
+docs/invocation.md, steps 2-5. Every group is tried even when another fails; failures are
 recorded in the result (`failed` findings, `errors`) and the caller raises afterwards, so
 that Lambda's retries and failure destination see them. Nothing here decides what is
 offending (that is `judge`) or how EC2 is called (that is `aws`).

@@ -3,7 +3,7 @@
 None of these may lose or undo a remediation: a notice that cannot be published is
 logged and counted, and the result still stands.
 
-Nothing is dropped for its size either (SPEC section 6). A result too large for one SNS
+Nothing is dropped for its size either (docs/invariants.md). A result too large for one SNS
 message or one CloudWatch Logs event is split into numbered parts ("part k of n"), each a
 result document of its own: the same context keys, a share of the lists, and every revoked
 rule in the same part as its finding, so each part can be restored from by itself. Sizes

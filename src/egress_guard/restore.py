@@ -1,4 +1,4 @@
-"""Putting revoked rules back: `egress-guard restore RESULT.json` (SPEC sections 4 and 7).
+"""Putting revoked rules back: `egress-guard restore RESULT.json` (docs/command-line.md).
 
 A result lists each rule it revoked in full (`RevokedSecurityGroupRules`) and the tags the
 rule had (`Findings[].Tags`), so the rule can be re-created with

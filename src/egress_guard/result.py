@@ -1,4 +1,4 @@
-"""The invocation's result (SPEC section 4): findings and the RevokeSecurityGroupEgress shape."""
+"""The invocation's result (docs/result.md): findings and the RevokeSecurityGroupEgress shape."""
 
 from __future__ import annotations
 

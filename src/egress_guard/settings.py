@@ -1,4 +1,4 @@
-"""Typed settings, read once per invocation from the environment (SPEC section 5)."""
+"""Typed settings, read once per invocation from the environment (docs/configuration.md)."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ sorted by group, then a summary line such as
     2 revoked, 1 exempt, 0 failed in 123456789012/us-east-1 (enforce)
 
 followed by the errors and notes of the run, if any. The input is the result dict that the
-handler returns (SPEC section 4), the restore report of `egress_guard.restore`, or a
+handler returns (docs/result.md), the restore report of `egress_guard.restore`, or a
 normalised denylist document, so the tables show exactly what the JSON output would.
 """
 

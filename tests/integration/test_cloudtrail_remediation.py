@@ -1,4 +1,4 @@
-"""CloudTrail events in, offending egress rules revoked (SPEC sections 1-4, 6).
+"""CloudTrail events in, offending egress rules revoked (docs/invocation.md).
 
 Each test builds a group in the emulator, sends the handler an event from events/, and
 checks the live state afterwards, as a security engineer would.

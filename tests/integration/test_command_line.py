@@ -237,6 +237,7 @@ def make_many_groups(ec2: Any, count: int, exempt: int) -> dict[str, str]:
     return found
 
 
+@pytest.mark.slow
 def test_scan_of_300_groups_shows_progress_and_a_correct_table(aws_env: str, ec2: Any) -> None:
     groups = make_many_groups(ec2, 300, exempt=10)
     exempt = set(list(groups)[:10])

@@ -1,4 +1,4 @@
-"""Where the denylist comes from (SPEC section 5): inline, file, SSM parameter, default."""
+"""Where the denylist comes from (docs/configuration.md): inline, file, SSM parameter, default."""
 
 from __future__ import annotations
 

@@ -449,6 +449,7 @@ def test_demo_creates_its_group_and_names_it_in_the_event(
             assert item["securityGroupRuleId"] not in text
 
 
+@pytest.mark.slow
 def test_make_demo_runs_end_to_end() -> None:
     done = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "demo.py")],

@@ -1,4 +1,4 @@
-"""Events from other accounts (SPEC sections 2 and 5): acted on through MEMBER_ROLE_NAME.
+"""Events from other accounts (docs/configuration.md): acted on through MEMBER_ROLE_NAME.
 
 moto's STS hands out credentials of the role's account, and that account sees only its
 own resources: the same separation as AWS.

@@ -1,4 +1,4 @@
-"""Changes that add egress without any security-group event (SPEC section 2; issue 8 items
+"""Changes that add egress without any security-group event (docs/event-sources.md; issue 8 items
 5 and 6): a new VPC, whose `default` group gets the all-traffic egress rule, and a managed
 prefix list whose new entries widen every egress rule that sends traffic to it.
 

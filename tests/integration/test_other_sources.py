@@ -1,4 +1,4 @@
-"""Config, Security Hub, schedule and manual triggers, and the SNS notice (SPEC 2, 4, 5).
+"""Config, Security Hub, schedule and manual triggers, and the SNS notice (docs/event-sources.md).
 
 Each sample of events/ is pointed at a group the emulator really has.
 """

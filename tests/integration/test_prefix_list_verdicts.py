@@ -1,4 +1,4 @@
-"""Rules to managed prefix lists, against the emulator (issue 8 item 1; SPEC section 3).
+"""Rules to managed prefix lists, against the emulator (issue 8 item 1; docs/denylist.md).
 
 "A rule to a managed prefix list stands for one rule per entry of the list: it is
 offending when any of those is offending, spared when every one is spared (by deny

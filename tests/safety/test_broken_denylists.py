@@ -1,6 +1,6 @@
-"""Broken denylists, end to end (issue 4; SPEC 3: "A denylist that does not parse or
-validate stops the invocation with an error that names the entry and the field. Nothing
-is revoked under a broken denylist.").
+"""Broken denylists, end to end (issue 4; docs/denylist.md, "Validation": a
+denylist that cannot be read or does not validate stops the invocation with an error
+naming the entry and the field, and nothing is revoked under it).
 
 Each malformed document reaches the Lambda handler the way an operator would supply it
 (DENYLIST inline, DENYLIST_FILE, DENYLIST_PARAMETER in SSM), while an offending rule

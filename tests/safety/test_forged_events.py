@@ -1,5 +1,5 @@
-"""Forged events (issue 4; SPEC 1.2: "a forged or stale event can never make the function
-revoke a rule the denylist does not name").
+"""Forged events (issue 4; docs/invocation.md, step 2: a forged or out-of-date event can
+never lead to revoking a rule the denylist does not make offending).
 
 Every sample of events/ that names a group says it needs action: it claims offending
 egress (tcp/25 or all traffic to 0.0.0.0/0 in CloudTrail request parameters and rule

@@ -1,6 +1,6 @@
 """Hostile input: property-based fuzzing of every event shape (issue 4).
 
-Every sample in events/ and ../shared/reference-events/ is mutated by hypothesis: keys
+Every sample in events/ and tests/reference_events/ is mutated by hypothesis: keys
 dropped, values of the wrong type, huge lists, unicode, nulls, deep nesting, ids of the
 wrong form (``sg-../../x``), JSON-in-a-string fields (Config's ``invokingEvent``)
 mutated inside. `parse_event` must answer with EventError or with Targets whose every
@@ -34,7 +34,7 @@ from egress_guard import handler
 from egress_guard.events import parse_event
 from egress_guard.targets import EventError, Targets
 
-REFERENCE = Path(__file__).resolve().parents[2].parent / "shared" / "reference-events"
+REFERENCE = Path(__file__).resolve().parents[1] / "reference_events"
 PROFILE = settings.get_profile("safety")
 EXAMPLES = PROFILE.max_examples  # per unit below; the totals are in FIGURES.md
 
@@ -224,6 +224,7 @@ def parse_or_refuse(event: Any) -> Targets | None:
     return targets
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not OWN_SAMPLES, reason="no samples in events/")
 @settings(PROFILE, max_examples=EXAMPLES * 2)
 @given(data=st.data())
@@ -232,7 +233,7 @@ def test_mutated_samples_parse_or_are_refused(data: st.DataObject) -> None:
     parse_or_refuse(_mutate(data, sample, data.draw(st.integers(1, 4), label="rounds")))
 
 
-@pytest.mark.skipif(not REFERENCE_SAMPLES, reason="../shared/reference-events is absent")
+@pytest.mark.slow
 @settings(PROFILE, max_examples=EXAMPLES * 2)
 @given(data=st.data())
 def test_mutated_reference_events_parse_or_are_refused(data: st.DataObject) -> None:
@@ -254,6 +255,7 @@ envelope_keys = st.sampled_from(
 )  # fmt: skip
 
 
+@pytest.mark.slow
 @settings(PROFILE, max_examples=EXAMPLES)
 @given(
     event=st.one_of(
@@ -302,6 +304,7 @@ E2E_NAMES = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not E2E_NAMES, reason="no samples in events/")
 def test_mutated_samples_end_to_end_never_write_outside_the_offending_rules(
     guarded: tuple[Any, WriteGuard, set[str]], ec2: Any

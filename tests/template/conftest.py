@@ -2,9 +2,8 @@
 
 - ``template``: template.yaml as plain dicts and lists, intrinsic functions in their long
   form (``!Ref X`` -> ``{"Ref": "X"}``), read with cfn-lint's own CloudFormation YAML loader.
-- ``reference_event(name)``: a sample from shared/reference-events (see SOURCES.md there),
-  which sits beside the repository (CI places shared/ beside its clone). Tests that need it
-  are skipped, with the reason, where it is absent.
+- ``reference_event(name)``: a published sample event from tests/reference_events/ (see
+  SOURCES.md there for where each came from).
 - ``eventbridge(source, detail_type, detail)``: an EventBridge envelope around ``detail``,
   as the default event bus delivers it.
 """
@@ -31,9 +30,6 @@ def template() -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def reference_event() -> Callable[[str], Any]:
-    if not REFERENCE_EVENTS.is_dir():
-        pytest.skip(f"reference events not found at {REFERENCE_EVENTS}")
-
     cache: dict[str, Any] = {}
 
     def load(name: str) -> Any:

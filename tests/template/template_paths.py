@@ -8,5 +8,5 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "template.yaml"
 SAMCONFIG = REPO / "samconfig.toml"
-# CI places shared/ beside its clone of the repository, as it is beside /work/main here.
-REFERENCE_EVENTS = REPO.parent / "shared" / "reference-events"
+# Published sample events, vendored with their origins and licences (SOURCES.md there).
+REFERENCE_EVENTS = REPO / "tests" / "reference_events"

@@ -1,5 +1,6 @@
 """template.yaml lints clean, passes scripts/check-template.sh, and keeps the settings the
-SPEC and the operators rely on; samconfig.toml deploys report mode unless told otherwise."""
+contract (docs/) and the operators rely on; samconfig.toml deploys report mode unless told
+otherwise."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ def _tool(variable: str, default: Path) -> str | None:
     return path if (Path(path).is_file() or shutil.which(path)) else None
 
 
+@pytest.mark.slow  # sam validate, cfn-lint and checkov: `make template` runs them too
 def test_check_template_script() -> None:
     """scripts/check-template.sh (cfn-lint, sam validate, checkov) passes.
 
@@ -141,7 +143,7 @@ def test_environment(template: dict[str, Any]) -> None:
             "Fn::Not": [{"Fn::Equals": [{"Ref": parameter}, ""]}]
         }
         assert template["Parameters"][parameter]["Default"] == ""
-    # Nothing the SPEC does not define (section 5 and the Powertools variables).
+    # Nothing docs/configuration.md does not define (its table and the Powertools variables).
     assert set(variables) == {
         "MODE",
         "EXEMPT_TAG",

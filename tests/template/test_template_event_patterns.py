@@ -18,7 +18,7 @@ runs on at least one of them:
 dropped: it rejects ``$or`` and raises on ordinary payloads (a Security Hub finding with
 ``FindingProviderFields``), and its only wheel is CPython 3.11 on Linux x86_64.
 
-Sample events come from shared/reference-events (published, real events); the shapes for
+Sample events come from tests/reference_events (published, real events); the shapes for
 which no genuine sample exists (ModifySecurityGroupRules, the function's own
 RevokeSecurityGroupEgress) are derived from a real AuthorizeSecurityGroupEgress record,
 changing only what the call changes.
@@ -435,7 +435,7 @@ CASES = [
     # Ingress is never the function's business.
     ("CloudTrailRule", "authorize_ingress", False),
     ("CloudTrailRule", "authorize_ingress_eventbridge", False),
-    # The function's own writes must never trigger it again (SPEC section 6).
+    # The function's own writes must never trigger it again (docs/invariants.md).
     ("CloudTrailRule", "revoke_egress_own_call", False),
     ("CloudTrailRule", "delete_group", False),
     ("CloudTrailRule", "prefix_list_associations_own_call", False),

@@ -1,4 +1,5 @@
-"""The sample events of events/ and the reference events of shared/, for the event tests."""
+"""The sample events of events/ and the published reference events of tests/reference_events/
+(origins and licences in its SOURCES.md), for the event tests."""
 
 from __future__ import annotations
 
@@ -7,11 +8,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 ROOT = Path(__file__).parents[2]
 EVENTS = ROOT / "events"
-REFERENCE = ROOT / ".." / "shared" / "reference-events"
+REFERENCE = ROOT / "tests" / "reference_events"
 GROUP = "sg-0f1e2d3c4b5a69780"  # the group every sample names
 RULE = "sgr-0aa11bb22cc33dd44"  # the rule the samples name, where they name one
 DELETE = object()
@@ -22,10 +21,7 @@ def sample(name: str) -> Any:
 
 
 def reference(name: str) -> Any:
-    path = REFERENCE / name
-    if not path.is_file():
-        pytest.skip(f"{name}: shared/reference-events is expected beside the clone")
-    return json.loads(path.read_text())
+    return json.loads((REFERENCE / name).read_text())
 
 
 def changed(event: dict[str, Any], path: tuple[Any, ...], value: Any) -> dict[str, Any]:

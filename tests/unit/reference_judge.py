@@ -1,4 +1,4 @@
-"""A deliberately naive judge, written straight from SPEC section 3, for property tests.
+"""A deliberately naive judge, written straight from docs/denylist.md, for property tests.
 
 It shares nothing with egress_guard.judge or egress_guard.denylist: it reads the raw
 (valid) denylist document itself, models traffic as boxes of integer ranges, splits a rule
@@ -98,7 +98,7 @@ def destinations(entry: Mapping[str, Any]) -> list[tuple[str, Any] | None]:
 
 
 def units(rule: Rule, lists: Mapping[str, Sequence[str]]) -> list[Net | None]:
-    """The CIDR of each rule this rule stands for (SPEC section 3): its own; one per entry
+    """The CIDR of each rule this rule stands for (docs/denylist.md): its own; one per entry
     of its prefix list (each such rule still names the list); None for a group reference
     or a prefix list without entries. A list missing from `lists` is the caller's error."""
     if rule.cidr_ipv4 or rule.cidr_ipv6:

@@ -1,4 +1,4 @@
-"""The packaged default denylist parses and does what its descriptions say (SPEC section 3)."""
+"""The packaged default denylist parses and does what its descriptions say (docs/denylist.md)."""
 
 # ruff: noqa: E501  (case tables: one case a line reads better than wrapped)
 

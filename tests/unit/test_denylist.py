@@ -1,4 +1,4 @@
-"""SPEC section 3: reading and validating the denylist document.
+"""docs/denylist.md: reading and validating the denylist document.
 
 "A denylist that does not parse or validate stops the invocation with an error that names
 the entry and the field."
@@ -27,6 +27,7 @@ from egress_guard.denylist import (
 )
 from egress_guard.traffic import ALL, ICMP, TCP, UDP, Span, Traffic
 
+# The example of docs/denylist.md.
 SPEC_EXAMPLE = """
 {
   "version": 1,

@@ -1,4 +1,4 @@
-"""SPEC section 2, CloudTrail rows: EC2 API calls via EventBridge and as raw CloudTrail records."""
+"""docs/event-sources.md, CloudTrail calls: via EventBridge and as raw CloudTrail records."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""SPEC section 2, Config rows: EventBridge item and compliance changes, custom-rule invocations."""
+"""docs/event-sources.md, Config: item and compliance changes, custom-rule invocations."""
 
 from __future__ import annotations
 

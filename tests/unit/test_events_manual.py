@@ -1,4 +1,4 @@
-"""SPEC section 2, manual row: a `revoke-security-group-egress --generate-cli-skeleton` input."""
+"""docs/event-sources.md, manual requests: a `revoke-security-group-egress` skeleton."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""SPEC section 2, schedule row: an EventBridge "Scheduled Event" sweeps every group."""
+"""docs/event-sources.md, schedule: an EventBridge "Scheduled Event" sweeps every group."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""SPEC section 2, Security Hub row: findings over EventBridge (Imported, Custom Action)."""
+"""docs/event-sources.md, Security Hub: findings over EventBridge (Imported, Custom Action)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""SPEC section 3: which live egress rules a denylist makes offending, and which entry says so."""
+"""docs/denylist.md: which live egress rules a denylist makes offending, and which entry says so."""
 
 # ruff: noqa: E501  (case tables: one case a line reads better than wrapped)
 
@@ -277,7 +277,7 @@ def test_prefix_list_destinations(entry: dict[str, Any], target: Rule, expected:
 
 
 def test_a_rule_to_a_list_whose_cidrs_are_not_given_is_not_judged() -> None:
-    # Never clean for want of the list: the caller must tell "not read" apart (SPEC 3).
+    # Never clean for want of the list: the caller must tell "not read" apart (docs/denylist.md).
     cidr_entry = judge({"cidr": "0.0.0.0/0"})
     for lists in ({}, {OTHER_PL: LISTS[OTHER_PL]}, None):
         assert cidr_entry.unread_prefix_list(rule(PL), lists) == PL
@@ -306,7 +306,7 @@ def test_prefix_list_networks_keeps_each_entry_once_in_order_unmerged() -> None:
     ]
 
 
-# A rule to a prefix list stands for one rule per entry of the list (SPEC section 3).
+# A rule to a prefix list stands for one rule per entry of the list (docs/denylist.md).
 PRIVATE_AND_INTERNET = prefix_list_networks(["10.20.0.0/16", "0.0.0.0/0"])
 TWO_PRIVATE = prefix_list_networks(["10.20.0.0/16", "192.168.10.0/24"])
 EMPTY: PrefixLists = {PL: ()}
@@ -507,7 +507,7 @@ def test_a_judge_is_reusable_and_gives_the_same_verdict_twice() -> None:
     assert j.verdict(target) == j.verdict(target) == Verdict("deny-0")
 
 
-# --- the SPEC's consequence -------------------------------------------------------------
+# --- the consequence for the default egress rule (docs/denylist.md) ---------------------
 
 IPV4_DENY_ENTRIES = [
     {"cidr": "203.0.113.0/24"},

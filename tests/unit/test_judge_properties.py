@@ -1,4 +1,4 @@
-"""Properties of the judge (SPEC section 3) over random denylists and rules.
+"""Properties of the judge (docs/denylist.md) over random denylists and rules.
 
 Addresses, ports and ids come from small spaces so that entries and rules collide often.
 The indexed `Judge` is checked against `reference_judge`, a naive per-entry scan.
@@ -20,6 +20,7 @@ from egress_guard.rules import Rule
 from egress_guard.traffic import Span, Traffic
 
 EXAMPLES = settings(max_examples=400, deadline=None)
+pytestmark = pytest.mark.slow  # 400 random cases per property: not for `make fast`
 
 PREFIX_LISTS = ["pl-00000001", "pl-00000002", "pl-00000003"]
 GROUPS = ["sg-00000001", "sg-00000002", "sg-00000003"]

@@ -1,4 +1,4 @@
-"""Notices and the result log line under SNS's and CloudWatch's size limits (SPEC section 6:
+"""Notices and the result log line under SNS's and CloudWatch's size limits (docs/invariants.md:
 "Notices and log lines are split ... rather than dropped; every revoked rule is named in
 some delivered message").
 

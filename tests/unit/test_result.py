@@ -1,4 +1,4 @@
-"""Findings as the result reports them (SPEC section 4): what restore needs to put a rule back."""
+"""Findings as the result reports them (docs/result.md): what restore needs to put a rule back."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""SPEC section 3, the traffic dimension: protocols, tcp/udp ports, icmp type and code."""
+"""docs/denylist.md, the traffic dimension: protocols, tcp/udp ports, icmp type and code."""
 
 from __future__ import annotations
 
