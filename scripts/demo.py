@@ -420,7 +420,7 @@ def summarize(result: dict[str, Any], evaluations: list[dict[str, Any]]) -> str:
 
 
 def run_every_sample(args: argparse.Namespace) -> int:
-    samples = sorted(EVENTS.glob("*.json"))
+    samples = [EVENTS / name for name in args.samples] or sorted(EVENTS.glob("*.json"))
     heading(f"Every sample of events/ through `egress-guard invoke` ({len(samples)} samples)")
     print("Each against a fresh emulator holding the group the sample names (ids rewritten).")
     denylist = args.denylist or "the packaged default denylist"
@@ -470,6 +470,9 @@ def main(argv: list[str] | None = None) -> int:
         "--every-sample",
         action="store_true",
         help="run every sample of events/ through `egress-guard invoke` (make try)",
+    )
+    parser.add_argument(
+        "samples", nargs="*", metavar="SAMPLE", help="with --every-sample: only these (file names)"
     )
     args = parser.parse_args(argv)
     try:

@@ -293,6 +293,27 @@ def test_a_malformed_answer_exits_2_without_a_traceback(proxy: Proxy) -> None:
     assert "Traceback" not in done.stderr
 
 
+def test_make_try_runs_the_config_rule_samples_with_their_evaluations() -> None:
+    """`make try` (scripts/demo.py --every-sample), on the samples moto cannot take alone."""
+    samples = [
+        "config-rule-invocation-change.json",
+        "config-rule-invocation-oversized.json",
+        "config-rule-invocation-scheduled.json",
+    ]
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "demo.py"), "--every-sample", *samples],
+        capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = {line.split()[0]: line for line in done.stdout.splitlines() if line.split()}
+    for sample in samples:
+        assert lines[sample].split()[1] == "revoked"
+        assert "tcp/25 -> 0.0.0.0/0 [smtp-to-internet]" in lines[sample]
+        assert "PutEvaluations" in lines[sample]
+        assert "<html" not in lines[sample].lower()
+    assert "3 of 3 samples ran" in done.stdout
+
+
 # --- scan ---------------------------------------------------------------------------------------
 
 
