@@ -1,7 +1,8 @@
 # egress-guard developer tasks. A fresh machine needs only python3 (3.11+) and make:
 # every target installs what it uses. `make help` lists them.
 #
-#   .venv        the project, editable, with the dev extras (pyproject.toml pins all)
+#   .venv        the project, editable, with the dev extras (pyproject.toml pins all);
+#                `make demo` / `make try` alone install only the light demo extra there
 #   .venv-tools  aws-sam-cli and checkov, each in a venv of its own (scripts/bootstrap.py),
 #                linked into .venv-tools/bin/: their pins clash with the project's and
 #                with each other's
@@ -15,6 +16,7 @@ VENV := .venv
 TOOLS := .venv-tools
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+DEMO_STAMP := $(VENV)/.demo-installed
 TOOLS_STAMP := $(TOOLS)/.installed
 
 # pytest-xdist workers: `auto` (one per core), or 0 to run in this process.
@@ -29,7 +31,7 @@ export CFN_LINT ?= $(CURDIR)/$(BIN)/cfn-lint
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: help venvs .venv .venv-tools test lint typecheck template pytest fast unit integration \
-	demo build bench clean distclean
+	demo try build bench clean distclean
 
 help:
 	@echo "make test          everything CI runs: lint, typecheck, template, pytest"
@@ -41,6 +43,7 @@ help:
 	@echo "make unit          tests/unit"
 	@echo "make integration   tests/integration (against moto's server)"
 	@echo "make demo          remediate an offending rule in a local EC2 emulator"
+	@echo "make try           every sample of events/ through egress-guard invoke, one line each"
 	@echo "make build         sam build (scripts/sam-build.sh)"
 	@echo "make bench         benchmarks/run.py"
 	@echo "make src/requirements.txt   regenerate the Lambda requirements from pyproject.toml"
@@ -62,6 +65,16 @@ $(STAMP): pyproject.toml
 
 $(TOOLS_STAMP): pyproject.toml scripts/bootstrap.py
 	$(PYTHON) scripts/bootstrap.py tools $(TOOLS)
+	touch $@
+
+# The demo's venv: the project and the demo extra only (moto, awscli), no test tool chain.
+# Where .venv is already complete (make test made it), nothing more to install.
+$(DEMO_STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "egress-guard needs Python 3.11+; $(PYTHON) is " + sys.version.split()[0])'
+	if [ -f $(STAMP) ] && [ $(STAMP) -nt pyproject.toml ]; then :; else \
+		$(PYTHON) -m venv $(VENV) && \
+		$(BIN)/python -m pip install --upgrade pip && \
+		$(BIN)/python -m pip install -e '.[demo]'; fi
 	touch $@
 
 src/requirements.txt: pyproject.toml scripts/gen-requirements.py
@@ -101,8 +114,11 @@ integration: $(STAMP)
 
 # ---------------------------------------------------------------- running
 
-demo: $(STAMP)
+demo: $(DEMO_STAMP)
 	$(BIN)/python scripts/demo.py
+
+try: $(DEMO_STAMP)
+	$(BIN)/python scripts/demo.py --every-sample
 
 build: $(TOOLS_STAMP) src/requirements.txt
 	bash scripts/sam-build.sh

@@ -17,17 +17,29 @@
 5. Shows the group's rules afterwards, and stops the emulator (also on errors and Ctrl-C).
 
 Options: --denylist FILE (instead of the packaged default), --mode report.
+
+With --every-sample (`make try`), instead: every sample event of events/ goes through the
+command line, `egress-guard invoke`, against a fresh emulator each, and one line per sample
+says what happened. Before each, the group, rules and VPC the sample names are created, and
+the sample's ids are rewritten to the created ones (moto chooses ids; the samples' are
+fixed). The emulator is moto behind the tests' proxy (tests/integration/emulator.py), which
+makes up for what moto lacks: PutEvaluations (answered by moto only in TestMode) and the
+RevokedSecurityGroupRules of EC2's revoke answer.
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import dataclasses
 import importlib.util
 import json
 import os
+import subprocess
 import sys
+import tempfile
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -320,6 +332,128 @@ def run(args: argparse.Namespace) -> int:
         return 0 if revoked and kept and result.get("Return") else 1
 
 
+# --------------------------------------------------------------------------- every sample
+
+EVENTS = ROOT / "events"
+# The ids the samples name (events/README.md), rewritten to the ones the emulator gives.
+SAMPLE_GROUP = "sg-0f1e2d3c4b5a69780"
+SAMPLE_EGRESS_RULE = "sgr-0aa11bb22cc33dd44"  # tcp/25 to 0.0.0.0/0
+SAMPLE_INGRESS_RULE = "sgr-0bb22cc33dd44ee55"
+SAMPLE_VPC = "vpc-0a1b2c3d4e5f67890"
+
+
+def config_test_mode(sent: list[dict[str, Any]]) -> Any:
+    """A proxy hook: moto answers PutEvaluations only in TestMode (MOTO_NOTES.md); add it,
+    and keep what was sent, to show it."""
+
+    def hook(request: Any, forward: Any) -> Any:
+        body = json.loads(request.body)
+        sent.extend(body.get("Evaluations") or ())
+        body["TestMode"] = True
+        return forward(dataclasses.replace(request, body=json.dumps(body).encode()))
+
+    return hook
+
+
+@dataclass(frozen=True)
+class SampleIds:
+    vpc_id: str
+    group_id: str
+    egress_rule_id: str
+    ingress_rule_id: str
+
+    def rewrite(self, text: str) -> str:
+        for old, new in (
+            (SAMPLE_GROUP, self.group_id),
+            (SAMPLE_EGRESS_RULE, self.egress_rule_id),
+            (SAMPLE_INGRESS_RULE, self.ingress_rule_id),
+            (SAMPLE_VPC, self.vpc_id),
+        ):
+            text = text.replace(old, new)
+        return text
+
+
+def create_sample_group(endpoint: str) -> SampleIds:
+    """What the samples name: a VPC, a group in it with an egress rule tcp/25 to the
+    internet (besides EC2's default all-traffic one) and an ingress rule tcp/443."""
+    import boto3  # the emulator's own helper takes a boto3 client
+
+    ec2 = boto3.client(
+        "ec2",
+        endpoint_url=endpoint,
+        region_name=emulator.REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    group = emulator.create_group(
+        ec2,
+        egress=[{"IpProtocol": "tcp", "Port": 25, "CidrIpv4": "0.0.0.0/0"}],
+        ingress=[{"IpProtocol": "tcp", "Port": 443, "CidrIpv4": "0.0.0.0/0"}],
+        name="sample-web",
+        description="the group the samples name",
+    )
+    return SampleIds(group.vpc_id, group.group_id, group.rule_ids[0], group.ingress_rule_ids[0])
+
+
+def summarize(result: dict[str, Any], evaluations: list[dict[str, Any]]) -> str:
+    """What an invocation did, in a few words: `revoked tcp/25 -> 0.0.0.0/0 [entry]`."""
+    by_action: dict[str, list[str]] = {}
+    for finding in result.get("Findings") or ():
+        by_action.setdefault(finding["Action"], []).append(
+            f"{finding['Traffic']} [{finding['DenylistEntry']}]"
+        )
+    parts = [
+        f"{action} " + ", ".join(t + (f" x{n}" if n > 1 else "") for t, n in Counter(found).items())
+        for action, found in by_action.items()
+    ]
+    if not parts:
+        notes = [n for n in result.get("Notes") or () if n.startswith("no action")]
+        parts.append(notes[0] if notes else f"nothing offending in {result['RulesJudged']} rules")
+    if evaluations:
+        verdicts = sorted({e["ComplianceType"] for e in evaluations})
+        parts.append(f"PutEvaluations {len(evaluations)}x {'/'.join(verdicts)}")
+    return "; ".join(parts)
+
+
+def run_every_sample(args: argparse.Namespace) -> int:
+    samples = [EVENTS / name for name in args.samples] or sorted(EVENTS.glob("*.json"))
+    heading(f"Every sample of events/ through `egress-guard invoke` ({len(samples)} samples)")
+    print("Each against a fresh emulator holding the group the sample names (ids rewritten).")
+    denylist = args.denylist or "the packaged default denylist"
+    print(f"denylist: {denylist}; mode: {args.mode or 'enforce'}\n")
+    failures = 0
+    with emulator.running_moto() as moto, emulator.Proxy(moto.url) as proxy:
+        evaluations: list[dict[str, Any]] = []
+        proxy.on("PutEvaluations", config_test_mode(evaluations))
+        proxy.on("RevokeSecurityGroupEgress", emulator.add_revoked_security_group_rules)
+        cli_env = {**lambda_env(proxy.url), "PYTHONPATH": str(ROOT / "src")}
+        if args.denylist:
+            cli_env["DENYLIST_FILE"] = str(Path(args.denylist).resolve())
+        if args.mode:
+            cli_env["MODE"] = args.mode
+        width = max(len(p.name) for p in samples)
+        with tempfile.TemporaryDirectory(prefix="egress-guard-try-") as scratch:
+            for sample in samples:
+                moto.reset()
+                evaluations.clear()
+                ids = create_sample_group(moto.url)
+                event = Path(scratch) / sample.name
+                event.write_text(ids.rewrite(sample.read_text()))
+                done = subprocess.run(
+                    [sys.executable, "-m", "egress_guard", "invoke", str(event)],
+                    capture_output=True, text=True, env=cli_env, timeout=300, check=False,
+                )  # fmt: skip
+                if done.returncode == 0:
+                    line = summarize(json.loads(done.stdout), evaluations)
+                else:
+                    failures += 1
+                    errors = [x for x in done.stderr.splitlines() if not x.startswith("{")]
+                    line = f"FAILED (exit {done.returncode}): {' '.join(errors)[:300]}"
+                print(f"{sample.name:<{width}}  {line}", flush=True)
+    print(f"\n{len(samples) - failures} of {len(samples)} samples ran; see events/README.md")
+    return 1 if failures else 0
+
+
 def _yes(flag: bool) -> str:
     return "yes" if flag else "NO"
 
@@ -328,9 +462,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--denylist", help="a denylist file (default: the packaged one)")
     parser.add_argument("--mode", choices=["enforce", "report"], help="MODE (default enforce)")
+    parser.add_argument(
+        "--every-sample",
+        action="store_true",
+        help="run every sample of events/ through `egress-guard invoke` (make try)",
+    )
+    parser.add_argument(
+        "samples", nargs="*", metavar="SAMPLE", help="with --every-sample: only these (file names)"
+    )
     args = parser.parse_args(argv)
     try:
-        return run(args)
+        return run_every_sample(args) if args.every_sample else run(args)
     except KeyboardInterrupt:
         print("\ninterrupted; the emulator is stopped", file=sys.stderr)
         return 130

@@ -17,7 +17,25 @@ from typing import TYPE_CHECKING, Any
 
 import botocore.session
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConfigParseError,
+    CredentialRetrievalError,
+    EndpointConnectionError,
+    InvalidConfigError,
+    InvalidRegionError,
+    NoAuthTokenError,
+    NoCredentialsError,
+    NoRegionError,
+    PartialCredentialsError,
+    ProfileNotFound,
+    ProxyConnectionError,
+    SSLError,
+    TokenRetrievalError,
+    UnknownEndpointError,
+    UnknownRegionError,
+)
 from botocore.parsers import ResponseParserError
 
 from egress_guard import __version__
@@ -156,13 +174,30 @@ def error_text(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+@dataclass(frozen=True)
+class GroupInfo:
+    """A security group's name and VPC, for the command line's tables."""
+
+    name: str
+    vpc_id: str | None
+
+
 class Ec2:
     """The EC2 calls egress-guard makes, for one account and region."""
 
-    def __init__(self, client: EC2Client, account: str | None, region: str) -> None:
+    def __init__(
+        self,
+        client: EC2Client,
+        account: str | None,
+        region: str,
+        groups_seen: dict[str, GroupInfo] | None = None,
+    ) -> None:
         self.client = client
         self.account = account
         self.region = region
+        # Name and VPC of each group described so far, when the caller keeps them (the
+        # command line's tables): `group_info` then reads only the groups not seen yet.
+        self.groups_seen = groups_seen
 
     def rules_by_ids(self, group_id: str, rule_ids: Sequence[str]) -> list[Rule]:
         """The named rules of the group, live; rules that no longer exist are left out."""
@@ -208,6 +243,7 @@ class Ec2:
             chunk = list(group_ids[start : start + 200])
             for page in paginator.paginate(Filters=[{"Name": "group-id", "Values": chunk}]):
                 for group in page.get("SecurityGroups", []):
+                    self._seen(group)
                     tags[group["GroupId"]] = {
                         t["Key"]: t.get("Value", "") for t in group.get("Tags") or ()
                     }
@@ -219,9 +255,26 @@ class Ec2:
         found: dict[str, str] = {}
         for page in paginator.paginate(Filters=[{"Name": "tag-key", "Values": [key]}]):
             for group in page.get("SecurityGroups", []):
+                self._seen(group)
                 values = {t["Key"]: t.get("Value", "") for t in group.get("Tags") or ()}
                 found[group["GroupId"]] = values.get(key, "")
         return found
+
+    def group_info(self, group_ids: Sequence[str]) -> dict[str, GroupInfo]:
+        """Name and VPC of the groups that exist, reading only those not seen before."""
+        if self.groups_seen is None:
+            self.groups_seen = {}
+        seen = self.groups_seen
+        missing = [g for g in dict.fromkeys(group_ids) if g not in seen]
+        if missing:
+            self.group_tags(missing)  # records each group it reads
+        return {g: seen[g] for g in group_ids if g in seen}
+
+    def _seen(self, group: Mapping[str, Any]) -> None:
+        if self.groups_seen is not None:
+            self.groups_seen[group["GroupId"]] = GroupInfo(
+                str(group.get("GroupName") or ""), group.get("VpcId") or None
+            )
 
     def prefix_list_cidrs(self, prefix_list_id: str) -> list[str]:
         paginator = self.client.get_paginator("get_managed_prefix_list_entries")
@@ -345,6 +398,8 @@ class Clients:
         self._own_account: str | None = None
         self._time_left: Callable[[], float] | None = None
         self._parameters: Any = None
+        # Name and VPC of the groups read, kept only when set to a dict (the command line).
+        self.groups_seen: dict[str, GroupInfo] | None = None
 
     def set_time_left(self, time_left: Callable[[], float] | None) -> None:
         """This invocation's remaining seconds (None: unlimited). Every client then refuses
@@ -392,7 +447,7 @@ class Clients:
         role_arn = None
         if account is not None and role_name and account != self.own_account():
             role_arn = f"arn:{partition(region)}:iam::{account}:role/{role_name}"
-        return Ec2(self._client("ec2", region, role_arn), account, region)
+        return Ec2(self._client("ec2", region, role_arn), account, region, self.groups_seen)
 
     def client(self, service: str, region: str | None = None) -> Any:
         return self._client(service, region, None)
@@ -456,6 +511,13 @@ class Clients:
         return self._session
 
 
+def configured_region() -> str | None:
+    """The region boto3 is configured with (AWS_DEFAULT_REGION, the profile's), if any.
+    ProfileNotFound when AWS_PROFILE names no profile."""
+    region = botocore.session.get_session().get_config_variable("region")
+    return str(region) if region else None
+
+
 def partition(region: str) -> str:
     if region.startswith("cn-"):
         return "aws-cn"
@@ -486,3 +548,57 @@ def publish(
         },
     )
     return str(response.get("MessageId", ""))
+
+
+# --- set-up problems ---------------------------------------------------------------------------
+
+# Errors that say the caller's set-up is wrong (credentials, profile, region, endpoint) or
+# that what answered is not AWS, rather than that one call failed: the command line exits 2
+# on them with one line naming the cause, before any result could claim the estate clean.
+_SETUP_ERRORS: tuple[tuple[tuple[type[Exception], ...], str], ...] = (
+    (
+        (
+            NoCredentialsError,
+            PartialCredentialsError,
+            CredentialRetrievalError,
+            NoAuthTokenError,
+            TokenRetrievalError,
+        ),
+        "no usable AWS credentials",
+    ),
+    ((ProfileNotFound, ConfigParseError, InvalidConfigError), "AWS configuration"),
+    ((NoRegionError, InvalidRegionError, UnknownRegionError), "AWS region"),
+    (
+        (EndpointConnectionError, UnknownEndpointError, SSLError, ProxyConnectionError),
+        "cannot reach the AWS endpoint",
+    ),
+    ((ResponseParserError,), "malformed answer from the AWS endpoint"),
+)
+# Codes with which AWS refuses the credentials themselves (EC2 says AuthFailure).
+CREDENTIAL_ERROR_CODES = frozenset(
+    {
+        "AuthFailure",
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "IncompleteSignature",
+        "InvalidAccessKeyId",
+        "InvalidClientTokenId",
+        "MissingAuthenticationToken",
+        "SignatureDoesNotMatch",
+        "UnrecognizedClientException",
+    }
+)
+
+
+def setup_problem(exc: BaseException) -> str | None:
+    """One line naming the set-up problem behind `exc`, or None if it is not one."""
+    if isinstance(exc, ClientError):
+        if error_code(exc) in CREDENTIAL_ERROR_CODES:
+            return f"AWS refused the credentials: {error_text(exc)}"
+        return None
+    for kinds, cause in _SETUP_ERRORS:
+        if isinstance(exc, kinds):
+            # A parser error quotes the whole answer (an HTML page): its first line will do.
+            detail = " ".join(str(exc).split("\n", 1)[0].split())
+            return f"{cause}: {detail[:300]}"
+    return None

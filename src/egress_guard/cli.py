@@ -2,7 +2,8 @@
 
 The same code as the Lambda function, run by an operator or the local demo. Results go to
 stdout (JSON, or a table with `--output table`); logs, warnings, progress and errors go to
-stderr. Exit status: 0 success, 1 a remediation (or restore) failed, 2 bad input.
+stderr. Exit status: 0 success, 1 a remediation (or restore) failed, 2 bad input or a
+set-up problem (credentials, profile, region, endpoint), named in one line.
 
 Powertools is imported only after the environment is prepared: metrics are off unless
 POWERTOOLS_METRICS_DISABLED says otherwise (their EMF lines would land on stdout), and the
@@ -38,27 +39,33 @@ DESCRIPTION = """\
 egress-guard revokes the outbound (egress) security-group rules that a denylist forbids.
 This is the Lambda function's own code, run from a shell: results on stdout, logs and
 progress on stderr. Configuration comes from the same environment variables as the
-function (DENYLIST, DENYLIST_FILE, DENYLIST_PARAMETER, MODE, EXEMPT_TAG, ...), and AWS from
-the usual credentials, AWS_REGION/--region and AWS_ENDPOINT_URL (for a local emulator)."""
+function (DENYLIST, DENYLIST_FILE, DENYLIST_PARAMETER, MODE, EXEMPT_TAG, ...; --denylist
+and --mode say the same), and AWS as the AWS CLI finds it: --profile, --region (a region is
+required), --endpoint-url (e.g. a local emulator) or their environment variables."""
 
 EPILOG = """\
 examples:
   egress-guard check-denylist denylist.yaml
   egress-guard invoke events/cloudtrail-authorize-egress.json --dry-run
-  MODE=report egress-guard scan --output table
+  egress-guard scan --mode report --output table --profile audit --region eu-west-1
+  egress-guard scan --dry-run --fail-on-findings --denylist denylist.yaml -o csv
   egress-guard scan --group-id sg-0123456789abcdef0 --group-id sg-0fedcba9876543210
   egress-guard scan --dry-run -o table > findings.txt
   egress-guard scan > result.json && egress-guard restore result.json --dry-run
 
-exit status: 0 success, 1 a remediation or restore failed (the result is still printed),
-2 bad input (unreadable file, invalid event, denylist or setting, wrong account/region).
+exit status: 0 success, 1 a remediation or restore failed (the result is still printed;
+with scan --fail-on-findings also: an offending rule was found), 2 bad input (unreadable
+file, invalid event, denylist or setting, wrong account/region) or a set-up problem (no
+credentials or region, unknown profile, unreachable endpoint, an answer that is not AWS's).
 
 Run `egress-guard COMMAND --help` for the options of each command."""
 
 INVOKE_EPILOG = """\
-The event is handled exactly as the Lambda function handles it: the account and region
-come from the event (an event naming another account needs MEMBER_ROLE_NAME), and with
-MODE=report, or --dry-run, nothing is revoked.
+The event is handled exactly as the Lambda function handles it: the account comes from the
+event (an event naming another account needs MEMBER_ROLE_NAME); an event naming another
+region than the one the command works in is refused (pass --region to match it). With
+--mode report (MODE=report) nothing is revoked; --dry-run also writes nothing anywhere: no
+Config evaluation, no SNS notice (EC2's own DryRun check of the revoke is still made).
 
 examples:
   egress-guard invoke events/cloudtrail-authorize-egress.json
@@ -75,7 +82,8 @@ try --dry-run first. Progress ("read page 3: 3000 rules, 412 groups; 37 offendin
 examples:
   egress-guard scan --dry-run --output table
   egress-guard scan --region eu-west-1 --group-id sg-0123456789abcdef0
-  DENYLIST_FILE=denylist.yaml egress-guard scan > result.json"""
+  egress-guard scan --denylist denylist.yaml > result.json
+  egress-guard scan --dry-run --fail-on-findings -o csv > findings.csv   # a CI gate"""
 
 CHECK_EPILOG = """\
 Prints the normalised denylist (canonical CIDRs, protocol names, lists everywhere) on
@@ -84,7 +92,8 @@ on stderr and exits 2. JSON and YAML are both accepted; FILE "-" reads stdin.
 
 examples:
   egress-guard check-denylist denylist.json
-  egress-guard check-denylist denylist.yaml --output table"""
+  egress-guard check-denylist denylist.yaml --output table
+  egress-guard check-denylist denylist.yaml --output csv"""
 
 RESTORE_EPILOG = """\
 Re-authorizes exactly the rules the result lists in RevokedSecurityGroupRules that its
@@ -111,39 +120,76 @@ class BadInput(Exception):
 
 # --- the parser --------------------------------------------------------------------------------
 
+OUTPUTS = ("json", "table", "csv")
+# The options of the AWS CLI's habits (and --log-level) that may also come before the
+# command; `main` refuses there the ones that mean nothing for the command.
+LEADING_OPTIONS = {
+    "region": "--region",
+    "profile": "--profile",
+    "endpoint_url": "--endpoint-url",
+    "log_level": "--log-level",
+}
+
 
 def build_parser() -> argparse.ArgumentParser:
-    """The command line's parser. Global options may also follow the command."""
-    common = argparse.ArgumentParser(add_help=False)
-    _add_global_options(common, argparse.SUPPRESS)
+    """The command line's parser. Each command offers only the options that mean something
+    for it; --output, the AWS options and --log-level may also come before the command."""
     parser = argparse.ArgumentParser(
         prog=PROG,
         description=DESCRIPTION,
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    _add_global_options(parser, None)
+    _add_output(parser, None)
+    _add_aws_options(parser, None)
+    _add_log_level(parser, None)
     parser.set_defaults(output="json")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
 
-    def command(name: str, summary: str, epilog: str) -> argparse.ArgumentParser:
-        return commands.add_parser(
+    # Shared options of the commands. SUPPRESS: an option not given after the command keeps
+    # the value given before it.
+    output = argparse.ArgumentParser(add_help=False)
+    _add_output(output, argparse.SUPPRESS)
+    aws = argparse.ArgumentParser(add_help=False)
+    _add_aws_options(aws, argparse.SUPPRESS)
+    _add_log_level(aws, argparse.SUPPRESS)
+    configuration = argparse.ArgumentParser(add_help=False)
+    _add_configuration(configuration)
+
+    def command(
+        name: str, summary: str, epilog: str, *, uses_aws: bool = True, judges: bool = False
+    ) -> argparse.ArgumentParser:
+        parents = [output]
+        offers = {"output"}
+        if uses_aws:
+            parents.append(aws)
+            offers |= set(LEADING_OPTIONS)
+        if judges:
+            parents.append(configuration)
+        sub = commands.add_parser(
             name,
-            parents=[common],
+            parents=parents,
             help=summary,
             description=summary[0].upper() + summary[1:] + ".",
             epilog=epilog,
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
+        sub.set_defaults(offers=frozenset(offers))
+        return sub
 
-    invoke = command("invoke", "run the handler on an event file, print the result", INVOKE_EPILOG)
+    invoke = command(
+        "invoke", "run the handler on an event file, print the result", INVOKE_EPILOG, judges=True
+    )
     invoke.add_argument("event", metavar="EVENT.json", help='the event ("-": stdin)')
-    _add_dry_run(invoke, "report what would be revoked; revoke nothing")
+    _add_dry_run(invoke, "report what would be revoked; write nothing anywhere")
     _add_progress(invoke)
     invoke.set_defaults(run=run_invoke)
 
-    scan = command("scan", "judge (and in enforce mode remediate) security groups now", SCAN_EPILOG)
+    scan = command(
+        "scan", "judge (and in enforce mode remediate) security groups now", SCAN_EPILOG,
+        judges=True,
+    )  # fmt: skip
     scan.add_argument(
         "--group-id",
         dest="group_ids",
@@ -152,13 +198,19 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ID",
         help="a group to judge (repeatable); default: every group in the region",
     )
-    _add_dry_run(scan, "report what would be revoked; revoke nothing")
+    _add_dry_run(scan, "report what would be revoked; write nothing anywhere")
+    scan.add_argument(
+        "--fail-on-findings",
+        action="store_true",
+        help="exit 1 when an offending rule is found (revoked, would be revoked or failed; "
+        "exempt ones aside): a gate for CI, with --dry-run",
+    )
     _add_progress(scan)
     scan.set_defaults(run=run_scan)
 
     check = command(
         "check-denylist", "validate a denylist and print it normalised, or its problems",
-        CHECK_EPILOG,
+        CHECK_EPILOG, uses_aws=False,
     )  # fmt: skip
     check.add_argument("file", metavar="FILE", help='the denylist, JSON or YAML ("-": stdin)')
     check.set_defaults(run=run_check_denylist)
@@ -185,21 +237,42 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_global_options(parser: argparse.ArgumentParser, default: Any) -> None:
+def _add_output(parser: argparse.ArgumentParser, default: Any) -> None:
     parser.add_argument(
         "-o",
         "--output",
-        choices=("json", "table"),
+        choices=OUTPUTS,
         default=default,
-        help="json (default): the result as the Lambda function returns it; "
-        "table: one row per rule and a summary line",
+        help="json (default): as the Lambda function returns it; table: one row per rule and "
+        "a summary line; csv: the table's rows, with a header row",
     )
+
+
+def _add_aws_options(parser: argparse.ArgumentParser, default: Any) -> None:
     parser.add_argument(
         "--region",
         default=default,
         metavar="REGION",
-        help="the AWS region to work in (default: AWS_REGION / AWS_DEFAULT_REGION / profile)",
+        help="the AWS region to work in (default: AWS_REGION, AWS_DEFAULT_REGION, the "
+        "profile's region; one is required)",
     )
+    parser.add_argument(
+        "--profile",
+        default=default,
+        metavar="NAME",
+        help="a profile of the AWS config and credentials files (default: AWS_PROFILE); its "
+        "credentials win over those in the environment",
+    )
+    parser.add_argument(
+        "--endpoint-url",
+        default=default,
+        metavar="URL",
+        help="send every AWS request to this URL, e.g. a local emulator (default: "
+        "AWS_ENDPOINT_URL, else AWS's own endpoints)",
+    )
+
+
+def _add_log_level(parser: argparse.ArgumentParser, default: Any) -> None:
     parser.add_argument(
         "--log-level",
         type=str.upper,
@@ -208,6 +281,21 @@ def _add_global_options(parser: argparse.ArgumentParser, default: Any) -> None:
         metavar="LEVEL",
         help="log level of the JSON logs on stderr: DEBUG, INFO, WARNING, ERROR (default: "
         "POWERTOOLS_LOG_LEVEL, else INFO for invoke and WARNING for the other commands)",
+    )
+
+
+def _add_configuration(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--denylist",
+        metavar="FILE",
+        help="the denylist, JSON or YAML (default: DENYLIST, DENYLIST_FILE, "
+        "DENYLIST_PARAMETER, else the packaged one)",
+    )
+    parser.add_argument(
+        "--mode",
+        choices=("enforce", "report"),
+        help="enforce: revoke; report: revoke nothing, say what would be revoked "
+        "(default: MODE, else enforce)",
     )
 
 
@@ -233,17 +321,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_usage(sys.stderr)
         return fail("a command is required: invoke, scan, check-denylist or restore")
+    for dest, flag in LEADING_OPTIONS.items():
+        if dest not in args.offers and getattr(args, dest, None) is not None:
+            parser.error(f"{flag} means nothing for {args.command}")
     prepare_environment(args)
     # Imported after the environment is prepared; none of these imports Powertools.
     from botocore.exceptions import BotoCoreError, ClientError
+    from botocore.parsers import ResponseParserError
 
-    from egress_guard.aws import error_text
+    from egress_guard.aws import error_text, setup_problem
     from egress_guard.denylist import DenylistError
     from egress_guard.restore import RestoreInputError, RestoreRefused
     from egress_guard.settings import SettingsError
     from egress_guard.targets import EventError
 
     try:
+        if "region" in args.offers:
+            args.working_region = resolve_region(args)
         status: int = args.run(args)
         return status
     except (
@@ -255,7 +349,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         RestoreRefused,
     ) as exc:
         return fail(str(exc))
-    except (ClientError, BotoCoreError) as exc:
+    except (ClientError, BotoCoreError, ResponseParserError) as exc:
+        # Credentials, profile, region, endpoint, or an answer that is not AWS's: exit 2
+        # naming it, before any result could claim the estate clean.
+        problem = setup_problem(exc)
+        if problem is not None:
+            return fail(problem)
         return fail(f"AWS error: {error_text(exc)}", EXIT_FAILED)
     except KeyboardInterrupt:
         return fail("interrupted", EXIT_INTERRUPTED)
@@ -273,23 +372,66 @@ def fail(message: str, status: int = EXIT_BAD_INPUT) -> int:
 
 
 def prepare_environment(args: argparse.Namespace) -> None:
-    """Before Powertools and boto3 are imported: metrics off, log level, region."""
+    """Before Powertools and boto3 are imported: metrics off, log level, and the options
+    that stand for environment variables (the AWS ones as the AWS CLI reads them)."""
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
-    level = args.log_level or os.environ.get("POWERTOOLS_LOG_LEVEL", "").strip().upper()
+    level = getattr(args, "log_level", None)
+    level = level or os.environ.get("POWERTOOLS_LOG_LEVEL", "").strip().upper()
     if not level:
         level = "INFO" if args.command == "invoke" else "WARNING"
     os.environ["POWERTOOLS_LOG_LEVEL"] = level
     args.log_level = level
-    if args.region:
+    if getattr(args, "profile", None):
+        os.environ["AWS_PROFILE"] = args.profile
+        # AWS_DEFAULT_PROFILE would win over AWS_PROFILE, and credentials in the
+        # environment over any profile: a profile given by name wins over both.
+        for name in ("AWS_DEFAULT_PROFILE", *ENVIRONMENT_CREDENTIALS):
+            os.environ.pop(name, None)
+    if getattr(args, "region", None):
         os.environ["AWS_DEFAULT_REGION"] = args.region
         os.environ["AWS_REGION"] = args.region
+    if getattr(args, "endpoint_url", None):
+        # boto3's own variable; the per-service ones would win over it.
+        for name in list(os.environ):
+            if (
+                name.startswith("AWS_ENDPOINT_URL_")
+                or name == "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"
+            ):
+                del os.environ[name]
+        os.environ["AWS_ENDPOINT_URL"] = args.endpoint_url
+    if getattr(args, "denylist", None):
+        os.environ["DENYLIST_FILE"] = os.path.abspath(args.denylist)
+        os.environ.pop("DENYLIST", None)  # it would win over DENYLIST_FILE
+    if getattr(args, "mode", None):
+        os.environ["MODE"] = args.mode
+
+
+ENVIRONMENT_CREDENTIALS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+
+
+def resolve_region(args: argparse.Namespace) -> str:
+    """The region to work in, as the AWS CLI finds it: --region, AWS_REGION, then
+    AWS_DEFAULT_REGION or the profile's region. Set for every client of the command;
+    BadInput when there is none (never a silent default)."""
+    from egress_guard.aws import configured_region
+
+    region = args.region or os.environ.get("AWS_REGION", "").strip() or configured_region()
+    if not region:
+        raise BadInput(
+            "a region is required: pass --region, or set AWS_REGION or AWS_DEFAULT_REGION, "
+            "or region in your AWS config profile"
+        )
+    os.environ["AWS_DEFAULT_REGION"] = os.environ["AWS_REGION"] = region
+    return region
 
 
 def new_clients() -> Clients:
     """The AWS clients of one command (a seam for tests)."""
     from egress_guard.aws import Clients
 
-    return Clients()
+    clients = Clients()
+    clients.groups_seen = {}  # names and VPCs for the tables, from the reads made anyway
+    return clients
 
 
 # --- invoke and scan -----------------------------------------------------------------------------
@@ -298,13 +440,25 @@ def new_clients() -> Clients:
 def run_invoke(args: argparse.Namespace) -> int:
     event = read_json(args.event, "event")
     from egress_guard import handler
+    from egress_guard.events import parse_event
     from egress_guard.service import handle
 
+    region = args.working_region
+    named = parse_event(event).region
+    if named is not None and named != region:
+        # Acting elsewhere than the operator said, or than the event says, would both
+        # surprise someone: refuse, and say how to act in the event's region.
+        raise BadInput(
+            f"the event is from region {named} but this command works in {region} "
+            f"(--region, AWS_REGION or the profile): pass --region {named} to act on it"
+        )
     _set_log_level(args.log_level)
     clients = new_clients()
+    clients.own_account()  # credentials and endpoint work, before anything is judged
     return _run(
         args,
         handler.metrics,
+        clients,
         lambda progress: handle(
             event, clients, handler.metrics, force_dry_run=args.dry_run, progress=progress
         ),
@@ -319,7 +473,7 @@ def run_scan(args: argparse.Namespace) -> int:
         source="cli:scan",
         event_id=f"cli-scan-{uuid.uuid4()}",
         account=None,  # the credentials' own account
-        region=args.region,
+        region=args.working_region,
         groups=tuple(GroupTarget(g, must_exist=True) for g in group_ids),
         sweep=not group_ids,
     )
@@ -328,21 +482,24 @@ def run_scan(args: argparse.Namespace) -> int:
 
     _set_log_level(args.log_level)
     clients = new_clients()
+    account = clients.own_account()  # credentials and endpoint work; the result names it
     return _run(
         args,
         handler.metrics,
+        clients,
         lambda progress: run_targets(
             targets, clients, handler.metrics, force_dry_run=args.dry_run, progress=progress
         ),
-        clients=clients,
+        account=account,
     )
 
 
 def _run(
     args: argparse.Namespace,
     metrics: Metrics,
+    clients: Clients,
     call: Callable[[Callable[[str], None]], dict[str, Any]],
-    clients: Clients | None = None,
+    account: str | None = None,
 ) -> int:
     """Runs one invocation with progress, prints its result, flushes metrics."""
     from egress_guard.service import RemediationFailed
@@ -358,35 +515,62 @@ def _run(
         output, failure = exc.result.to_dict(), str(exc)
     finally:
         progress.close()
-    if clients is not None and output.get("Account") is None:
-        output["Account"] = _own_account(clients)
-    write_output(args, output, "result")
+    if account is not None and output.get("Account") is None:
+        output["Account"] = account
+    groups = _groups_of(clients, output) if args.output != "json" else {}
+    write_output(args, output, "result", groups)
     if metrics.metric_set:
         metrics.flush_metrics()  # printed only when POWERTOOLS_METRICS_DISABLED is false
     if failure is not None:
         return fail(f"remediation failed: {failure}", EXIT_FAILED)
+    if getattr(args, "fail_on_findings", False):
+        found = sum(1 for f in output.get("Findings") or () if f.get("Action") in FOUND_ACTIONS)
+        if found:
+            return fail(f"{found} offending rule(s) found (--fail-on-findings)", EXIT_FAILED)
     return EXIT_OK
 
 
-def _own_account(clients: Clients) -> str | None:
-    """The credentials' account, for a scan's result (so that restore can check it)."""
-    from egress_guard.aws import AwsErrors
+# What --fail-on-findings counts: offending rules, whatever was done about them (a rule
+# gone before its revoke is no longer there; an exempt one is allowed by its tag).
+FOUND_ACTIONS = frozenset({"revoked", "would-revoke", "failed"})
 
+
+def _groups_of(clients: Clients, result: Mapping[str, Any]) -> dict[str, tuple[str, str]]:
+    """Name and VPC of the result's groups for a table, from the reads the run made where
+    it made them; "-" in the table where they cannot be read."""
+    from botocore.parsers import ResponseParserError
+
+    from egress_guard.aws import AwsErrors
+    from egress_guard.settings import Settings
+
+    ids = sorted({str(f["GroupId"]) for f in result.get("Findings") or () if f.get("GroupId")})
+    if not ids:
+        return {}
     try:
-        return clients.own_account()
-    except AwsErrors:
-        return None
+        ec2 = clients.ec2(
+            result.get("Account"), result.get("Region"), Settings.from_env().member_role_name
+        )
+        found = ec2.group_info(ids)
+    except (*AwsErrors, ResponseParserError):
+        return {}
+    return {g: (info.name, info.vpc_id or "") for g, info in found.items()}
 
 
 def write_output(
-    args: argparse.Namespace, data: Mapping[str, Any], kind: Literal["result", "restore"]
+    args: argparse.Namespace,
+    data: Mapping[str, Any],
+    kind: Literal["result", "restore"],
+    groups: Mapping[str, tuple[str, str]] | None = None,
 ) -> None:
-    """A result or a restore report on stdout: JSON, or with --output table a table."""
-    if args.output == "table":
+    """A result or a restore report on stdout: JSON, or with --output table (csv) a table."""
+    if args.output in ("table", "csv"):
         from egress_guard import table
 
-        render = table.render_result if kind == "result" else table.render_restore
-        text = render(data)
+        csv = args.output == "csv"
+        if kind == "result":
+            text = (table.result_csv if csv else table.render_result)(data, groups)
+        else:
+            text = (table.restore_csv if csv else table.render_restore)(data)
     else:
         text = json.dumps(data, indent=2, default=str) + "\n"
     sys.stdout.write(text)
@@ -410,10 +594,11 @@ def run_check_denylist(args: argparse.Namespace) -> int:
     Judge(denylist)  # compiles as the function would
     for warning in denylist.warnings:
         print(f"{args.file}: warning: {warning}", file=sys.stderr)
-    if args.output == "table":
-        from egress_guard.table import render_denylist
+    if args.output in ("table", "csv"):
+        from egress_guard.table import denylist_csv, render_denylist
 
-        sys.stdout.write(render_denylist(denylist.document))
+        render = denylist_csv if args.output == "csv" else render_denylist
+        sys.stdout.write(render(denylist.document))
     else:
         sys.stdout.write(denylist.to_json() + "\n")
     return EXIT_OK

@@ -105,9 +105,14 @@ def run_targets(
         ec2, judge, settings, dry_run=dry_run, time_left=time_left, progress=progress
     )
     remediator.run(targets, result)
-    report_to_config(clients, targets, result)
+    # A dry run asked for by hand (the command line's --dry-run, a manual request's DryRun)
+    # writes nothing anywhere, as EC2's own DryRun: no Config evaluation, no notice. Report
+    # mode (MODE=report) still reports to Config and announces what it would revoke.
+    writes = not (force_dry_run or targets.dry_run)
+    if writes:
+        report_to_config(clients, targets, result)
     record_metrics(metrics, result)
-    if settings.notify_topic_arn:
+    if writes and settings.notify_topic_arn:
         notify(clients, settings.notify_topic_arn, result, metrics)
     output = result.to_dict()
     log_result(output)  # one line, or a summary and numbered parts when too large

@@ -1,21 +1,34 @@
-"""Plain-text tables for the command line's `--output table` (pure: dicts in, text out).
+"""Plain-text tables for the command line's `--output table` and `--output csv` (pure:
+dicts in, text out).
 
 A person should see at a glance what was done: one row per offending (or exempt) rule,
-sorted by group, then a summary line such as
+sorted by group, with the group's name and VPC where known, then a summary line such as
 
     2 revoked, 1 exempt, 0 failed in 123456789012/us-east-1 (enforce)
 
 followed by the errors and notes of the run, if any. The input is the result dict that the
 handler returns (docs/result.md), the restore report of `egress_guard.restore`, or a
-normalised denylist document, so the tables show exactly what the JSON output would.
+normalised denylist document, so the tables show exactly what the JSON output would. CSV
+has the same rows (errors in a column of their own) under a header row, and no summary.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-RESULT_HEADERS = ("GROUP", "RULE", "TRAFFIC", "DENYLIST ENTRY", "ACTION")
+# A group's name and VPC id, by group id (the command line reads them; "-" where unknown).
+Groups = Mapping[str, tuple[str, str]]
+
+RESULT_HEADERS = ("GROUP", "NAME", "VPC", "RULE", "TRAFFIC", "DENYLIST ENTRY", "ACTION")
+RESULT_CSV_HEADERS = (
+    "group_id", "group_name", "vpc_id", "rule_id", "traffic", "denylist_entry", "action",
+    "error",
+)  # fmt: skip
+RESTORE_CSV_HEADERS = ("group_id", "rule_id", "traffic", "status", "detail")
+DENYLIST_CSV_HEADERS = ("list", "id", "protocol", "ports", "destination", "match")
 RESTORE_HEADERS = ("GROUP", "RULE", "TRAFFIC", "STATUS", "DETAIL")
 DENYLIST_HEADERS = ("LIST", "ID", "PROTOCOL", "PORTS", "DESTINATION", "MATCH")
 GAP = "  "
@@ -31,25 +44,70 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(lines)
 
 
-def render_result(result: Mapping[str, Any]) -> str:
-    """The result of one invocation or scan: findings table, summary, errors, notes."""
-    findings = [f for f in result.get("Findings") or () if isinstance(f, Mapping)]
+def to_csv(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """RFC 4180 CSV (quoted where needed), one header row, "\\n" line ends."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(headers)
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def _findings(result: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    found = [f for f in result.get("Findings") or () if isinstance(f, Mapping)]
+    return sorted(found, key=_finding_order)
+
+
+def _group(groups: Groups | None, finding: Mapping[str, Any]) -> tuple[str, str]:
+    name, vpc = (groups or {}).get(_text(finding.get("GroupId")), ("", ""))
+    return _text(name), _text(vpc)
+
+
+def render_result(result: Mapping[str, Any], groups: Groups | None = None) -> str:
+    """The result of one invocation or scan: findings table, summary, errors, notes.
+
+    `groups`: name and VPC id by group id, for the NAME and VPC columns ("-" if missing).
+    """
     rows = [
         (
             _text(f.get("GroupId")),
+            *_group(groups, f),
             _text(f.get("SecurityGroupRuleId")),
             _text(f.get("Traffic")),
             _text(f.get("DenylistEntry")),
             _action(f),
         )
-        for f in sorted(findings, key=_finding_order)
+        for f in _findings(result)
     ]
-    parts = [format_table(RESULT_HEADERS, rows)] if rows else ["no offending egress rules"]
+    if rows:
+        parts = [format_table(RESULT_HEADERS, rows)]
+    elif result.get("Errors"):
+        # Not "no offending egress rules": what could not be read may hold some.
+        parts = ["no offending egress rules found, but the run was incomplete (errors below)"]
+    else:
+        parts = ["no offending egress rules"]
     parts.append(result_summary(result))
     parts.extend(_permission_lines(result))
     parts.extend(f"error: {_one_line(str(e))}" for e in result.get("Errors") or ())
     parts.extend(f"note: {_one_line(str(n))}" for n in result.get("Notes") or ())
     return "\n".join(parts) + "\n"
+
+
+def result_csv(result: Mapping[str, Any], groups: Groups | None = None) -> str:
+    """The findings as CSV: the table's rows, the error apart, empty cells where unknown."""
+    rows = [
+        (
+            _raw(f.get("GroupId")),
+            *((groups or {}).get(_raw(f.get("GroupId")), ("", ""))),
+            _raw(f.get("SecurityGroupRuleId")),
+            _raw(f.get("Traffic")),
+            _raw(f.get("DenylistEntry")),
+            _raw(f.get("Action")),
+            _raw(f.get("Error")),
+        )
+        for f in _findings(result)
+    ]
+    return to_csv(RESULT_CSV_HEADERS, rows)
 
 
 def result_summary(result: Mapping[str, Any]) -> str:
@@ -90,6 +148,22 @@ def render_restore(report: Mapping[str, Any]) -> str:
     return "\n".join(parts) + "\n"
 
 
+def restore_csv(report: Mapping[str, Any]) -> str:
+    """A restore report's rules as CSV."""
+    rows = [
+        (
+            _raw(item.get("GroupId")),
+            _raw(item.get("SecurityGroupRuleId")),
+            _raw(item.get("Traffic")),
+            _raw(item.get("Status")),
+            _restore_detail(item),
+        )
+        for item in report.get("Rules") or ()
+        if isinstance(item, Mapping)
+    ]
+    return to_csv(RESTORE_CSV_HEADERS, rows)
+
+
 def restore_summary(report: Mapping[str, Any]) -> str:
     """`2 restored, 1 already present, 0 failed in 123456789012/us-east-1`."""
     counts: dict[str, int] = {}
@@ -107,7 +181,22 @@ def restore_summary(report: Mapping[str, Any]) -> str:
 
 def render_denylist(document: Mapping[str, Any]) -> str:
     """A normalised denylist document (Denylist.document) as one row per entry."""
-    rows = []
+    rows = _denylist_rows(document)
+    deny = len(document.get("deny") or ())
+    allow = len(document.get("allow") or ())
+    summary = f"{deny} deny entr{'y' if deny == 1 else 'ies'}, {allow} allow entr" + (
+        "y" if allow == 1 else "ies"
+    )
+    return format_table(DENYLIST_HEADERS, rows) + "\n" + summary + "\n"
+
+
+def denylist_csv(document: Mapping[str, Any]) -> str:
+    """A normalised denylist document as CSV, one row per entry."""
+    return to_csv(DENYLIST_CSV_HEADERS, _denylist_rows(document))
+
+
+def _denylist_rows(document: Mapping[str, Any]) -> list[tuple[str, ...]]:
+    rows: list[tuple[str, ...]] = []
     for kind in ("deny", "allow"):
         for entry in document.get(kind) or ():
             if not isinstance(entry, Mapping):
@@ -120,23 +209,20 @@ def render_denylist(document: Mapping[str, Any]) -> str:
                 (
                     kind,
                     _text(entry.get("id")),
-                    _protocol(entry.get("protocol")),
+                    _protocol(entry),
                     _ports(entry),
                     destination,
                     _text(entry.get("match"), "covers" if kind == "allow" else "overlaps"),
                 )
             )
-    deny = len(document.get("deny") or ())
-    allow = len(document.get("allow") or ())
-    summary = f"{deny} deny entr{'y' if deny == 1 else 'ies'}, {allow} allow entr" + (
-        "y" if allow == 1 else "ies"
-    )
-    return format_table(DENYLIST_HEADERS, rows) + "\n" + summary + "\n"
+    return rows
 
 
-def _protocol(value: Any) -> str:
+def _protocol(entry: Mapping[str, Any]) -> str:
+    value = entry.get("protocol")
     if value is None:
-        return "any"
+        # Ports without a protocol mean those ports over tcp and over udp (SPEC 3).
+        return "tcp+udp" if "ports" in entry else "any"
     return "all" if str(value) == "-1" else _text(value)
 
 
@@ -188,6 +274,11 @@ def _where(doc: Mapping[str, Any]) -> str:
     account = _text(doc.get("Account"), "this account")
     region = _text(doc.get("Region"), "default region")
     return f"{account}/{region}"
+
+
+def _raw(value: Any) -> str:
+    """A CSV cell: the value as text, empty when there is none."""
+    return "" if value is None else str(value)
 
 
 def _text(value: Any, default: str = "-") -> str:

@@ -7,6 +7,7 @@ exit status are what is checked, and EC2's state afterwards through boto3.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -15,9 +16,21 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
-from emulator import ACCOUNT_ID, REGION, Group, Proxy, create_vpc, fail
-from samples import authorize_egress
+from emulator import (
+    ACCOUNT_ID,
+    REGION,
+    Forward,
+    Group,
+    Proxy,
+    Request,
+    Response,
+    create_vpc,
+    fail,
+    free_port,
+)
+from samples import authorize_egress, pointed
 
 pytestmark = pytest.mark.integration
 
@@ -134,7 +147,10 @@ def test_invoke_the_cloudtrail_sample_pointed_at_a_live_rule(
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert len(lines) == 3
-    assert lines[1].split()[:2] == [group.group_id, group.rule_ids[0]]
+    group_id, name, vpc_id, rule_id = lines[1].split()[:4]
+    # The group's name and VPC come from the tag read the remediation made anyway.
+    assert (group_id, vpc_id, rule_id) == (group.group_id, group.vpc_id, group.rule_ids[0])
+    assert name.startswith("eg-test-")
     assert lines[1].split()[-2:] == ["smtp-out", "revoked"]
     assert lines[2].startswith(f"1 revoked, 0 exempt, 0 failed in {ACCOUNT_ID}/{REGION} (enforce)")
     left = {r["SecurityGroupRuleId"] for r in egress_rules(ec2, group.group_id)}
@@ -157,9 +173,10 @@ def test_invoke_the_sample_schedule_event_as_a_dry_run_table(
 
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    assert lines[0].split() == ["GROUP", "RULE", "TRAFFIC", "DENYLIST", "ENTRY", "ACTION"]
-    assert lines[1].split() == [group.group_id, group.rule_ids[0], "tcp/25", "->", "::/0",
-                                "smtp-out-v6", "would-revoke"]  # fmt: skip
+    assert lines[0].split() == ["GROUP", "NAME", "VPC", "RULE", "TRAFFIC", "DENYLIST", "ENTRY",
+                                "ACTION"]  # fmt: skip
+    assert lines[1].split()[2:] == [group.vpc_id, group.rule_ids[0], "tcp/25", "->", "::/0",
+                                    "smtp-out-v6", "would-revoke"]  # fmt: skip
     assert lines[2].startswith(f"1 would-revoke, 0 exempt, 0 failed in {ACCOUNT_ID}/{REGION}")
     assert "(enforce, dry run)" in lines[2]
     assert len(egress_rules(ec2, group.group_id)) == 2  # nothing revoked
@@ -204,6 +221,97 @@ def test_invoke_bad_input_exits_2_with_one_line(
     assert lines[0].startswith("egress-guard: ")
     assert message in lines[0]
     assert "Traceback" not in done.stderr
+
+
+def put_evaluations_in_test_mode(request: Request, forward: Forward) -> Response:
+    """moto answers PutEvaluations only with TestMode (MOTO_NOTES.md): add it."""
+    body = json.loads(request.body)
+    body["TestMode"] = True
+    return forward(dataclasses.replace(request, body=json.dumps(body).encode()))
+
+
+def test_a_cli_dry_run_writes_nothing_anywhere(
+    proxy: Proxy, aws_env: str, ec2: Any, make_group: MakeGroup, tmp_path: Path
+) -> None:
+    group = make_group(egress=[SMTP], keep_default_egress=False)
+    topic = boto3.client("sns", endpoint_url=aws_env, region_name=REGION).create_topic(
+        Name="egress-guard"
+    )["TopicArn"]
+    proxy.on("PutEvaluations", put_evaluations_in_test_mode)
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps(pointed("config-rule-invocation-change.json", group.group_id)))
+
+    dry = egress_cli("invoke", str(event), "--dry-run", NOTIFY_TOPIC_ARN=topic)
+
+    assert dry.returncode == 0, dry.stderr
+    assert [f["Action"] for f in json.loads(dry.stdout)["Findings"]] == ["would-revoke"]
+    writes = [
+        c.action
+        for c in proxy.calls
+        if c.action in ("PutEvaluations", "Publish", "RevokeSecurityGroupEgress")
+    ]
+    assert writes == ["RevokeSecurityGroupEgress"]  # EC2's own DryRun, nothing else
+    (check,) = [c for c in proxy.calls if c.action == "RevokeSecurityGroupEgress"]
+    assert check.request.params["DryRun"] == "true"
+    assert check.error_code == "DryRunOperation"
+    assert egress_rules(ec2, group.group_id) != []
+
+    # The same event without --dry-run: the writes the dry run left out.
+    proxy.clear_calls()
+    done = egress_cli("invoke", str(event), NOTIFY_TOPIC_ARN=topic)
+    assert done.returncode == 0, done.stderr
+    assert {"RevokeSecurityGroupEgress", "PutEvaluations", "Publish"} <= set(proxy.actions())
+
+
+def test_no_credentials_exit_2_with_one_line_and_no_table(aws_env: str) -> None:
+    done = egress_cli("scan", "-o", "table", AWS_ACCESS_KEY_ID="", AWS_SECRET_ACCESS_KEY="")
+    assert (done.returncode, done.stdout) == (2, "")
+    assert cli_lines(done.stderr) == [
+        "egress-guard: no usable AWS credentials: Unable to locate credentials"
+    ]
+
+
+def test_an_unreachable_endpoint_exits_2_naming_it(aws_env: str) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    done = egress_cli("scan", "--endpoint-url", url, AWS_MAX_ATTEMPTS="1")
+    assert (done.returncode, done.stdout) == (2, "")
+    assert cli_lines(done.stderr) == [
+        "egress-guard: cannot reach the AWS endpoint: "
+        f'Could not connect to the endpoint URL: "{url}/"'
+    ]
+
+
+def test_a_malformed_answer_exits_2_without_a_traceback(proxy: Proxy) -> None:
+    def broken(request: Request, forward: Forward) -> Response:
+        return Response(200, {"content-type": "text/html"}, b"<html><p>Internal error</html>")
+
+    proxy.on("DescribeSecurityGroupRules", broken)
+    done = egress_cli("scan", "-o", "table")
+    assert (done.returncode, done.stdout) == (2, "")
+    (line,) = cli_lines(done.stderr)
+    assert line.startswith("egress-guard: malformed answer from the AWS endpoint: ")
+    assert "Traceback" not in done.stderr
+
+
+def test_make_try_runs_the_config_rule_samples_with_their_evaluations() -> None:
+    """`make try` (scripts/demo.py --every-sample), on the samples moto cannot take alone."""
+    samples = [
+        "config-rule-invocation-change.json",
+        "config-rule-invocation-oversized.json",
+        "config-rule-invocation-scheduled.json",
+    ]
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "demo.py"), "--every-sample", *samples],
+        capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = {line.split()[0]: line for line in done.stdout.splitlines() if line.split()}
+    for sample in samples:
+        assert lines[sample].split()[1] == "revoked"
+        assert "tcp/25 -> 0.0.0.0/0 [smtp-to-internet]" in lines[sample]
+        assert "PutEvaluations" in lines[sample]
+        assert "<html" not in lines[sample].lower()
+    assert "3 of 3 samples ran" in done.stdout
 
 
 # --- scan ---------------------------------------------------------------------------------------
@@ -258,11 +366,13 @@ def test_scan_of_300_groups_shows_progress_and_a_correct_table(aws_env: str, ec2
 
     lines = done.stdout.splitlines()
     header, rows, summary = lines[0], lines[1:-1], lines[-1]
-    assert header.split() == ["GROUP", "RULE", "TRAFFIC", "DENYLIST", "ENTRY", "ACTION"]
+    assert header.split() == ["GROUP", "NAME", "VPC", "RULE", "TRAFFIC", "DENYLIST", "ENTRY",
+                              "ACTION"]  # fmt: skip
     assert len(rows) == 300
     seen = {}
     for row in rows:
-        group_id, rule_id, *traffic, entry, action = row.split()
+        group_id, name, _vpc, rule_id, *traffic, entry, action = row.split()
+        assert name.startswith("many-")
         assert " ".join(traffic) == "tcp/25 -> ::/0"
         assert entry == "smtp-out-v6"
         seen[group_id] = (rule_id, action)

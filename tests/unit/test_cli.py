@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
+from botocore.parsers import ResponseParserError
 
 import egress_guard.handler  # noqa: F401  (its logger must bind the session's stderr, not a test's)
 from egress_guard import __version__, cli
-from egress_guard.aws import DryRunResult
+from egress_guard.aws import DryRunResult, GroupInfo
 from egress_guard.rules import Rule
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
@@ -61,6 +63,8 @@ class FakeEc2:
         self.dry_runs: list[tuple[str, list[str]]] = []
         self.authorized: list[tuple[str, dict[str, Any], dict[str, str]]] = []
         self.pages_read = 0
+        self.groups = {GROUP: GroupInfo("web", "vpc-0a1b2c3d4e5f67890")}  # OTHER_GROUP: unknown
+        self.pages_error: Exception | None = None
         self._next = 100
 
     def rules_of_group(self, group_id: str) -> list[Rule]:
@@ -70,6 +74,8 @@ class FakeEc2:
         return [r for r in self.rules_of_group(group_id) if r.rule_id in rule_ids]
 
     def all_rule_pages(self) -> Iterator[list[Rule]]:
+        if self.pages_error is not None:
+            raise self.pages_error
         for start in range(0, len(self.rules), 2):
             self.pages_read += 1
             yield self.rules[start : start + 2]
@@ -79,6 +85,9 @@ class FakeEc2:
 
     def groups_tagged(self, key: str) -> dict[str, str]:
         return {}
+
+    def group_info(self, group_ids: Sequence[str]) -> dict[str, GroupInfo]:
+        return {g: self.groups[g] for g in group_ids if g in self.groups}
 
     def prefix_list_cidrs(self, prefix_list_id: str) -> list[str]:
         return []
@@ -145,7 +154,8 @@ class FakeClients:
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The CLI sets some variables itself; monkeypatch puts them back afterwards."""
+    """The CLI sets some variables itself; monkeypatch puts them back afterwards (set
+    first, so that monkeypatch also removes the ones that were not there)."""
     for name in (
         "DENYLIST_FILE",
         "DENYLIST_PARAMETER",
@@ -156,8 +166,19 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
         "POWERTOOLS_METRICS_DISABLED",
         "POWERTOOLS_LOG_LEVEL",
         "SWEEP_CONCURRENCY",
+        "AWS_PROFILE",
+        "AWS_DEFAULT_PROFILE",
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_EC2",
+        "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
     ):
-        monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
     monkeypatch.setenv("DENYLIST", json.dumps(DENYLIST))
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     monkeypatch.setenv("AWS_REGION", REGION)
@@ -339,8 +360,10 @@ def test_invoke_dry_run_revokes_nothing(
     assert ec2.revoked == []
     assert ec2.dry_runs == [(GROUP, [SMTP.rule_id])]
     lines = out.splitlines()
-    assert lines[1].split() == [GROUP, SMTP.rule_id, "tcp/25", "->", "0.0.0.0/0", "smtp-out",
-                                "would-revoke"]  # fmt: skip
+    assert lines[0].split() == ["GROUP", "NAME", "VPC", "RULE", "TRAFFIC", "DENYLIST", "ENTRY",
+                                "ACTION"]  # fmt: skip
+    assert lines[1].split() == [GROUP, "web", "vpc-0a1b2c3d4e5f67890", SMTP.rule_id, "tcp/25",
+                                "->", "0.0.0.0/0", "smtp-out", "would-revoke"]  # fmt: skip
     # A manual request names no account: the result names the credentials' own.
     assert lines[2].startswith(f"1 would-revoke, 0 exempt, 0 failed in {ACCOUNT}/us-east-1")
     assert "(enforce, dry run)" in lines[2]
@@ -482,20 +505,30 @@ def test_event_for_another_account_is_refused(
     assert ec2.revoked == []
 
 
-def test_aws_error_exits_1_with_one_line(
+@pytest.mark.parametrize(
+    ("code", "status", "line"),
+    [
+        ("RequestLimitExceeded", 1, "AWS error: RequestLimitExceeded: the text"),
+        ("ExpiredToken", 2, "AWS refused the credentials: ExpiredToken: the text"),
+    ],
+)
+def test_aws_error_exits_1_with_one_line_and_refused_credentials_2(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     clients: FakeClients,
     monkeypatch: pytest.MonkeyPatch,
+    code: str,
+    status: int,
+    line: str,
 ) -> None:
-    def no_credentials() -> str:
-        raise client_error("ExpiredToken", "the security token has expired")
+    def refused() -> str:
+        raise client_error(code, "the text")
 
-    monkeypatch.setattr(clients, "own_account", no_credentials)
+    monkeypatch.setattr(clients, "own_account", refused)
     result = write(tmp_path, "r.json", revoked_result(SMTP))
-    status, _, err = run(capsys, "restore", result)
-    assert status == 1
-    assert only_line(err) == "egress-guard: AWS error: ExpiredToken: the security token has expired"
+    got, _, err = run(capsys, "restore", result)
+    assert got == status
+    assert only_line(err) == f"egress-guard: {line}"
 
 
 # --- scan ---------------------------------------------------------------------------------------
@@ -530,7 +563,7 @@ def test_scan_json_names_the_account_and_source(
     assert result["DryRun"] is True
     assert ec2.revoked == []
     assert result["EventId"].startswith("cli-scan-")
-    assert clients.ec2_calls == [(None, None, None)]
+    assert clients.ec2_calls == [(None, REGION, None)]
 
 
 def test_scan_named_groups_with_region(
@@ -590,7 +623,8 @@ def test_check_denylist_yaml_and_table(tmp_path: Path, capsys: pytest.CaptureFix
     status, out, err = run(capsys, "check-denylist", path, "--output", "table")
     assert status == 0
     assert err == ""
-    assert out.splitlines()[1].split() == ["deny", "smtp", "any", "25", "any", "overlaps"]
+    # Ports without a protocol: those ports over tcp and udp.
+    assert out.splitlines()[1].split() == ["deny", "smtp", "tcp+udp", "25", "any", "overlaps"]
 
 
 def test_check_denylist_problems_one_per_line(
@@ -902,3 +936,253 @@ def test_metrics_left_over_in_the_process_never_reach_stdout(
     status, out, _ = run(capsys, "scan", "--dry-run")
 
     assert (status, json.loads(out)["Source"]) == (0, "cli:scan")
+
+
+# --- region, set-up problems and options --------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["scan", "invoke", "restore"])
+def test_no_region_anywhere_exits_2_naming_it(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    clients: FakeClients,
+    monkeypatch: pytest.MonkeyPatch,
+    command: str,
+) -> None:
+    monkeypatch.delenv("AWS_REGION")
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    argv = {
+        "scan": ["scan"],
+        "invoke": ["invoke", write(tmp_path, "e.json", manual_event(SMTP.rule_id))],
+        "restore": ["restore", write(tmp_path, "r.json", revoked_result(SMTP))],
+    }[command]
+    status, out, err = run(capsys, *argv)
+    assert (status, out) == (2, "")
+    assert only_line(err).startswith("egress-guard: a region is required: pass --region")
+    assert clients.ec2_calls == []
+    assert clients.sts_calls == 0
+
+
+def test_aws_region_alone_is_the_region_as_for_the_aws_cli(
+    capsys: pytest.CaptureFixture[str], clients: FakeClients, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    monkeypatch.setenv("AWS_REGION", "eu-north-1")
+    status, out, _ = run(capsys, "scan", "--dry-run")
+    assert status == 0
+    assert clients.ec2_calls == [(None, "eu-north-1", None)]
+    assert json.loads(out)["Region"] == "eu-north-1"
+
+
+def test_an_unknown_profile_exits_2_naming_it(
+    capsys: pytest.CaptureFixture[str], clients: FakeClients, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AWS_REGION")
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    status, out, err = run(capsys, "scan", "--profile", "nowhere")
+    assert (status, out) == (2, "")
+    assert only_line(err) == (
+        "egress-guard: AWS configuration: The config profile (nowhere) could not be found"
+    )
+
+
+@pytest.mark.parametrize(
+    ("error", "line"),
+    [
+        (NoCredentialsError(), "no usable AWS credentials: Unable to locate credentials"),
+        (
+            EndpointConnectionError(endpoint_url="https://sts.eu-nowhere-1.amazonaws.com/"),
+            "cannot reach the AWS endpoint: Could not connect to the endpoint URL: "
+            '"https://sts.eu-nowhere-1.amazonaws.com/"',
+        ),
+    ],
+)
+@pytest.mark.parametrize("output", ["json", "table"])
+def test_setup_problems_exit_2_with_one_line_and_no_result(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    clients: FakeClients,
+    monkeypatch: pytest.MonkeyPatch,
+    error: Exception,
+    line: str,
+    output: str,
+) -> None:
+    def broken() -> str:
+        raise error
+
+    monkeypatch.setattr(clients, "own_account", broken)
+    event = write(tmp_path, "e.json", manual_event(SMTP.rule_id))
+    for argv in (["scan", "-o", output], ["invoke", event, "-o", output]):
+        status, out, err = run(capsys, *argv)
+        assert (status, out) == (2, "")  # no table claiming "no offending egress rules"
+        assert only_line(err) == f"egress-guard: {line}"
+    assert clients.ec2_calls == []
+
+
+def test_a_malformed_answer_exits_2_with_one_line(
+    capsys: pytest.CaptureFixture[str], clients: FakeClients, ec2: FakeEc2
+) -> None:
+    ec2.pages_error = ResponseParserError(
+        "Unable to parse response (syntax error), invalid XML received:\nb'<html>500</html>'"
+    )
+    status, out, err = run(capsys, "scan", "-o", "table")
+    assert (status, out) == (2, "")
+    assert only_line(err) == (
+        "egress-guard: malformed answer from the AWS endpoint: Unable to parse response "
+        "(syntax error), invalid XML received:"
+    )
+
+
+def test_invoke_refuses_an_event_from_another_region(
+    capsys: pytest.CaptureFixture[str], clients: FakeClients, ec2: FakeEc2
+) -> None:
+    event = str(EVENTS / "cloudtrail-authorize-egress.json")  # names us-east-1
+    status, out, err = run(capsys, "invoke", event, "--region", "eu-west-1")
+    assert (status, out) == (2, "")
+    assert only_line(err) == (
+        "egress-guard: the event is from region us-east-1 but this command works in eu-west-1 "
+        "(--region, AWS_REGION or the profile): pass --region us-east-1 to act on it"
+    )
+    assert clients.ec2_calls == []
+
+
+def test_invoke_proves_the_credentials_before_judging(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], clients: FakeClients
+) -> None:
+    event = write(tmp_path, "e.json", manual_event(SMTP.rule_id))
+    status, _, _ = run(capsys, "invoke", event, "--dry-run")
+    assert status == 0
+    assert clients.sts_calls >= 1
+
+
+def test_dry_run_writes_no_notice(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    clients: FakeClients,
+    ec2: FakeEc2,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # FakeClients.client() fails the test if an SNS client is asked for.
+    monkeypatch.setenv("NOTIFY_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:egress-guard")
+    event = write(tmp_path, "e.json", manual_event(SMTP.rule_id))
+    for argv in (["invoke", event, "--dry-run"], ["scan", "--dry-run"]):
+        status, out, _ = run(capsys, *argv)
+        assert status == 0
+        assert "would-revoke" in {f["Action"] for f in json.loads(out)["Findings"]}
+    assert ec2.revoked == []
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["check-denylist", "d.json", "--region", "eu-west-1"],
+        ["check-denylist", "d.json", "--profile", "p"],
+        ["check-denylist", "d.json", "--endpoint-url", "http://x"],
+        ["check-denylist", "d.json", "--log-level", "debug"],
+        ["--region", "eu-west-1", "check-denylist", "d.json"],
+        ["restore", "r.json", "--mode", "report"],
+        ["restore", "r.json", "--denylist", "d.json"],
+        ["invoke", "e.json", "--fail-on-findings"],
+        ["invoke", "e.json", "--group-id", GROUP],
+    ],
+)
+def test_options_that_mean_nothing_for_a_command_are_refused(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exc:
+        cli.main(argv)
+    assert exc.value.code == 2
+    assert "usage: egress-guard" in capsys.readouterr().err
+
+
+def test_aws_options_before_or_after_the_command() -> None:
+    parser = cli.build_parser()
+    for argv in (
+        ["--profile", "p", "--endpoint-url", "http://e", "scan"],
+        ["scan", "--profile", "p", "--endpoint-url", "http://e"],
+    ):
+        args = parser.parse_args(argv)
+        assert (args.profile, args.endpoint_url) == ("p", "http://e")
+
+
+def test_options_stand_for_their_environment_variables(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("AWS_DEFAULT_PROFILE", "other")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAENVIRONMENT")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_EC2", "http://elsewhere")
+    args = cli.build_parser().parse_args(
+        ["scan", "--profile", "audit", "--endpoint-url", "http://127.0.0.1:5000",
+         "--denylist", "d.yaml", "--mode", "report"]
+    )  # fmt: skip
+    cli.prepare_environment(args)
+    assert os.environ["AWS_PROFILE"] == "audit"
+    # A profile given by name wins, as with the AWS CLI, over the environment's.
+    assert "AWS_DEFAULT_PROFILE" not in os.environ
+    assert "AWS_ACCESS_KEY_ID" not in os.environ
+    assert os.environ["AWS_ENDPOINT_URL"] == "http://127.0.0.1:5000"
+    assert "AWS_ENDPOINT_URL_EC2" not in os.environ
+    assert os.environ["DENYLIST_FILE"] == os.path.abspath("d.yaml")
+    assert "DENYLIST" not in os.environ
+    assert os.environ["MODE"] == "report"
+
+
+def test_denylist_and_mode_options(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], clients: FakeClients, ec2: FakeEc2
+) -> None:
+    https_only = {"version": 1, "deny": [{"id": "no-https", "protocol": "tcp", "ports": "443"}]}
+    path = write(tmp_path, "d.json", https_only)
+    status, out, _ = run(capsys, "scan", "--denylist", path, "--mode", "report")
+    assert status == 0
+    result = json.loads(out)
+    assert result["Mode"] == "report"
+    assert [(f["SecurityGroupRuleId"], f["Action"]) for f in result["Findings"]] == [
+        (HTTPS.rule_id, "would-revoke")
+    ]
+    assert ec2.revoked == []
+
+
+def test_scan_fail_on_findings_is_a_ci_gate(
+    capsys: pytest.CaptureFixture[str], clients: FakeClients, ec2: FakeEc2
+) -> None:
+    status, out, err = run(capsys, "scan", "--dry-run", "--fail-on-findings", "-o", "table")
+    assert status == 1
+    assert "2 would-revoke" in out
+    assert only_line(err) == "egress-guard: 2 offending rule(s) found (--fail-on-findings)"
+    assert ec2.revoked == []
+
+    ec2.rules = [HTTPS]
+    status, _, err = run(capsys, "scan", "--dry-run", "--fail-on-findings")
+    assert (status, err) == (0, "")
+
+
+def test_scan_csv_has_a_header_and_a_row_per_finding(
+    capsys: pytest.CaptureFixture[str], clients: FakeClients, ec2: FakeEc2
+) -> None:
+    status, out, _ = run(capsys, "scan", "--dry-run", "-o", "csv")
+    assert status == 0
+    assert out.splitlines() == [
+        "group_id,group_name,vpc_id,rule_id,traffic,denylist_entry,action,error",
+        f"{GROUP},web,vpc-0a1b2c3d4e5f67890,{SMTP.rule_id},tcp/25 -> 0.0.0.0/0,smtp-out,"
+        "would-revoke,",
+        f"{OTHER_GROUP},,,{OTHER_SMTP.rule_id},tcp/25 -> 0.0.0.0/0,smtp-out,would-revoke,",
+    ]
+
+
+def test_table_shows_dash_for_a_group_whose_name_is_unknown(
+    capsys: pytest.CaptureFixture[str], clients: FakeClients, ec2: FakeEc2
+) -> None:
+    status, out, _ = run(capsys, "scan", "--dry-run", "-o", "table")
+    assert status == 0
+    rows = [line.split()[:3] for line in out.splitlines()[1:3]]
+    assert rows == [[GROUP, "web", "vpc-0a1b2c3d4e5f67890"], [OTHER_GROUP, "-", "-"]]
+
+
+def test_check_denylist_csv(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(tmp_path, "d.yaml", "version: 1\ndeny:\n  - id: smtp\n    ports: '25'\n")
+    status, out, _ = run(capsys, "check-denylist", path, "-o", "csv")
+    assert status == 0
+    assert out.splitlines() == [
+        "list,id,protocol,ports,destination,match",
+        "deny,smtp,tcp+udp,25,any,overlaps",
+    ]

@@ -5,10 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from egress_guard.table import (
+    denylist_csv,
     format_table,
     render_denylist,
     render_restore,
     render_result,
+    restore_csv,
+    result_csv,
     result_summary,
 )
 
@@ -59,14 +62,17 @@ def test_result_table_has_a_row_per_finding_sorted_by_group_and_rule() -> None:
                 finding("sg-1", "sgr-c", "smtp-out", "exempt"),
                 finding("sg-2", "sgr-a", "all-traffic", "revoked"),
             ]
-        )
+        ),
+        {"sg-2": ("web", "vpc-2")},
     )
     lines = text.splitlines()
-    assert lines[0].split() == ["GROUP", "RULE", "TRAFFIC", "DENYLIST", "ENTRY", "ACTION"]
-    assert [line.split()[:2] for line in lines[1:4]] == [
-        ["sg-1", "sgr-c"],
-        ["sg-2", "sgr-a"],
-        ["sg-2", "sgr-b"],
+    assert lines[0].split() == [
+        "GROUP", "NAME", "VPC", "RULE", "TRAFFIC", "DENYLIST", "ENTRY", "ACTION"
+    ]  # fmt: skip
+    assert [line.split()[:4] for line in lines[1:4]] == [
+        ["sg-1", "-", "-", "sgr-c"],  # name and VPC unknown
+        ["sg-2", "web", "vpc-2", "sgr-a"],
+        ["sg-2", "web", "vpc-2", "sgr-b"],
     ]
     assert lines[1].split()[-1] == "exempt"
     assert "tcp/25 -> 0.0.0.0/0" in lines[1]
@@ -120,6 +126,38 @@ def test_no_findings_says_so_instead_of_an_empty_table() -> None:
     text = render_result(result([]))
     assert text.splitlines()[0] == "no offending egress rules"
     assert "0 revoked" in text
+
+
+def test_no_findings_of_an_incomplete_run_never_claims_the_estate_clean() -> None:
+    text = render_result(result([], Return=False, Errors=["sweep incomplete: no access"]))
+    lines = text.splitlines()
+    assert lines[0] == (
+        "no offending egress rules found, but the run was incomplete (errors below)"
+    )
+    assert lines[-1] == "error: sweep incomplete: no access"
+
+
+def test_result_csv_quotes_and_keeps_the_error_apart() -> None:
+    text = result_csv(
+        result(
+            [
+                finding("sg-2", "sgr-b", "smtp-out", "failed", Error="Throttling: slow, down"),
+                finding("sg-1", "sgr-a", "smtp-out", "revoked"),
+            ]
+        ),
+        {"sg-1": ("web, public", "vpc-1")},
+    )
+    assert text.splitlines() == [
+        "group_id,group_name,vpc_id,rule_id,traffic,denylist_entry,action,error",
+        'sg-1,"web, public",vpc-1,sgr-a,tcp/25 -> 0.0.0.0/0,smtp-out,revoked,',
+        'sg-2,,,sgr-b,tcp/25 -> 0.0.0.0/0,smtp-out,failed,"Throttling: slow, down"',
+    ]
+
+
+def test_empty_result_csv_is_the_header_only() -> None:
+    assert result_csv(result([])) == (
+        "group_id,group_name,vpc_id,rule_id,traffic,denylist_entry,action,error\n"
+    )
 
 
 def test_refused_permission_checks_are_shown() -> None:
@@ -201,3 +239,32 @@ def test_denylist_table() -> None:
     assert "type 8 code all" in lines[3]
     assert lines[4].split() == ["allow", "pl", "any", "any", "pl-0123456789abcdef0", "covers"]
     assert lines[5] == "3 deny entries, 1 allow entry"
+
+
+def test_denylist_entry_with_ports_and_no_protocol_is_tcp_and_udp() -> None:
+    document = {"version": 1, "deny": [{"id": "dns", "ports": "53", "cidr": ["0.0.0.0/0"]}]}
+    assert render_denylist(document).splitlines()[1].split() == [
+        "deny", "dns", "tcp+udp", "53", "0.0.0.0/0", "overlaps"
+    ]  # fmt: skip
+    assert denylist_csv(document).splitlines() == [
+        "list,id,protocol,ports,destination,match",
+        "deny,dns,tcp+udp,53,0.0.0.0/0,overlaps",
+    ]
+
+
+def test_restore_csv() -> None:
+    report = {
+        "Rules": [
+            {
+                "GroupId": "sg-1",
+                "SecurityGroupRuleId": "sgr-1",
+                "Traffic": "all -> 0.0.0.0/0",
+                "Status": "restored",
+                "NewSecurityGroupRuleId": "sgr-9",
+            }
+        ]
+    }
+    assert restore_csv(report).splitlines() == [
+        "group_id,rule_id,traffic,status,detail",
+        "sg-1,sgr-1,all -> 0.0.0.0/0,restored,new rule sgr-9",
+    ]
