@@ -17,6 +17,7 @@ from egress_guard.log import SERVICE
 from egress_guard.remediate import Remediator
 from egress_guard.report import notify, record_metrics, report_to_config
 from egress_guard.result import Result
+from egress_guard.securityhub_update import update_findings
 from egress_guard.settings import Settings
 from egress_guard.targets import EventError, Targets
 
@@ -93,17 +94,34 @@ def run_targets(
     if targets.is_noop and targets.config is None:
         logger.info("no action", source=targets.source, reason=targets.reason)
         result.notes.append(f"no action: {targets.reason}")
+        _tell_security_hub(
+            clients, targets, result, metrics, settings=settings, force_dry_run=force_dry_run
+        )
         return result.to_dict()
     judge = load_judge(settings, clients)
-    ec2 = clients.ec2(
-        _account(targets, clients, settings), targets.region, settings.member_role_name
-    )
+    try:
+        account = _account(targets, clients, settings)
+    except AccountRefused as exc:
+        _tell_security_hub(
+            clients,
+            targets,
+            result,
+            metrics,
+            settings=settings,
+            force_dry_run=force_dry_run,
+            refused=str(exc),
+        )
+        raise
+    ec2 = clients.ec2(account, targets.region, settings.member_role_name)
     result.region = ec2.region
     remediator = Remediator(
         ec2, judge, settings, dry_run=dry_run, time_left=time_left, progress=progress
     )
     remediator.run(targets, result)
     report_to_config(clients, targets, result)
+    _tell_security_hub(
+        clients, targets, result, metrics, settings=settings, force_dry_run=force_dry_run
+    )
     record_metrics(metrics, result)
     if settings.notify_topic_arn:
         notify(clients, settings.notify_topic_arn, result, metrics)
@@ -112,6 +130,31 @@ def run_targets(
     if not result.ok:
         raise RemediationFailed(result)
     return output
+
+
+def _tell_security_hub(
+    clients: Clients,
+    targets: Targets,
+    result: Result,
+    metrics: Metrics,
+    *,
+    settings: Settings,
+    force_dry_run: bool,
+    refused: str | None = None,
+) -> None:
+    """Security Hub findings get their workflow status and note (securityhub_update); a
+    failed update is logged and counted and never fails the invocation. A CLI dry run
+    writes nothing anywhere, this included."""
+    if targets.securityhub is None or force_dry_run:
+        return
+    update_findings(
+        clients,
+        targets.securityhub,
+        result,
+        metrics,
+        role_name=settings.member_role_name,
+        refused=refused,
+    )
 
 
 def _account(targets: Targets, clients: Clients, settings: Settings) -> str | None:
