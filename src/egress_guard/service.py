@@ -17,7 +17,6 @@ from egress_guard.log import SERVICE
 from egress_guard.remediate import Remediator
 from egress_guard.report import notify, record_metrics, report_to_config
 from egress_guard.result import Result
-from egress_guard.securityhub_update import update_findings
 from egress_guard.settings import Settings
 from egress_guard.targets import EventError, Targets
 
@@ -147,6 +146,9 @@ def _tell_security_hub(
     writes nothing anywhere, this included."""
     if targets.securityhub is None or force_dry_run:
         return
+    # Imported here: only Security Hub events pay for it.
+    from egress_guard.securityhub_update import update_findings
+
     update_findings(
         clients,
         targets.securityhub,
