@@ -31,9 +31,11 @@ HEADER = """\
 # Do not edit: change the pins in pyproject.toml, then run `make src/requirements.txt`
 # (tests/unit/test_requirements_sync.py fails while the two disagree).
 #
-# `sam build` installs these into the Lambda package (CodeUri: src/). boto3 and botocore
-# are left out on purpose: the Lambda Python runtime provides them, so the function runs
-# with the runtime's SDK version, not the one pinned in pyproject.toml for development.
+# `sam build` installs these into the Lambda package through src/Makefile, which then
+# drops what the function never imports (PyYAML's C extension, unused Powertools parts).
+# boto3 and botocore are left out on purpose: the Lambda Python runtime provides them, so
+# the function runs with the runtime's SDK version, not the one pinned in pyproject.toml
+# for development.
 """
 
 

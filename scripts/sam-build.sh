@@ -2,11 +2,14 @@
 # Builds the Lambda package with `sam build` (into .aws-sam/build). Extra arguments go to
 # sam build, e.g. scripts/sam-build.sh --use-container.
 #
-# sam build packs src/ and the dependencies in src/requirements.txt with the interpreter of
-# the function's runtime: python3.13 must be on PATH. It need not be the project's own
-# Python: dependencies are fetched as wheels for the function's platform (Linux arm64),
-# whatever this machine is. SAM comes from the tools virtualenv (`make tools`); override
-# its path with SAM=... .
+# sam build runs src/Makefile (BuildMethod: makefile): the dependencies of
+# src/requirements.txt, fetched as wheels for the function's platform (python3.13, Linux
+# arm64) whatever this machine is, egress_guard, pruned to what the function runs, and
+# compiled to bytecode by python3.13, which must be on PATH for that (Lambda cannot write
+# bytecode itself, so a package without it compiles every module on each cold start).
+# Afterwards scripts/check-package.py runs the package with only what the Lambda runtime
+# provides beside it. SAM comes from the tools virtualenv (`make tools`); override its
+# path with SAM=... .
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -42,8 +45,8 @@ if [[ $use_container -eq 1 ]]; then
 elif ! version="$("$RUNTIME_PYTHON" --version 2>&1)"; then
     cat >&2 <<EOF
 sam-build: $RUNTIME_PYTHON not found.
-  sam build packs the function for its runtime (Runtime: python3.13 in template.yaml) and
-  needs that interpreter on PATH. Either:
+  The package ships bytecode for the function's runtime (Runtime: python3.13 in
+  template.yaml), compiled by that interpreter, which must be on PATH. Either:
     - pyenv install 3.13 (then PYENV_VERSION=3.13.<n> or \`pyenv shell 3.13.<n>\`), or
     - install python3.13 from your system's packages, or
     - build inside the Lambda build image instead: scripts/sam-build.sh --use-container
@@ -61,4 +64,8 @@ export SAM_CLI_TELEMETRY=0
 echo "==> sam build with $version ($("$SAM" --version))"
 "$SAM" build --template template.yaml "$@"
 
-du -sh .aws-sam/build/Function | sed 's/^/sam-build: unzipped package size /'
+du -sh --apparent-size .aws-sam/build/Function | sed 's/^/sam-build: unzipped package size /'
+# The check needs boto3 beside it (the runtime's part): the project's venv has it.
+check_python=.venv/bin/python
+[[ -x "$check_python" ]] || check_python=python3
+"$check_python" scripts/check-package.py --no-libyaml .aws-sam/build/Function

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import botocore.session
 from botocore.config import Config
+from botocore.credentials import Credentials, DeferredRefreshableCredentials
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
@@ -64,7 +65,7 @@ ASSOCIATIONS_UNAVAILABLE = frozenset(
     }
 )
 ROLE_SESSION_SECONDS = 3600
-ROLE_REFRESH_MARGIN = 300
+ROLE_SESSION_NAME = "egress-guard"
 
 CONNECT_TIMEOUT = 5.0  # seconds; AWS_CONNECT_TIMEOUT overrides
 READ_TIMEOUT = 15.0  # seconds; AWS_READ_TIMEOUT overrides
@@ -374,27 +375,38 @@ class Ec2:
         return str(rules[-1]["SecurityGroupRuleId"]) if rules else ""
 
 
-@dataclass
-class _Cached:
-    client: Any
-    expires: float
+class _Fixed:
+    """A credential provider for a botocore session: always the same credentials object."""
+
+    def __init__(self, credentials: Credentials) -> None:
+        self._credentials = credentials
+
+    def load_credentials(self) -> Credentials:
+        return self._credentials
 
 
 class Clients:
     """boto3 clients, created once per container and shared by every invocation.
 
-    Another account's clients use the member role's credentials, refreshed before they
-    expire. `own_account` comes from the Lambda context when there is one (free), else
-    from STS once.
+    Another account's clients come from one botocore session per member account, whose
+    credentials are the member role's: one AssumeRole per account, shared by every client
+    of that account in every region, and refreshed by botocore before they expire
+    (`DeferredRefreshableCredentials`: first assumed when a client first signs a request).
+    `own_account` comes from the Lambda context when there is one (free), else from STS
+    once. `clock` (tests only) is the time the member credentials' expiry is judged by.
     """
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._cache: dict[tuple[str, str, str], _Cached] = {}
+    def __init__(self, *, clock: Callable[[], datetime] | None = None) -> None:
+        # Reentrant: a member client's first request assumes the role through the STS
+        # client that `_client` hands out.
+        self._lock = threading.RLock()
+        self._cache: dict[tuple[str, str, str], Any] = {}
         # botocore's own session, as boto3.client() would use underneath: boto3 adds only
         # S3 and resource customisations, and importing it costs a cold start ~70 ms
         # (s3transfer). Created on first use, under the lock.
         self._session: botocore.session.Session | None = None
+        self._members: dict[str, botocore.session.Session] = {}  # role ARN -> its session
+        self._clock = clock
         self._own_account: str | None = None
         self._time_left: Callable[[], float] | None = None
         self._parameters: Any = None
@@ -444,10 +456,20 @@ class Clients:
 
     def ec2(self, account: str | None, region: str | None, role_name: str | None) -> Ec2:
         region = region or self.default_region()
+        return Ec2(
+            self.client_in("ec2", account, region, role_name), account, region, self.groups_seen
+        )
+
+    def client_in(
+        self, service: str, account: str | None, region: str | None, role_name: str | None
+    ) -> Any:
+        """A client acting in `account`: through the member role `role_name` when that is
+        another account than this function's, else with the function's own credentials."""
+        region = region or self.default_region()
         role_arn = None
         if account is not None and role_name and account != self.own_account():
-            role_arn = f"arn:{partition(region)}:iam::{account}:role/{role_name}"
-        return Ec2(self._client("ec2", region, role_arn), account, region, self.groups_seen)
+            role_arn = f"arn:{self.partition(region)}:iam::{account}:role/{role_name}"
+        return self._client(service, region, role_arn)
 
     def client(self, service: str, region: str | None = None) -> Any:
         return self._client(service, region, None)
@@ -471,41 +493,57 @@ class Clients:
         region = botocore.session.get_session().get_config_variable("region")
         return str(region or "us-east-1")
 
+    def partition(self, region: str) -> str:
+        """The partition of `region` (aws, aws-cn, aws-us-gov, aws-iso, ...), from botocore."""
+        with self._lock:
+            session = self._botocore()
+        return partition(region, session)
+
     def _client(self, service: str, region: str | None, role_arn: str | None) -> Any:
         key = (service, region or "", role_arn or "")
         with self._lock:
-            cached = self._cache.get(key)
-            if cached is not None and cached.expires > time.monotonic():
-                return cached.client
-            if role_arn is None:
-                client = self._botocore().create_client(
-                    service, region_name=region, config=client_config()
-                )
-                expires = float("inf")
-            else:
-                client = self._assumed_client(service, region, role_arn)
-                expires = time.monotonic() + ROLE_SESSION_SECONDS - ROLE_REFRESH_MARGIN
-            self._cache[key] = _Cached(self._watch_deadline(client), expires)
+            client = self._cache.get(key)
+            if client is None:
+                session = self._botocore() if role_arn is None else self._member(role_arn, region)
+                client = session.create_client(service, region_name=region, config=client_config())
+                self._cache[key] = client = self._watch_deadline(client)
             return client
 
-    def _assumed_client(self, service: str, region: str | None, role_arn: str) -> Any:
-        sts: Any = self._botocore().create_client("sts", region_name=region, config=client_config())
-        creds = sts.assume_role(
+    def _member(self, role_arn: str, region: str | None) -> botocore.session.Session:
+        """The session acting through `role_arn`, one per member account (lock held)."""
+        session = self._members.get(role_arn)
+        if session is None:
+            session = botocore.session.Session()
+            # Service models are read from disk once per container, not once per account.
+            session.register_component("data_loader", self._botocore().get_component("data_loader"))
+            clock = {"time_fetcher": self._clock} if self._clock else {}
+            credentials = DeferredRefreshableCredentials(
+                refresh_using=lambda: self._assume(role_arn, region),
+                method="assume-role",
+                **clock,
+            )
+            session.register_component("credential_provider", _Fixed(credentials))
+            self._members[role_arn] = session
+        return session
+
+    def _assume(self, role_arn: str, region: str | None) -> dict[str, str]:
+        """One AssumeRole, in botocore's refresh shape; botocore calls it when the member
+        credentials are first used and again 15 minutes before they expire."""
+        sts = self._client("sts", region, None)
+        credentials = sts.assume_role(
             RoleArn=role_arn,
-            RoleSessionName="egress-guard",
+            RoleSessionName=ROLE_SESSION_NAME,
             DurationSeconds=ROLE_SESSION_SECONDS,
         )["Credentials"]
-        return self._botocore().create_client(
-            service,
-            region_name=region,
-            config=client_config(),
-            aws_access_key_id=creds["AccessKeyId"],
-            aws_secret_access_key=creds["SecretAccessKey"],
-            aws_session_token=creds["SessionToken"],
-        )
+        return {
+            "access_key": credentials["AccessKeyId"],
+            "secret_key": credentials["SecretAccessKey"],
+            "token": credentials["SessionToken"],
+            "expiry_time": credentials["Expiration"].isoformat(),
+        }
 
     def _botocore(self) -> botocore.session.Session:
-        """The botocore session every client of this container comes from (lock held)."""
+        """The botocore session every own-account client comes from (lock held)."""
         if self._session is None:
             self._session = botocore.session.get_session()
         return self._session
@@ -518,12 +556,13 @@ def configured_region() -> str | None:
     return str(region) if region else None
 
 
-def partition(region: str) -> str:
-    if region.startswith("cn-"):
-        return "aws-cn"
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
-    return "aws"
+def partition(region: str, session: botocore.session.Session | None = None) -> str:
+    """The partition of `region`, from botocore's endpoint data (which names every region
+    of every partition, and a pattern for new ones)."""
+    try:
+        return str((session or botocore.session.get_session()).get_partition_for_region(region))
+    except BotoCoreError:
+        raise ValueError(f"region {region!r}: no AWS partition known for it") from None
 
 
 def put_evaluations(config_client: Any, token: str, evaluations: Sequence[dict[str, Any]]) -> None:

@@ -93,11 +93,25 @@ def run_targets(
     if targets.is_noop and targets.config is None:
         logger.info("no action", source=targets.source, reason=targets.reason)
         result.notes.append(f"no action: {targets.reason}")
+        _tell_security_hub(
+            clients, targets, result, metrics, settings=settings, force_dry_run=force_dry_run
+        )
         return result.to_dict()
     judge = load_judge(settings, clients)
-    ec2 = clients.ec2(
-        _account(targets, clients, settings), targets.region, settings.member_role_name
-    )
+    try:
+        account = _account(targets, clients, settings)
+    except AccountRefused as exc:
+        _tell_security_hub(
+            clients,
+            targets,
+            result,
+            metrics,
+            settings=settings,
+            force_dry_run=force_dry_run,
+            refused=str(exc),
+        )
+        raise
+    ec2 = clients.ec2(account, targets.region, settings.member_role_name)
     result.region = ec2.region
     if result.account is None:  # manual requests: the credentials' own, so restore can check
         result.account = _own_account(clients)
@@ -111,6 +125,9 @@ def run_targets(
     writes = not (force_dry_run or targets.dry_run)
     if writes:
         report_to_config(clients, targets, result)
+        _tell_security_hub(
+            clients, targets, result, metrics, settings=settings, force_dry_run=force_dry_run
+        )
     record_metrics(metrics, result)
     if writes and settings.notify_topic_arn:
         notify(clients, settings.notify_topic_arn, result, metrics)
@@ -127,6 +144,34 @@ def _own_account(clients: Clients) -> str | None:
         return clients.own_account()
     except AwsErrors:
         return None
+
+
+def _tell_security_hub(
+    clients: Clients,
+    targets: Targets,
+    result: Result,
+    metrics: Metrics,
+    *,
+    settings: Settings,
+    force_dry_run: bool,
+    refused: str | None = None,
+) -> None:
+    """Security Hub findings get their workflow status and note (securityhub_update); a
+    failed update is logged and counted and never fails the invocation. A CLI dry run
+    writes nothing anywhere, this included."""
+    if targets.securityhub is None or force_dry_run:
+        return
+    # Imported here: only Security Hub events pay for it.
+    from egress_guard.securityhub_update import update_findings
+
+    update_findings(
+        clients,
+        targets.securityhub,
+        result,
+        metrics,
+        role_name=settings.member_role_name,
+        refused=refused,
+    )
 
 
 def _account(targets: Targets, clients: Clients, settings: Settings) -> str | None:

@@ -60,6 +60,31 @@ class ConfigInvocation:
 
 
 @dataclass(frozen=True, slots=True)
+class HubFinding:
+    """One Security Hub finding of the event, to update with BatchUpdateFindings afterwards.
+
+    `group_ids`: the security groups it names (empty: none, so nothing to act on).
+    `workflow_status` and the note are the finding's own, as the event carried them.
+    """
+
+    finding_id: str
+    product_arn: str
+    group_ids: tuple[str, ...] = ()
+    workflow_status: str | None = None
+    note_text: str | None = None
+    note_by: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HubFindings:
+    """The findings of a Security Hub event and where it came from (account, region)."""
+
+    account: str | None
+    region: str | None
+    findings: tuple[HubFinding, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Targets:
     """Where to look, as told by one event.
 
@@ -80,6 +105,7 @@ class Targets:
     dry_run: bool = False
     reason: str | None = None
     config: ConfigInvocation | None = None
+    securityhub: HubFindings | None = None
     notes: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
     new_vpc: str | None = None

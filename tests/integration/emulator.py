@@ -14,6 +14,8 @@ Pieces:
   one made up without asking moto (fault injection). It records every call it served.
 - `add_revoked_security_group_rules` is a hook that makes moto's RevokeSecurityGroupEgress
   answer like real EC2 (with ``RevokedSecurityGroupRules``); `fail` injects an EC2 error.
+- `SecurityHubUpdates` answers Security Hub's BatchUpdateFindings (moto has none) and
+  records each request.
 - `create_group` builds a VPC security group with given egress rules and returns the ids.
 - `run_aws_cli` runs the real AWS CLI against an endpoint and parses its JSON output.
 - `FakeLambdaContext` is the context object Lambda passes to a handler.
@@ -83,6 +85,7 @@ __all__ = [
     "Proxy",
     "Request",
     "Response",
+    "SecurityHubUpdates",
     "add_revoked_security_group_rules",
     "aws_executable",
     "create_group",
@@ -666,6 +669,49 @@ def _describe_rules(request: Request, forward: Forward, group_id: str) -> list[E
     ns = _namespace(root)
     rule_set = root.find(_tag(ns, "securityGroupRuleSet"))
     return [] if rule_set is None else list(rule_set)
+
+
+class SecurityHubUpdates:
+    """A hook (for ``"*"``) answering Security Hub's BatchUpdateFindings, which moto 5.2.5
+    lacks (its server answers 404; see MOTO_NOTES.md). It records each request's JSON body
+    in ``requests`` and answers as Security Hub does: every finding processed, except those
+    whose Id is in ``unprocessed`` (listed with ``ErrorCode`` InvalidInput), or with the
+    error ``fail_with`` (code, HTTP status) for the whole call. Anything else goes on.
+    Security Hub is a REST API: the request has no ``Action`` (`Request.action` is None)."""
+
+    PATH = "/findings/batchupdate"
+
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self.unprocessed: set[str] = set()
+        self.fail_with: tuple[str, int] | None = None
+
+    def __call__(self, request: Request, forward: Forward) -> Response:
+        if request.method != "PATCH" or urllib.parse.urlsplit(request.path).path != self.PATH:
+            return forward(request)
+        body = json.loads(request.body or b"{}")
+        self.requests.append(body)
+        headers = {"content-type": "application/json", "x-amzn-requestid": str(uuid.uuid4())}
+        if self.fail_with is not None:
+            code, status = self.fail_with
+            error = {"__type": code, "message": code, "Code": code}
+            return Response(
+                status, {**headers, "x-amzn-errortype": code}, json.dumps(error).encode()
+            )
+        ids = body.get("FindingIdentifiers", [])
+        answer = {
+            "ProcessedFindings": [i for i in ids if i["Id"] not in self.unprocessed],
+            "UnprocessedFindings": [
+                {
+                    "FindingIdentifier": i,
+                    "ErrorCode": "InvalidInput",
+                    "ErrorMessage": "no such finding",
+                }
+                for i in ids
+                if i["Id"] in self.unprocessed
+            ],
+        }
+        return Response(200, headers, json.dumps(answer).encode())
 
 
 def _namespace(element: ET.Element) -> str:

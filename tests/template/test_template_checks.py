@@ -5,6 +5,7 @@ otherwise."""
 from __future__ import annotations
 
 import ast
+import json
 import os
 import shutil
 import subprocess
@@ -165,7 +166,12 @@ def test_first_deploy_is_report_mode(template: dict[str, Any]) -> None:
 
 def test_optional_sources_are_off_by_default(template: dict[str, Any]) -> None:
     parameters = template["Parameters"]
-    for name in ("EnableConfigRule", "EnableConfigEvents", "EnableSecurityHubEvents"):
+    for name in (
+        "EnableConfigRule",
+        "EnableConfigEvents",
+        "EnableSecurityHubEvents",
+        "EnableSecurityHubCustomAction",
+    ):
         assert parameters[name]["Default"] == "false"
     assert parameters["SweepSchedule"]["Default"] == ""
 
@@ -242,6 +248,25 @@ def test_config_rule(template: dict[str, Any]) -> None:
     assert permission["Condition"] == "ConfigRuleEnabled"
     assert permission["Properties"]["Principal"] == "config.amazonaws.com"
     assert permission["Properties"]["SourceAccount"] == {"Ref": "AWS::AccountId"}
+
+
+def test_security_hub_custom_action(template: dict[str, Any]) -> None:
+    """The action the sample event names (events/securityhub-custom-action.json), wired to
+    the function by a rule on its ARN, all under one condition."""
+    resources = template["Resources"]
+    action = resources["SecurityHubActionTarget"]
+    assert action["Type"] == "AWS::SecurityHub::ActionTarget"
+    assert action["Properties"]["Id"] == "EgressGuard"
+    assert len(action["Properties"]["Name"]) <= 20  # Security Hub's limit
+    rule = resources["SecurityHubCustomActionRule"]
+    assert rule["Properties"]["EventPattern"] == {
+        "source": ["aws.securityhub"],
+        "detail-type": ["Security Hub Findings - Custom Action"],
+        "resources": [{"Fn::GetAtt": ["SecurityHubActionTarget", "ActionTargetArn"]}],
+    }
+    assert {action["Condition"], rule["Condition"]} == {"SecurityHubCustomActionEnabled"}
+    sample = json.loads((REPO / "events" / "securityhub-custom-action.json").read_text())
+    assert sample["resources"][0].endswith(":action/custom/EgressGuard")
 
 
 def test_log_group(template: dict[str, Any]) -> None:

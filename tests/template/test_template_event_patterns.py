@@ -39,6 +39,10 @@ Matcher = Callable[[dict[str, Any], Event], bool]
 
 CLOUDTRAIL = "AWS API Call via CloudTrail"
 IMPORTED = "Security Hub Findings - Imported"
+# What the template's own resources resolve to in a deployed stack (account 111111111111,
+# that of the reference events): the custom action's ARN is made of its Id.
+OWN_ACTION = "arn:aws:securityhub:us-east-1:111111111111:action/custom/EgressGuard"
+RESOLVED = {("SecurityHubActionTarget", "ActionTargetArn"): OWN_ACTION}
 
 
 def _moto_events(pattern: dict[str, Any], event: Event) -> bool:
@@ -393,6 +397,16 @@ class Samples:
         del event["detail"]["actionName"], event["detail"]["actionDescription"]
         return event
 
+    def securityhub_custom_action_ours(self) -> Event:
+        event = self.securityhub_custom_action()
+        event["resources"] = [OWN_ACTION]
+        return event
+
+    def securityhub_custom_action_ours_as_imported(self) -> Event:
+        event = self.securityhub_custom_action_as_imported()
+        event["resources"] = [OWN_ACTION]
+        return event
+
     def securityhub_sg_resolved(self) -> Event:
         finding = self._sg_finding()
         finding["Workflow"]["Status"] = "RESOLVED"
@@ -472,6 +486,13 @@ CASES = [
     ("SecurityHubRule", "securityhub_sg_archived", False),
     ("SecurityHubRule", "securityhub_sg_passed", False),
     ("SecurityHubRule", "authorize_egress", False),
+    # Only findings sent to this stack's custom action, whatever their state: the operator
+    # chose them (the function still skips archived, suppressed, resolved and passed ones).
+    ("SecurityHubCustomActionRule", "securityhub_custom_action_ours", True),
+    ("SecurityHubCustomActionRule", "securityhub_custom_action", False),
+    ("SecurityHubCustomActionRule", "securityhub_custom_action_ours_as_imported", False),
+    ("SecurityHubCustomActionRule", "securityhub_sg_cis", False),
+    ("SecurityHubCustomActionRule", "authorize_egress", False),
 ]
 
 
@@ -482,7 +503,18 @@ def samples(reference_event: Callable[[str], Any], eventbridge: Callable[..., Ev
 
 def _pattern(template: dict[str, Any], rule: str) -> dict[str, Any]:
     pattern: dict[str, Any] = template["Resources"][rule]["Properties"]["EventPattern"]
-    return pattern
+    return _resolved(pattern)
+
+
+def _resolved(value: Any) -> Any:
+    """The pattern with the template's references replaced by their deployed values."""
+    if isinstance(value, dict):
+        if set(value) == {"Fn::GetAtt"}:
+            return RESOLVED[tuple(value["Fn::GetAtt"])]
+        return {key: _resolved(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_resolved(item) for item in value]
+    return value
 
 
 RUNS = [

@@ -31,6 +31,7 @@ EXPECTED_ACTIONS: dict[str | None, set[str]] = {
     "HasMemberRole": {"sts:AssumeRole"},
     "HasNotifyTopic": {"sns:Publish"},
     "ConfigRuleEnabled": {"config:PutEvaluations"},
+    "SecurityHubEnabled": {"securityhub:BatchUpdateFindings"},
     "TracingActive": {"xray:PutTraceSegments", "xray:PutTelemetryRecords"},
 }
 
@@ -116,6 +117,7 @@ def test_revoke_is_limited_to_this_accounts_security_groups(template: dict[str, 
         ("ec2:GetManagedPrefixListAssociations", ":${AWS::AccountId}:prefix-list/"),
         ("ssm:GetParameter", ":parameter"),
         ("sts:AssumeRole", ":role/${MemberRoleName}"),
+        ("securityhub:BatchUpdateFindings", ":securityhub:*:${AWS::AccountId}:hub/default"),
     ],
 )
 def test_scoped_actions(template: dict[str, Any], action: str, resource_fragment: str) -> None:
@@ -177,3 +179,16 @@ def test_optional_permissions_follow_their_variables(template: dict[str, Any]) -
         assert variables[name]["Fn::If"][0] == condition
         assert variables[name]["Fn::If"][2] == NO_VALUE
         assert condition in EXPECTED_ACTIONS
+
+
+def test_security_hub_updates_come_with_either_security_hub_source(
+    template: dict[str, Any],
+) -> None:
+    """Both the findings rule and the custom action lead to BatchUpdateFindings."""
+    conditions = template["Conditions"]
+    assert conditions["SecurityHubEnabled"] == {
+        "Fn::Or": [
+            {"Condition": "SecurityHubEventsEnabled"},
+            {"Condition": "SecurityHubCustomActionEnabled"},
+        ]
+    }

@@ -26,6 +26,8 @@ from egress_guard.events._envelope import Envelope
 from egress_guard.targets import (
     EventError,
     GroupTarget,
+    HubFinding,
+    HubFindings,
     Targets,
     check_account,
     check_group_id,
@@ -64,20 +66,27 @@ def parse_securityhub(envelope: Envelope) -> Targets:
         raise EventError(f"{envelope.detail.where('findings')}: no findings")
     notes: list[str] = []
     located: list[Located] = []
+    to_update: list[HubFinding] = []
     for index, finding in enumerate(findings):
         skip = _skip_reason(finding)
         if skip:
+            # Never updated either: somebody (or egress-guard) already closed it.
             notes.append(f"finding {_label(finding, index)} skipped: {skip}")
             continue
-        located.extend(_groups(finding, envelope))
+        found = list(_groups(finding, envelope))
+        located.extend(found)
         if len(located) > MAX_ITEMS:
             raise EventError(f"{finding.path}: more than {MAX_ITEMS} resources in all")
+        hub_finding = _hub_finding(finding, tuple(dict.fromkeys(g for _, _, g in found)))
+        if hub_finding is not None:
+            to_update.append(hub_finding)
     base = Targets(
         source=f"securityhub:{kind}",
         event_id=envelope.event_id,
         account=envelope.account,
         region=envelope.region,
         notes=tuple(notes),
+        securityhub=HubFindings(envelope.account, envelope.region, tuple(to_update)),
     )
     if not located:
         return replace(base, reason=_why_none(notes, len(findings)))
@@ -95,6 +104,30 @@ def _skip_reason(finding: Node) -> str | None:
         if value in values:
             return f"{'.'.join(path)} {value}"
     return None
+
+
+def _hub_finding(finding: Node, group_ids: tuple[str, ...]) -> HubFinding | None:
+    """What BatchUpdateFindings needs to know of the finding (None: it has no identifiers)."""
+    finding_id = finding.opt_text("Id", limit=2048)
+    product_arn = finding.opt_text("ProductArn", limit=2048)
+    if finding_id is None or product_arn is None:
+        return None
+    workflow = finding.raw("Workflow")
+    note = finding.raw("Note")
+    return HubFinding(
+        finding_id=finding_id,
+        product_arn=product_arn,
+        group_ids=group_ids,
+        workflow_status=_string(workflow, "Status"),
+        note_text=_string(note, "Text"),
+        note_by=_string(note, "UpdatedBy"),
+    )
+
+
+def _string(value: object, key: str) -> str | None:
+    """A string field of an optional object, else None (only ever compared, never trusted)."""
+    item = value.get(key) if isinstance(value, dict) else None
+    return item if isinstance(item, str) else None
 
 
 def _label(finding: Node, index: int) -> str:
