@@ -30,7 +30,9 @@ def parse_place(event: Node) -> Targets:
         raise EventError(f"unknown keys [{names}]; a {SWEEP_PLACE} event has {', '.join(KEYS)}")
     kind = event.text(KIND_KEY, limit=64)
     if kind != SWEEP_PLACE:
-        raise EventError(f"{KIND_KEY}: {short(kind)} is not a supported kind (expected {SWEEP_PLACE!r})")
+        raise EventError(
+            f"{KIND_KEY}: {short(kind)} is not a supported kind (expected {SWEEP_PLACE!r})"
+        )
     account = event.id_text("account", check_account)
     region = event.id_text("region", check_region)
     # The run (the sweep's execution name, at most 80 characters) correlates the place's
