@@ -356,7 +356,7 @@ def test_every_place_gets_one_sweep_place_event(org: Org) -> None:
     regions = [REGION, MEMBER_REGION]
     records = org.records("echo")
     payloads = sorted(
-        (json.dumps(r["Answer"], sort_keys=True) for r in records.values() if "Answer" in r)
+        json.dumps(r["Answer"], sort_keys=True) for r in records.values() if "Answer" in r
     )
     assert payloads == sorted(
         json.dumps(
@@ -367,11 +367,10 @@ def test_every_place_gets_one_sweep_place_event(org: Org) -> None:
         for r in regions
     )
     skipped = {k: v["Reason"] for k, v in records.items() if v.get("Status") == "skipped"}
+    by_stack = "excluded by the stack's OrgSweepExcludedAccounts"
     assert skipped == {
-        f"echo/skipped/{excluded}/{REGION}.json": "excluded by the stack's OrgSweepExcludedAccounts",
-        f"echo/skipped/{excluded}/{MEMBER_REGION}.json": (
-            "excluded by the stack's OrgSweepExcludedAccounts"
-        ),
+        f"echo/skipped/{excluded}/{REGION}.json": by_stack,
+        f"echo/skipped/{excluded}/{MEMBER_REGION}.json": by_stack,
         f"echo/skipped/{closed}/{REGION}.json": "account status SUSPENDED",
         f"echo/skipped/{closed}/{MEMBER_REGION}.json": "account status SUSPENDED",
     }
