@@ -102,9 +102,7 @@ def test_organisation_is_off_by_default(template: dict[str, Any]) -> None:
         "Fn::Not": [{"Fn::Equals": [{"Ref": "OrganizationId"}, ""]}]
     }
     org_resources = {
-        name: resource
-        for name, resource in template["Resources"].items()
-        if name.startswith("Org")
+        name: resource for name, resource in template["Resources"].items() if name.startswith("Org")
     }
     assert len(org_resources) == 13  # bus, policy, 3 rules and their permissions, sweep: 5
     for name, resource in org_resources.items():
