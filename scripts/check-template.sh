@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Lints template.yaml with the three tools that judge it: cfn-lint (CloudFormation rules),
-# sam validate (the SAM transform as `sam deploy` will run it, and SAM's cfn-lint) and
+# Lints template.yaml and org/member.yaml with the three tools that judge them: cfn-lint
+# (CloudFormation rules), sam validate (template.yaml only: the SAM transform as `sam deploy`
+# will run it, and SAM's cfn-lint) and
 # checkov (security checks). Exits non-zero on any finding; checkov findings that are accepted are skipped in
 # the template's own Metadata, each with its reason, so none passes unexplained.
 #
@@ -15,6 +16,9 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
 TEMPLATE="${TEMPLATE:-template.yaml}"
+# The member kit (org/member.yaml) is plain CloudFormation for a StackSet: cfn-lint and
+# checkov judge it too; sam has nothing to transform there.
+MEMBER_TEMPLATE="${MEMBER_TEMPLATE:-org/member.yaml}"
 SAM="${SAM:-.venv-tools/bin/sam}"
 CHECKOV="${CHECKOV:-.venv-tools/bin/checkov}"
 CFN_LINT="${CFN_LINT:-.venv/bin/cfn-lint}"
@@ -30,6 +34,7 @@ require cfn-lint "$CFN_LINT" "install the dev dependencies, pip install -e '.[de
 require sam "$SAM" "run make tools (or set SAM=...)"
 require checkov "$CHECKOV" "run make tools (or set CHECKOV=...)"
 [[ -f "$TEMPLATE" ]] || { echo "check-template: no $TEMPLATE in $root" >&2; missing=1; }
+[[ -f "$MEMBER_TEMPLATE" ]] || { echo "check-template: no $MEMBER_TEMPLATE in $root" >&2; missing=1; }
 [[ $missing -eq 0 ]] || exit 2
 
 # No telemetry: it would call out to the network on every run (CI has none).
@@ -47,7 +52,7 @@ run() { # label command...
     fi
 }
 
-run "cfn-lint ($("$CFN_LINT" --version 2>&1))" "$CFN_LINT" "$TEMPLATE"
+run "cfn-lint ($("$CFN_LINT" --version 2>&1))" "$CFN_LINT" "$TEMPLATE" "$MEMBER_TEMPLATE"
 # Two passes: --lint runs only SAM's own cfn-lint; without it, sam runs the SAM transform
 # as `sam deploy` will (samtranslator), which catches what a schema cannot. samconfig.toml
 # sets lint = true for `sam validate`, so the transform pass reads an empty config instead.
@@ -60,9 +65,11 @@ run "sam validate (SAM transform)" "$SAM" validate --template "$TEMPLATE" --conf
 # --skip-download: no policy download from the Prisma Cloud platform (and no network).
 run "checkov $("$CHECKOV" --version 2>&1)" "$CHECKOV" -f "$TEMPLATE" --framework cloudformation \
     --skip-download --quiet --compact
+run "checkov $MEMBER_TEMPLATE" "$CHECKOV" -f "$MEMBER_TEMPLATE" --framework cloudformation \
+    --skip-download --quiet --compact
 
 if [[ $failed -ne 0 ]]; then
     echo "check-template: FAILED" >&2
     exit 1
 fi
-echo "check-template: template.yaml is clean"
+echo "check-template: $TEMPLATE and $MEMBER_TEMPLATE are clean"

@@ -547,7 +547,10 @@ def test_every_event_rule_is_tested(template: dict[str, Any]) -> None:
     with_pattern = {
         name
         for name, resource in template["Resources"].items()
-        if resource["Type"] == "AWS::Events::Rule" and "EventPattern" in resource["Properties"]
+        if resource["Type"] == "AWS::Events::Rule"
+        and "EventPattern" in resource["Properties"]
+        # The organisation bus's rules repeat these patterns (test_template_org.py).
+        and not name.startswith("Org")
     }
     assert with_pattern == {rule for rule, _, _ in CASES}
     for rule in with_pattern:

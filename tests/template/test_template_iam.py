@@ -166,7 +166,8 @@ def test_role_has_no_managed_policy_and_trusts_only_lambda(template: dict[str, A
 
 def test_role_is_the_only_iam_resource_and_the_functions(template: dict[str, Any]) -> None:
     iam = {n for n, r in template["Resources"].items() if r["Type"].startswith("AWS::IAM::")}
-    assert iam == {"FunctionRole"}
+    # OrgSweepRole: the org sweep's state machine's (test_template_org.py).
+    assert iam == {"FunctionRole", "OrgSweepRole"}
     function = template["Resources"]["Function"]["Properties"]
     assert function["Role"] == {"Fn::GetAtt": ["FunctionRole", "Arn"]}
     # With Role given, SAM would ignore these silently: keep them out to avoid confusion.

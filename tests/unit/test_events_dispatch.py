@@ -44,6 +44,7 @@ SAMPLES = {
     "scheduled-event.json": "schedule",
     "manual-revoke.json": "manual",
     "manual-revoke-ip-permissions.json": "manual",
+    "sweep-place.json": "org-sweep",
 }
 
 # Every published reference event, parsed as-is: "targets", "sweep", "noop", or "rejected"

@@ -7,6 +7,7 @@
 - securityhub: EventBridge Security Hub findings (Imported, Custom Action)
 - schedule: EventBridge "Scheduled Event"
 - manual: a `revoke-security-group-egress --generate-cli-skeleton` request
+- place: the org sweep's "sweep one place" event (`{"egress-guard": "sweep-place", ...}`)
 
 Anything else, or anything malformed, raises `EventError` naming what was wrong. A
 well-formed event that needs no action returns no-op Targets with a `reason`.
@@ -23,6 +24,8 @@ from egress_guard.events.cloudtrail import parse_cloudtrail
 from egress_guard.events.config import parse_config
 from egress_guard.events.manual import KEYS as MANUAL_KEYS
 from egress_guard.events.manual import parse_manual
+from egress_guard.events.place import KIND_KEY as PLACE_KEY
+from egress_guard.events.place import parse_place
 from egress_guard.events.schedule import parse_schedule
 from egress_guard.events.securityhub import parse_securityhub
 from egress_guard.targets import EventError, Targets
@@ -42,6 +45,8 @@ def parse_event(event: Mapping[str, Any]) -> Targets:
     if not isinstance(event, Mapping):
         raise EventError(f"unrecognised event: {EXPECTED}; got {kind(event)}")
     root = Node(event)
+    if PLACE_KEY in event:
+        return parse_place(root)
     if "detail-type" in event or ("source" in event and "detail" in event):
         return _eventbridge(root, read_envelope(root))
     if "invokingEvent" in event:
