@@ -36,6 +36,8 @@ MEMBER_ACTIONS = {
     "ec2:DescribeSecurityGroups",
     "ec2:DescribeSecurityGroupRules",
     "ec2:GetManagedPrefixListEntries",
+    "ec2:GetManagedPrefixListAssociations",
+    "securityhub:BatchUpdateFindings",
     "ec2:RevokeSecurityGroupEgress",
 }
 ORG_SWEEP_ACTIONS: dict[str | None, set[str]] = {
