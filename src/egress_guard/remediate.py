@@ -408,7 +408,7 @@ class Remediator:
             except AwsErrors as exc:
                 self._settle_failure(group_id, pending, exc, outcome)
                 return
-            self._confirm(group_id, pending, response, outcome)
+            self._confirm(pending, response, outcome)
             return
 
     def _settle_failure(
@@ -472,46 +472,26 @@ class Remediator:
         return bool(pending)
 
     def _confirm(
-        self,
-        group_id: str,
-        pending: dict[str, Offence],
-        response: dict[str, Any],
-        outcome: _Outcome,
+        self, pending: dict[str, Offence], response: dict[str, Any], outcome: _Outcome
     ) -> None:
         """Settles a revoke that EC2 answered. `Return: true` to a revoke by rule ids
-        means every rule named is gone: EC2 fails the whole call when one id is unknown. An
-        answer with `RevokedSecurityGroupRules` (current EC2) is taken as it stands, its
-        items reported, and nothing read after it can undo that. An answer with `Return`
-        only (older API versions, emulators) is checked by reading the group back; where
-        that read fails the rules' state is unknown: `failed`, maybe revoked."""
+        means every rule named is gone: EC2 fails the whole call when one id is unknown, so
+        nothing is read back. Where the answer lists `RevokedSecurityGroupRules` (current
+        EC2) those items are reported; where it does not (older API versions, emulators),
+        the rules as read just before the revoke."""
         if response.get("Return") is False:
             self._fail(pending.values(), "EC2 answered Return: false", outcome)
             return
         items = response.get("RevokedSecurityGroupRules")
-        if isinstance(items, list):
-            listed = {
-                item["SecurityGroupRuleId"]: item
-                for item in items
-                if isinstance(item, dict) and "SecurityGroupRuleId" in item
-            }
-            for rule_id, (rule, entry) in pending.items():
-                outcome.revoked.append(_revoked_item(listed.get(rule_id, {}), rule))
-                outcome.findings.append(Finding(rule, entry, "revoked"))
-                logger.info("revoked", **_log_fields(rule, entry), listed=rule_id in listed)
-            return
-        try:
-            still_there = {r.rule_id for r in self.ec2.rules_of_group(group_id)}
-        except AwsErrors as exc:
-            error = f"revoke not confirmed: {error_text(exc)}"
-            self._fail(pending.values(), error, outcome, maybe_revoked=True)
-            return
+        listed = {
+            item["SecurityGroupRuleId"]: item
+            for item in (items if isinstance(items, list) else ())
+            if isinstance(item, dict) and "SecurityGroupRuleId" in item
+        }
         for rule_id, (rule, entry) in pending.items():
-            if rule_id in still_there:
-                self._fail([(rule, entry)], "still present after revoke", outcome)
-                continue
-            outcome.revoked.append(rule.to_revoked())
+            outcome.revoked.append(_revoked_item(listed.get(rule_id, {}), rule))
             outcome.findings.append(Finding(rule, entry, "revoked"))
-            logger.info("revoked", **_log_fields(rule, entry), confirmed="read back")
+            logger.info("revoked", **_log_fields(rule, entry), listed=rule_id in listed)
 
     def _fail(
         self,

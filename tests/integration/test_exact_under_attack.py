@@ -218,6 +218,33 @@ def test_every_rule_of_a_confirmed_revoke_is_revoked_even_if_the_answer_lists_fe
     assert egress_rules(ec2, group.group_id) == []
 
 
+def answer_lost(request: Request, forward: Forward) -> Response:
+    """The revoke happens, but every answer to it is lost (an internal error each time)."""
+    forward(request)
+    return ec2_error("InternalError", "An internal error has occurred.", 500)
+
+
+def test_a_return_only_answer_stands_though_the_reads_after_it_fail(
+    proxy: Proxy,
+    ec2: Any,
+    make_group: MakeGroup,
+    lambda_context: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """moto's bare `Return: true` confirms the revoke: no read-back that could undo it."""
+    use_denylist(monkeypatch, DENY_SMTP)
+    group = make_group([SMTP], keep_default_egress=False)
+    ReadsFailAfterRevoke().install(proxy)
+
+    result, raised = invoke(authorize_egress(group.group_id, *group.rule_ids), lambda_context)
+
+    assert not raised
+    assert [f["Action"] for f in result["Findings"]] == ["revoked"]
+    assert [r["SecurityGroupRuleId"] for r in result["RevokedSecurityGroupRules"]] == list(
+        group.rule_ids
+    )
+
+
 def test_an_unconfirmed_revoke_is_failed_maybe_revoked_and_restore_puts_it_back(
     proxy: Proxy,
     ec2: Any,
@@ -226,10 +253,11 @@ def test_an_unconfirmed_revoke_is_failed_maybe_revoked_and_restore_puts_it_back(
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
 ) -> None:
-    """moto's bare `Return: true`, then the read-back fails: the rule's state is unknown."""
+    """The revoke's answer is lost and the read-back fails: the rule's state is unknown."""
     use_denylist(monkeypatch, DENY_SMTP)
     group = make_group([{**SMTP, "Tags": {"team": "mail"}}], keep_default_egress=False)
     ReadsFailAfterRevoke().install(proxy)
+    proxy.on("RevokeSecurityGroupEgress", answer_lost)
 
     result, raised = invoke(authorize_egress(group.group_id, *group.rule_ids), lambda_context)
 

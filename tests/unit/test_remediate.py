@@ -275,29 +275,18 @@ def test_a_revoke_ec2_answered_with_its_list_stands_however_the_reads_after_it_f
     assert ec2.calls[-1] == "revoke sg-aaaaaaaa 2"  # nothing read after the revoke
 
 
-def test_a_return_only_answer_whose_read_back_fails_is_failed_and_maybe_revoked() -> None:
+def test_a_return_only_answer_is_a_confirmed_revoke_with_nothing_read_back() -> None:
+    """`Return: true` to a revoke by rule ids means every rule is gone (EC2 fails the whole
+    call when one id is unknown): a read-back that would fail is never made."""
     ec2 = GroupEc2([smtp("sg-aaaaaaaa", 1)])
     ec2.read_back_error = throttled("DescribeSecurityGroupRules")
 
     result = run_on(ec2, GroupTarget("sg-aaaaaaaa"))
 
-    (finding,) = result.to_dict()["Findings"]
-    assert (finding["Action"], finding["MaybeRevoked"]) == ("failed", True)
-    assert finding["Error"].startswith("revoke not confirmed: RequestLimitExceeded")
-    assert finding["Rule"] == smtp("sg-aaaaaaaa", 1).to_revoked()
-    assert result.revoked == []
-    assert not result.ok
-
-
-def test_a_return_only_answer_with_the_rule_still_there_is_failed_not_maybe() -> None:
-    ec2 = GroupEc2([smtp("sg-aaaaaaaa", 1)])
-    ec2.revoke_applies = False
-
-    result = run_on(ec2, GroupTarget("sg-aaaaaaaa"))
-
-    (finding,) = result.to_dict()["Findings"]
-    assert (finding["Action"], finding["Error"]) == ("failed", "still present after revoke")
-    assert "MaybeRevoked" not in finding
+    assert [f.action for f in result.findings] == ["revoked"]
+    assert result.revoked == [smtp("sg-aaaaaaaa", 1).to_revoked()]
+    assert result.ok
+    assert ec2.calls[-1].startswith("revoke sg-aaaaaaaa")
 
 
 def test_a_lost_answer_that_cannot_be_read_back_is_failed_and_maybe_revoked() -> None:
