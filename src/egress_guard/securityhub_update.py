@@ -11,6 +11,9 @@ skip gets one update, and only of its workflow status and note, never of anythin
   a group that could not be read, a revocation that failed): the workflow stays as it is,
   and the note says why.
 
+An event refused before any AWS call (another account and no MEMBER_ROLE_NAME, a broken
+denylist) updates nothing either.
+
 Every BatchUpdateFindings makes Security Hub send the finding again as "Findings -
 Imported", which the stack's rule matches while the workflow is NEW or NOTIFIED. A finding
 that already carries the very status and note egress-guard would write is therefore left
@@ -64,12 +67,8 @@ class FindingUpdate:
         )
 
 
-def plan(hub: HubFindings, result: Result, refused: str | None = None) -> list[FindingUpdate]:
-    """The update of every finding of the event, from what the invocation did (or, with
-    `refused`, why it did nothing at all)."""
-    if refused is not None:
-        why = f"{UPDATED_BY} cannot act on this finding: {refused}"
-        return [keep(f, why) for f in hub.findings]
+def plan(hub: HubFindings, result: Result) -> list[FindingUpdate]:
+    """The update of every finding of the event, from what the invocation did."""
     return [decide(finding, result) for finding in hub.findings]
 
 
@@ -153,14 +152,13 @@ def update_findings(
     metrics: Metrics,
     *,
     role_name: str | None,
-    refused: str | None = None,
 ) -> None:
     """Tells Security Hub, where the event came from, what became of each finding.
 
     The update goes to the event's own account and region: Security Hub there (an
     administrator account or the finding's own) sent the finding and may update it.
     """
-    updates = [u for u in plan(hub, result, refused) if not u.unchanged]
+    updates = [u for u in plan(hub, result) if not u.unchanged]
     if not updates:
         return
     try:

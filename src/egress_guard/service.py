@@ -98,20 +98,9 @@ def run_targets(
         )
         return result.to_dict()
     judge = load_judge(settings, clients)
-    try:
-        account = _account(targets, clients, settings)
-    except AccountRefused as exc:
-        _tell_security_hub(
-            clients,
-            targets,
-            result,
-            metrics,
-            settings=settings,
-            force_dry_run=force_dry_run,
-            refused=str(exc),
-        )
-        raise
-    ec2 = clients.ec2(account, targets.region, settings.member_role_name)
+    ec2 = clients.ec2(
+        _account(targets, clients, settings), targets.region, settings.member_role_name
+    )
     result.region = ec2.region
     if result.account is None:  # manual requests: the credentials' own, so restore can check
         result.account = _own_account(clients)
@@ -154,7 +143,6 @@ def _tell_security_hub(
     *,
     settings: Settings,
     force_dry_run: bool,
-    refused: str | None = None,
 ) -> None:
     """Security Hub findings get their workflow status and note (securityhub_update); a
     failed update is logged and counted and never fails the invocation. A CLI dry run
@@ -170,7 +158,6 @@ def _tell_security_hub(
         result,
         metrics,
         role_name=settings.member_role_name,
-        refused=refused,
     )
 
 
