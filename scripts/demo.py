@@ -426,6 +426,8 @@ def run_every_sample(args: argparse.Namespace) -> int:
         evaluations: list[dict[str, Any]] = []
         proxy.on("PutEvaluations", config_test_mode(evaluations))
         proxy.on("RevokeSecurityGroupEgress", emulator.add_revoked_security_group_rules)
+        # moto lacks GetManagedPrefixListAssociations (an HTML 500 page); EC2 answers it.
+        proxy.on("GetManagedPrefixListAssociations", emulator.answer_prefix_list_associations())
         cli_env = {**lambda_env(proxy.url), "PYTHONPATH": str(ROOT / "src")}
         if args.denylist:
             cli_env["DENYLIST_FILE"] = str(Path(args.denylist).resolve())

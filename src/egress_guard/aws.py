@@ -314,10 +314,6 @@ class Ec2:
                 for item in page.get("PrefixListAssociations", [])
                 if item.get("ResourceId")
             ]
-        except ResponseParserError:
-            # Not an EC2 answer at all: an endpoint that lacks the call (local emulators
-            # answer an HTML error page). Listing the rules gives the same answer.
-            return None
         except ClientError as exc:
             code = error_code(exc)
             if code in ASSOCIATIONS_UNAVAILABLE:

@@ -613,6 +613,45 @@ _REVOKED_FIELDS = (
 )
 
 
+def answer_prefix_list_associations(
+    extra: tuple[tuple[str, str], ...] = (),
+) -> Hook:
+    """A hook answering GetManagedPrefixListAssociations as real EC2 does: every security
+    group with a rule (either direction) to the list, with its owner, plus `extra`
+    associations (route tables, other accounts' groups); one association per page."""
+
+    def hook(request: Request, forward: Forward) -> Response:
+        params = request.params
+        prefix_list_id = params["PrefixListId"]
+        listing = forward(
+            request.with_params(
+                {"Action": "DescribeSecurityGroupRules", "Version": EC2_API_VERSION}
+            )
+        )
+        assert listing.status == 200, listing.text[:500]
+        root = listing.xml()
+        ns = root.tag[1:].split("}", 1)[0] if root.tag.startswith("{") else ""
+        tag = (lambda name: f"{{{ns}}}{name}") if ns else (lambda name: name)
+        groups: dict[str, None] = {}
+        for item in root.iter(tag("item")):
+            if item.findtext(tag("prefixListId")) == prefix_list_id:
+                groups[item.findtext(tag("groupId")) or ""] = None
+        associations = [(g, ACCOUNT_ID) for g in groups] + list(extra)
+        start = int(params.get("NextToken") or 0)
+        root = ET.Element(f"{{{EC2_NS}}}GetManagedPrefixListAssociationsResponse")
+        ET.SubElement(root, f"{{{EC2_NS}}}requestId").text = "assoc-1"
+        found = ET.SubElement(root, f"{{{EC2_NS}}}prefixListAssociationSet")
+        for resource_id, owner in associations[start : start + 1]:
+            entry = ET.SubElement(found, f"{{{EC2_NS}}}item")
+            ET.SubElement(entry, f"{{{EC2_NS}}}resourceId").text = resource_id
+            ET.SubElement(entry, f"{{{EC2_NS}}}resourceOwner").text = owner
+        if start + 1 < len(associations):
+            ET.SubElement(root, f"{{{EC2_NS}}}nextToken").text = str(start + 1)
+        return Response(200, {"content-type": "text/xml"}, b"").with_xml(root)
+
+    return hook
+
+
 def add_revoked_security_group_rules(request: Request, forward: Forward) -> Response:
     """Hook for RevokeSecurityGroupEgress/-Ingress: answer as real EC2 does.
 

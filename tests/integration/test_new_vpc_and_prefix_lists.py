@@ -12,19 +12,13 @@ a role without the permission sees.
 from __future__ import annotations
 
 import json
-import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from emulator import (
     ACCOUNT_ID,
-    EC2_API_VERSION,
-    EC2_NS,
-    Forward,
-    Hook,
-    Request,
-    Response,
+    answer_prefix_list_associations,
     create_vpc,
     fail,
 )
@@ -206,45 +200,6 @@ def test_create_vpc_in_report_mode_revokes_nothing(
 # ------------------------------------------------------------------ ModifyManagedPrefixList
 
 
-def answer_prefix_list_associations(
-    extra: tuple[tuple[str, str], ...] = (),
-) -> Hook:
-    """A hook answering GetManagedPrefixListAssociations as real EC2 does: every security
-    group with a rule (either direction) to the list, with its owner, plus `extra`
-    associations (route tables, other accounts' groups); one association per page."""
-
-    def hook(request: Request, forward: Forward) -> Response:
-        params = request.params
-        prefix_list_id = params["PrefixListId"]
-        listing = forward(
-            request.with_params(
-                {"Action": "DescribeSecurityGroupRules", "Version": EC2_API_VERSION}
-            )
-        )
-        assert listing.status == 200, listing.text[:500]
-        root = listing.xml()
-        ns = root.tag[1:].split("}", 1)[0] if root.tag.startswith("{") else ""
-        tag = (lambda name: f"{{{ns}}}{name}") if ns else (lambda name: name)
-        groups: dict[str, None] = {}
-        for item in root.iter(tag("item")):
-            if item.findtext(tag("prefixListId")) == prefix_list_id:
-                groups[item.findtext(tag("groupId")) or ""] = None
-        associations = [(g, ACCOUNT_ID) for g in groups] + list(extra)
-        start = int(params.get("NextToken") or 0)
-        root = ET.Element(f"{{{EC2_NS}}}GetManagedPrefixListAssociationsResponse")
-        ET.SubElement(root, f"{{{EC2_NS}}}requestId").text = "assoc-1"
-        found = ET.SubElement(root, f"{{{EC2_NS}}}prefixListAssociationSet")
-        for resource_id, owner in associations[start : start + 1]:
-            entry = ET.SubElement(found, f"{{{EC2_NS}}}item")
-            ET.SubElement(entry, f"{{{EC2_NS}}}resourceId").text = resource_id
-            ET.SubElement(entry, f"{{{EC2_NS}}}resourceOwner").text = owner
-        if start + 1 < len(associations):
-            ET.SubElement(root, f"{{{EC2_NS}}}nextToken").text = str(start + 1)
-        return Response(200, {"content-type": "text/xml"}, b"").with_xml(root)
-
-    return hook
-
-
 def prefix_list(ec2: Any, *cidrs: str) -> tuple[str, int]:
     created = ec2.create_managed_prefix_list(
         PrefixListName=f"list-{len(cidrs)}-{cidrs[0].replace('/', '_')}",
@@ -381,9 +336,11 @@ def test_without_permission_for_associations_every_rule_is_listed_instead(
 
 
 def test_an_endpoint_without_associations_lists_every_rule_instead(
-    ec2: Any, estate: Estate, lambda_context: Any
+    ec2: Any, proxy: Any, estate: Estate, lambda_context: Any
 ) -> None:
-    """moto as it is: GetManagedPrefixListAssociations answers an HTML error page."""
+    """An endpoint that does not offer the call answers EC2's InvalidAction."""
+    proxy.on("GetManagedPrefixListAssociations", fail("InvalidAction", status=400))
+
     result = handler.lambda_handler(modify_list_event(estate["list"]), lambda_context)
 
     assert_only_the_rule_to_the_changed_list_was_revoked(ec2, estate, result)

@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import emulator
 import pytest
 from emulator import FakeLambdaContext, Proxy, Response, create_group
 from estate import DENYLIST, LEGITIMATE, OFFENDING, WriteGuard, live_rule_ids
@@ -289,6 +290,8 @@ def guarded(
     proxy.on("RevokeSecurityGroupEgress", guard)
     # moto takes PutEvaluations only in TestMode; Config's answer is all this needs.
     proxy.on("PutEvaluations", lambda request, forward: CONFIG_ACCEPTS)
+    # moto lacks it (an HTML 500 page); EC2 answers it (MOTO_NOTES.md).
+    proxy.on("GetManagedPrefixListAssociations", emulator.answer_prefix_list_associations())
     protected = set(group.rule_ids[len(OFFENDING) :]) | set(bystander.egress_rule_ids)
     return group, guard, protected
 
