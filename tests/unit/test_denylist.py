@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 
 from egress_guard.denylist import (
-    MAX_DOCUMENT_BYTES,
     Cidr,
     Denylist,
     DenylistError,
@@ -25,6 +24,7 @@ from egress_guard.denylist import (
     build_denylist,
     parse_denylist,
 )
+from egress_guard.denylist_text import MAX_DOCUMENT_BYTES
 from egress_guard.traffic import ALL, ICMP, TCP, UDP, Span, Traffic
 
 # The example of docs/denylist.md.
