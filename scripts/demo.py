@@ -340,6 +340,7 @@ SAMPLE_GROUP = "sg-0f1e2d3c4b5a69780"
 SAMPLE_EGRESS_RULE = "sgr-0aa11bb22cc33dd44"  # tcp/25 to 0.0.0.0/0
 SAMPLE_INGRESS_RULE = "sgr-0bb22cc33dd44ee55"
 SAMPLE_VPC = "vpc-0a1b2c3d4e5f67890"
+SAMPLE_PREFIX_LIST = "pl-0123456789abcdef0"  # the list ModifyManagedPrefixList changed
 
 
 def config_test_mode(sent: list[dict[str, Any]]) -> Any:
@@ -361,6 +362,7 @@ class SampleIds:
     group_id: str
     egress_rule_id: str
     ingress_rule_id: str
+    prefix_list_id: str
 
     def rewrite(self, text: str) -> str:
         for old, new in (
@@ -368,6 +370,7 @@ class SampleIds:
             (SAMPLE_EGRESS_RULE, self.egress_rule_id),
             (SAMPLE_INGRESS_RULE, self.ingress_rule_id),
             (SAMPLE_VPC, self.vpc_id),
+            (SAMPLE_PREFIX_LIST, self.prefix_list_id),
         ):
             text = text.replace(old, new)
         return text
@@ -375,7 +378,8 @@ class SampleIds:
 
 def create_sample_group(endpoint: str) -> SampleIds:
     """What the samples name: a VPC, a group in it with an egress rule tcp/25 to the
-    internet (besides EC2's default all-traffic one) and an ingress rule tcp/443."""
+    internet (besides EC2's default all-traffic one) and an ingress rule tcp/443, and a
+    managed prefix list that has just been given 0.0.0.0/0, with a tcp/25 rule to it."""
     import boto3  # the emulator's own helper takes a boto3 client
 
     ec2 = boto3.client(
@@ -385,14 +389,25 @@ def create_sample_group(endpoint: str) -> SampleIds:
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
     )
+    partners = ec2.create_managed_prefix_list(
+        PrefixListName="sample-partners",
+        MaxEntries=5,
+        AddressFamily="IPv4",
+        Entries=[{"Cidr": "198.51.100.0/24"}, {"Cidr": "0.0.0.0/0"}],
+    )["PrefixList"]["PrefixListId"]
     group = emulator.create_group(
         ec2,
-        egress=[{"IpProtocol": "tcp", "Port": 25, "CidrIpv4": "0.0.0.0/0"}],
+        egress=[
+            {"IpProtocol": "tcp", "Port": 25, "CidrIpv4": "0.0.0.0/0"},
+            {"IpProtocol": "tcp", "Port": 25, "PrefixListId": partners},
+        ],
         ingress=[{"IpProtocol": "tcp", "Port": 443, "CidrIpv4": "0.0.0.0/0"}],
         name="sample-web",
         description="the group the samples name",
     )
-    return SampleIds(group.vpc_id, group.group_id, group.rule_ids[0], group.ingress_rule_ids[0])
+    return SampleIds(
+        group.vpc_id, group.group_id, group.rule_ids[0], group.ingress_rule_ids[0], partners
+    )
 
 
 def summarize(result: dict[str, Any], evaluations: list[dict[str, Any]]) -> str:
