@@ -314,6 +314,19 @@ def test_make_try_runs_the_config_rule_samples_with_their_evaluations() -> None:
     assert "3 of 3 samples ran" in done.stdout
 
 
+def test_make_try_shows_a_changed_prefix_list_revoking_the_rule_to_it() -> None:
+    """The ModifyManagedPrefixList sample meets a list now holding 0.0.0.0/0."""
+    sample = "cloudtrail-modify-managed-prefix-list.json"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "demo.py"), "--every-sample", sample],
+        capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    (line,) = [line for line in done.stdout.splitlines() if line.startswith(sample)]
+    assert line.split()[1:4] == ["revoked", "tcp/25", "->"]
+    assert line.split()[4].startswith("pl-")
+
+
 # --- scan ---------------------------------------------------------------------------------------
 
 
