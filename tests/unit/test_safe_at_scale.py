@@ -13,8 +13,10 @@ from typing import Any
 import pytest
 from test_remediate import JUDGE, GroupEc2, PagedEc2, smtp
 
+from egress_guard import cli
 from egress_guard.aws import DryRunResult
 from egress_guard.exemptions import expiring
+from egress_guard.limits import Limits
 from egress_guard.remediate import Remediator
 from egress_guard.report import notice_subject, record_metrics
 from egress_guard.result import Finding, Result
@@ -314,3 +316,38 @@ def test_zero_lifts_the_limits() -> None:
 def test_a_limit_that_is_not_a_count_is_refused_by_name(name: str, value: str) -> None:
     with pytest.raises(SettingsError, match=name):
         Settings.from_env({name: value})
+
+
+# --- the command line's options -------------------------------------------------------------
+
+
+def test_max_revocations_on_the_command_line_is_the_runs_only_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("POWERTOOLS_METRICS_DISABLED", "POWERTOOLS_LOG_LEVEL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MAX_REVOCATIONS", "25")  # monkeypatch restores what the CLI sets
+    monkeypatch.setenv("MAX_REVOCATIONS_PERCENT", "10")
+
+    cli.prepare_environment(cli.build_parser().parse_args(["scan", "--max-revocations", "100"]))
+
+    assert Settings.from_env().limits == Limits(100, 0)
+
+
+@pytest.mark.parametrize(
+    ("argv", "named"),
+    [
+        (["scan", "--max-revocations", "-1"], "--max-revocations"),
+        (["invoke", "e.json", "--max-revocations", "many"], "--max-revocations"),
+        (["scan", "--expiring-within", "soon"], "--expiring-within"),
+        (["invoke", "e.json", "--expiring-within", "7"], "--expiring-within"),  # scan only
+    ],
+)
+def test_bad_limit_options_exit_2_naming_the_option(
+    argv: list[str], named: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        cli.build_parser().parse_args(argv)
+
+    assert exited.value.code == 2
+    assert named in capsys.readouterr().err
