@@ -250,15 +250,16 @@ class Ec2:
                     }
         return tags
 
-    def groups_tagged(self, key: str) -> dict[str, str]:
-        """Group id -> tag value of every group carrying the tag key (for sweeps)."""
+    def groups_tagged(self, keys: Sequence[str]) -> dict[str, dict[str, str]]:
+        """Group id -> tags of every group carrying any of the tag keys (for sweeps): the
+        filter's values are alternatives, so one listing serves every key."""
         paginator = self.client.get_paginator("describe_security_groups")
-        found: dict[str, str] = {}
-        for page in paginator.paginate(Filters=[{"Name": "tag-key", "Values": [key]}]):
+        found: dict[str, dict[str, str]] = {}
+        for page in paginator.paginate(Filters=[{"Name": "tag-key", "Values": list(keys)}]):
             for group in page.get("SecurityGroups", []):
                 self._seen(group)
-                values = {t["Key"]: t.get("Value", "") for t in group.get("Tags") or ()}
-                found[group["GroupId"]] = values.get(key, "")
+                tags = {t["Key"]: t.get("Value", "") for t in group.get("Tags") or ()}
+                found[group["GroupId"]] = tags
         return found
 
     def group_info(self, group_ids: Sequence[str]) -> dict[str, GroupInfo]:

@@ -183,6 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     invoke.add_argument("event", metavar="EVENT.json", help='the event ("-": stdin)')
     _add_dry_run(invoke, "report what would be revoked; write nothing anywhere")
+    _add_max_revocations(invoke)
     _add_progress(invoke)
     invoke.set_defaults(run=run_invoke)
 
@@ -204,6 +205,14 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="exit 1 when an offending rule is found (revoked, would be revoked or failed; "
         "exempt ones aside): a gate for CI, with --dry-run",
+    )
+    _add_max_revocations(scan)
+    scan.add_argument(
+        "--expiring-within",
+        type=_whole_number,
+        metavar="DAYS",
+        help="also list the exemptions found (exempt offending rules) whose -until tag ends "
+        "within DAYS days: ExpiringExemptions in JSON, a section of the table",
     )
     _add_progress(scan)
     scan.set_defaults(run=run_scan)
@@ -301,6 +310,24 @@ def _add_configuration(parser: argparse.ArgumentParser) -> None:
 
 def _add_dry_run(parser: argparse.ArgumentParser, text: str) -> None:
     parser.add_argument("--dry-run", action="store_true", help=text)
+
+
+def _add_max_revocations(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--max-revocations",
+        type=_whole_number,
+        metavar="N",
+        help="revoke at most N rules in this run, else none (all held); 0: no limit. Replaces "
+        "MAX_REVOCATIONS and lifts MAX_REVOCATIONS_PERCENT: an operator's knowing override",
+    )
+
+
+def _whole_number(text: str) -> int:
+    """A whole number, 0 or more (argparse names the option when this raises)."""
+    value = text.strip()
+    if not (value.isascii() and value.isdigit()):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number 0 or more")
+    return int(value)
 
 
 def _add_progress(parser: argparse.ArgumentParser) -> None:
@@ -404,6 +431,10 @@ def prepare_environment(args: argparse.Namespace) -> None:
         os.environ.pop("DENYLIST", None)  # it would win over DENYLIST_FILE
     if getattr(args, "mode", None):
         os.environ["MODE"] = args.mode
+    if getattr(args, "max_revocations", None) is not None:
+        # The operator names the number they accept: that alone is the limit of this run.
+        os.environ["MAX_REVOCATIONS"] = str(args.max_revocations)
+        os.environ["MAX_REVOCATIONS_PERCENT"] = "0"
 
 
 ENVIRONMENT_CREDENTIALS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
@@ -517,6 +548,13 @@ def _run(
         progress.close()
     if account is not None and output.get("Account") is None:
         output["Account"] = account
+    if getattr(args, "expiring_within", None) is not None:
+        from datetime import UTC, datetime, timedelta
+
+        from egress_guard.exemptions import expiring
+
+        within = timedelta(days=args.expiring_within)
+        output["ExpiringExemptions"] = expiring(output, datetime.now(UTC), within)
     groups = _groups_of(clients, output) if args.output != "json" else {}
     write_output(args, output, "result", groups)
     if metrics.metric_set:

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 UNTIL_SUFFIX = "-until"
 
@@ -82,3 +83,28 @@ def combine(group: Exemption, rule: Exemption) -> Exemption:
     if any(e.until is None for e in exempt):
         return Exemption(exempt=True, note=note)
     return Exemption(exempt=True, until=max(e.until for e in exempt if e.until), note=note)
+
+
+def expiring(result: Mapping[str, Any], now: datetime, within: timedelta) -> list[dict[str, Any]]:
+    """The result's exempt findings whose exemption ends within `within` of `now` (the
+    command line's `scan --expiring-within`), soonest first. Reads nothing: only what the
+    result already says."""
+    found: list[tuple[datetime, dict[str, Any]]] = []
+    for finding in result.get("Findings") or ():
+        if not isinstance(finding, Mapping) or finding.get("Action") != "exempt":
+            continue
+        text = finding.get("ExemptUntil")
+        if not isinstance(text, str):
+            continue
+        try:
+            until = parse_until(text)
+        except ValueError:
+            continue
+        if until <= now + within:
+            item = {key: finding.get(key) for key in EXPIRING_KEYS}
+            found.append((until, item))
+    found.sort(key=lambda pair: (pair[0], str(pair[1].get("SecurityGroupRuleId"))))
+    return [item for _, item in found]
+
+
+EXPIRING_KEYS = ("GroupId", "SecurityGroupRuleId", "DenylistEntry", "Traffic", "ExemptUntil")

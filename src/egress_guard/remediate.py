@@ -8,15 +8,18 @@ offending (that is `judge`) or how EC2 is called (that is `aws`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
 from egress_guard.aws import AwsErrors, DryRunResult, Ec2, NotFound, error_text, may_have_applied
+from egress_guard.exemptions import NOT_EXEMPT, Exemption, combine, exemption_of, until_key
 from egress_guard.judge import Judge, PrefixLists, prefix_list_networks
+from egress_guard.limits import hold_reason
 from egress_guard.log import SERVICE
 from egress_guard.result import Finding, PermissionCheck, Result
 from egress_guard.rules import Rule
@@ -70,9 +73,11 @@ class Remediator:
         dry_run: bool,
         time_left: Callable[[], float] | None = None,
         progress: Callable[[str], None] | None = None,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         """`progress`, if given, is told how a long run is getting on: once per sweep page
-        read, per group read and per group acted on (on the caller's thread)."""
+        read, per group read and per group acted on (on the caller's thread). `clock`: the
+        time expiring exemptions are judged at (default: now, UTC)."""
         self.ec2 = ec2
         self.judge = judge
         self.settings = settings
@@ -81,10 +86,13 @@ class Remediator:
         self._prefix_lists: dict[str, tuple[Any, ...]] = {}
         self._prefix_list_errors: dict[str, str] = {}  # list id -> why its entries are unknown
         self._progress = progress or (lambda _message: None)
+        self._clock = clock or (lambda: datetime.now(UTC))
 
     def run(self, targets: Targets, result: Result) -> Result:
+        # A sweep and named groups never come together (no event names both), so each
+        # `_Acting` below holds all that one invocation would revoke: the limit's count.
         if targets.sweep:
-            with _Acting(self, result, scope=None) as acting:
+            with _Acting(self, result, scope=None, sweep=True) as acting:
                 self._sweep(result, acting)
         missing: list[str] = []
         groups = targets.groups + self._new_vpc_group(targets.new_vpc, result)
@@ -301,8 +309,10 @@ class Remediator:
     def _sweep(self, result: Result, acting: _Acting) -> None:
         """Every egress rule of the region, page by page, keeping only the offending ones.
 
-        Groups are acted on while later pages are still being read (pages come one after
-        another, each needing the last one's token). The page's last group may go on in
+        With no blast-radius limit (both 0), groups are acted on while later pages are
+        still being read (pages come one after another, each needing the last one's token).
+        Under a limit, `acting` keeps them until the last page: only then is the count of
+        rules due known, and all are revoked or all held. The page's last group may go on in
         the next page, so it is held back: a group gets one revoke where EC2 lists its
         rules together, and a second one only if they come apart.
         """
@@ -336,41 +346,59 @@ class Remediator:
     # --- acting -----------------------------------------------------------------------------
 
     def exemptions(self, group_ids: list[str] | None, result: Result) -> _Exemptions:
-        """The groups tagged exempt: among `group_ids`, or (None) every one in the region."""
+        """The groups tagged exempt (`EXEMPT_TAG`) or exempt until a moment (its `-until`
+        form): among `group_ids`, or (None) every one in the region. Judged at the clock's
+        now, once per invocation."""
         key = self.settings.exempt_tag
+        keys = (key, until_key(key))
+        now = self._clock()
         try:
             if group_ids is None or len(group_ids) > 50:  # one tag-filtered listing then
-                tagged = self.ec2.groups_tagged(key)
+                tagged = self.ec2.groups_tagged(keys)
             else:
                 tagged = {
-                    gid: tags.get(key, "")
+                    gid: tags
                     for gid, tags in self.ec2.group_tags(group_ids).items()
-                    if key in tags
+                    if any(k in tags for k in keys)
                 }
         except AwsErrors as exc:
             # Without the tags no group can be shown not to be exempt: revoke nothing.
             error = f"group tags not read: {error_text(exc)}"
             result.errors.append(error)
-            return _Exemptions(frozenset(), error)
-        return _Exemptions(frozenset(g for g, value in tagged.items() if _is_true(value)))
+            return _Exemptions({}, now, error)
+        return _Exemptions({g: exemption_of(tags, key, now) for g, tags in tagged.items()}, now)
 
-    def act_on_group(
-        self, group_id: str, offences: list[Offence], exemptions: _Exemptions
-    ) -> _Outcome:
+    def decide(
+        self, group_id: str, offences: list[Offence], exemptions: _Exemptions, result: Result
+    ) -> tuple[_Outcome, list[Offence]]:
+        """Splits a group's offending rules into exempt ones (findings) and those due.
+        On the caller's thread: a malformed `-until` tag is named in the result's notes."""
         outcome = _Outcome()
         due: list[Offence] = []
-        group_exempt = group_id in exemptions.groups
+        group = exemptions.groups.get(group_id, NOT_EXEMPT)
+        if group.note:
+            _note_once(result, f"{group_id}: {group.note}")
         for rule, entry in offences:
-            if group_exempt or _is_true(rule.tag(self.settings.exempt_tag) or ""):
-                outcome.findings.append(Finding(rule, entry, "exempt"))
-                logger.info("exempt", **_log_fields(rule, entry, group_exempt=group_exempt))
-            else:
+            own = exemption_of(dict(rule.tags), self.settings.exempt_tag, exemptions.now)
+            if own.note:
+                _note_once(result, f"{rule.rule_id} ({group_id}): {own.note}")
+            found = combine(group, own)
+            if not found.exempt:
                 due.append((rule, entry))
+                continue
+            until = found.until_text
+            outcome.findings.append(Finding(rule, entry, "exempt", exempt_until=until))
+            logger.info(
+                "exempt", **_log_fields(rule, entry, group_exempt=group.exempt, until=until)
+            )
         if due and exemptions.error is not None:
             self._fail(due, exemptions.error, outcome)
-            return outcome
-        if not due:
-            return outcome
+            return outcome, []
+        return outcome, due
+
+    def act_on_group(self, group_id: str, due: list[Offence]) -> _Outcome:
+        """Revokes (or in a dry run checks) a group's rules that are due, exemptions aside."""
+        outcome = _Outcome()
         if self._out_of_time():
             for rule, entry in due:
                 outcome.findings.append(Finding(rule, entry, "failed", "ran out of time"))
@@ -516,11 +544,24 @@ class Remediator:
 
 @dataclass(frozen=True)
 class _Exemptions:
-    """Groups tagged exempt; `error` when the tags could not be read (then none is known
-    not to be exempt, and nothing is revoked)."""
+    """What the groups' tags grant at `now` (groups without an exemption tag are absent);
+    `error` when the tags could not be read (then none is known not to be exempt, and
+    nothing is revoked)."""
 
-    groups: frozenset[str]
+    groups: Mapping[str, Exemption]
+    now: datetime
     error: str | None = None
+
+
+@dataclass
+class _Slot:
+    """One submitted group: what was decided before acting (exempt findings), the rules
+    due, and the outcome of acting on them (a future on the pool), once it started."""
+
+    group_id: str
+    decided: _Outcome
+    due: list[Offence]
+    acted: Future[_Outcome] | _Outcome | None = None
 
 
 class _Acting:
@@ -528,41 +569,83 @@ class _Acting:
     and merges each group's outcome into the result on the caller's thread at the end.
 
     The exemption tags are read on the first submission: never when nothing is offending.
+    Under a blast-radius limit (MAX_REVOCATIONS, MAX_REVOCATIONS_PERCENT) nothing is acted
+    on before the end: then the rules due (offending, not exempt) are counted, and either
+    all are acted on or all are `held` and the result gets an error naming the limit.
     """
 
-    def __init__(self, remediator: Remediator, result: Result, *, scope: list[str] | None) -> None:
-        """`scope`: the groups that will be submitted, or None when not known yet (sweeps)."""
+    def __init__(
+        self,
+        remediator: Remediator,
+        result: Result,
+        *,
+        scope: list[str] | None,
+        sweep: bool = False,
+    ) -> None:
+        """`scope`: the groups that will be submitted, or None when not known yet (sweeps).
+        `sweep`: the share limit (MAX_REVOCATIONS_PERCENT) applies."""
         self.remediator = remediator
         self.result = result
         self.scope = scope
+        self.sweep = sweep
+        self.limits = remediator.settings.limits
         self._stack = ExitStack()
         self._pool: Executor | None = None
         self._exemptions: _Exemptions | None = None
-        self._submitted: list[tuple[str, Future[_Outcome] | _Outcome]] = []
+        self._slots: list[_Slot] = []
+        self._started = 0
 
     def __enter__(self) -> _Acting:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: object, *exc: object) -> None:
         with self._stack:
+            if not self.limits.unlimited and exc_type is None:
+                self._act_or_hold()
             self._collect()
 
     def submit(self, group_id: str, offences: list[Offence]) -> None:
         if self._exemptions is None:
             self._exemptions = self.remediator.exemptions(self.scope, self.result)
-        exemptions = self._exemptions
+        decided, due = self.remediator.decide(group_id, offences, self._exemptions, self.result)
+        slot = _Slot(group_id, decided, due)
+        self._slots.append(slot)
+        if due and self.limits.unlimited:
+            self._start(slot)
+
+    def _act_or_hold(self) -> None:
+        due = sum(len(slot.due) for slot in self._slots)
+        if not due:
+            return
+        judged = self.result.rules_judged
+        reason = hold_reason(due, judged, sweep=self.sweep, limits=self.limits)
+        if reason is None:
+            for slot in self._slots:
+                if slot.due:
+                    self._start(slot)
+            return
+        # A wave of offending rules looks like a bad denylist: revoke none, say so, fail.
+        logger.error("revocations held", due=due, rules_judged=judged, reason=reason)
+        self.result.errors.append(reason)
+        for slot in self._slots:
+            for rule, entry in slot.due:
+                slot.decided.findings.append(Finding(rule, entry, "held"))
+                logger.info("held", **_log_fields(rule, entry))
+
+    def _start(self, slot: _Slot) -> None:
         pool = self._executor()
         act = self.remediator.act_on_group
+        self._started += 1
         if pool is None:
-            self._submitted.append((group_id, act(group_id, offences, exemptions)))
+            slot.acted = act(slot.group_id, slot.due)
         else:
-            self._submitted.append((group_id, pool.submit(act, group_id, offences, exemptions)))
+            slot.acted = pool.submit(act, slot.group_id, slot.due)
 
     def _executor(self) -> Executor | None:
         """None for the first group (an event about one group starts no thread); a pool of
         SWEEP_CONCURRENCY threads from the second on, when that is above 1."""
         workers = self.remediator.settings.sweep_concurrency
-        if self._pool is None and self._submitted and workers > 1:
+        if self._pool is None and self._started and workers > 1:
             from concurrent.futures import ThreadPoolExecutor  # only runs with several groups
 
             self._pool = self._stack.enter_context(ThreadPoolExecutor(max_workers=workers))
@@ -570,17 +653,25 @@ class _Acting:
 
     def _collect(self) -> None:
         verb = "checking" if self.remediator.dry_run else "revoking"
-        total = len(self._submitted)
-        for number, (group_id, pending) in enumerate(self._submitted, 1):
-            outcome = pending if isinstance(pending, _Outcome) else pending.result()
+        total = len(self._slots)
+        for number, slot in enumerate(self._slots, 1):
+            outcomes = [slot.decided]
+            if slot.acted is not None:
+                acted = slot.acted
+                outcomes.append(acted if isinstance(acted, _Outcome) else acted.result())
             self.remediator.report_progress(f"{verb} {number}/{total} groups")
-            self.result.findings.extend(outcome.findings)
-            self.result.revoked.extend(outcome.revoked)
-            self.result.errors.extend(outcome.errors)
-            if outcome.check is not None:
-                self.result.permission_checks.append(outcome.check)
-            if any(f.action in ("exempt", "failed", "would-revoke") for f in outcome.findings):
-                self.result.noncompliant_groups.add(group_id)
+            for outcome in outcomes:
+                self.result.findings.extend(outcome.findings)
+                self.result.revoked.extend(outcome.revoked)
+                self.result.errors.extend(outcome.errors)
+                if outcome.check is not None:
+                    self.result.permission_checks.append(outcome.check)
+                if any(f.action in STILL_THERE for f in outcome.findings):
+                    self.result.noncompliant_groups.add(slot.group_id)
+
+
+# Actions that leave an offending rule in place (its group is NON_COMPLIANT for Config).
+STILL_THERE = frozenset({"exempt", "failed", "would-revoke", "held"})
 
 
 def _revoked_item(listed: dict[str, Any], rule: Rule) -> dict[str, Any]:
@@ -614,8 +705,9 @@ def _count(offences: dict[str, list[Offence]]) -> int:
     return sum(len(found) for found in offences.values())
 
 
-def _is_true(value: str) -> bool:
-    return value.strip().lower() == "true"
+def _note_once(result: Result, note: str) -> None:
+    if note not in result.notes:
+        result.notes.append(note)
 
 
 def _log_fields(rule: Rule, entry: str, **extra: Any) -> dict[str, Any]:

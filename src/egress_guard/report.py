@@ -187,6 +187,8 @@ def record_metrics(metrics: Metrics, result: Result) -> None:
     metrics.add_metric("RulesWouldRevoke", MetricUnit.Count, result.count("would-revoke"))
     metrics.add_metric("RulesExempt", MetricUnit.Count, result.count("exempt"))
     metrics.add_metric("RevocationsFailed", MetricUnit.Count, result.count("failed"))
+    # Over the blast-radius limit: nothing was revoked; alarm on it (docs/configuration.md).
+    metrics.add_metric("RevocationsHeld", MetricUnit.Count, result.count("held"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,6 +207,7 @@ def notify(clients: Clients, topic_arn: str, result: Result, metrics: Metrics) -
     parts when the result is too large for one. Each part is published even when another
     fails; each failure is logged and counted (NotifyFailed), and nothing is undone."""
     acted = result.count("revoked") + result.count("would-revoke") + result.count("failed")
+    acted += result.count("held")
     if not acted:
         return
     sns = clients.client("sns", _topic_region(topic_arn))
@@ -292,6 +295,9 @@ def notice_subject(result: Result) -> str:
         parts.append(f"would revoke {would} egress rule{'s' * (would != 1)}")
     if failed:
         parts.append(f"FAILED on {failed}")
+    held = result.count("held")
+    if held:
+        parts.append(f"HELD {held} egress rule{'s' * (held != 1)} (over the limit)")
     return f"egress-guard {', '.join(parts)} in {where}"
 
 

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from egress_guard.rules import Rule
 
-Action = Literal["revoked", "would-revoke", "exempt", "gone", "failed"]
+Action = Literal["revoked", "would-revoke", "exempt", "gone", "failed", "held"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,6 +17,8 @@ class Finding:
     `maybe_revoked`: a `failed` revoke whose outcome is unknown (its answer lost, or EC2's
     answer unconfirmed, and the group could not be read back): the rule may be gone, so the
     finding says so and `restore` accepts it.
+    `exempt_until`: an `exempt` finding's exemption ends then (ISO 8601, UTC), by an
+    `-until` tag; None when it does not end.
     """
 
     rule: Rule
@@ -24,6 +26,7 @@ class Finding:
     action: Action
     error: str | None = None
     maybe_revoked: bool = False
+    exempt_until: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -43,6 +46,8 @@ class Finding:
                 "GroupId": self.rule.referenced_group_id,
                 "UserId": owner,
             }
+        if self.exempt_until is not None:
+            out["ExemptUntil"] = self.exempt_until
         if self.error:
             out["Error"] = self.error
         if self.action == "failed":
@@ -88,7 +93,7 @@ class Result:
 
     @property
     def ok(self) -> bool:
-        return not self.errors and not any(f.action == "failed" for f in self.findings)
+        return not self.errors and not any(f.action in ("failed", "held") for f in self.findings)
 
     def count(self, action: Action) -> int:
         return sum(1 for f in self.findings if f.action == action)

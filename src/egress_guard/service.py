@@ -6,6 +6,7 @@ Shared by the Lambda handler and the command line, so both behave the same.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -47,6 +48,7 @@ def handle(
     time_left: Callable[[], float] | None = None,
     force_dry_run: bool = False,
     progress: Callable[[str], None] | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> dict[str, Any]:
     settings = settings or Settings.from_env()
     if isinstance(event, Mapping) and isinstance(event.get("id"), str):
@@ -61,6 +63,7 @@ def handle(
         time_left=time_left,
         force_dry_run=force_dry_run,
         progress=progress,
+        clock=clock,
     )
 
 
@@ -73,11 +76,13 @@ def run_targets(
     time_left: Callable[[], float] | None = None,
     force_dry_run: bool = False,
     progress: Callable[[str], None] | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> dict[str, Any]:
     """Everything after event parsing: `handle` for targets from anywhere (the CLI's scan).
 
     `progress` is told, in a few words, how a long run is getting on (sweep pages read,
-    groups acted on); the CLI shows it on stderr.
+    groups acted on); the CLI shows it on stderr. `clock`: the time expiring exemptions
+    are judged at (default: now).
     """
     settings = settings or Settings.from_env()
     dry_run = settings.report_only or targets.dry_run or force_dry_run
@@ -105,7 +110,7 @@ def run_targets(
     if result.account is None:  # manual requests: the credentials' own, so restore can check
         result.account = _own_account(clients)
     remediator = Remediator(
-        ec2, judge, settings, dry_run=dry_run, time_left=time_left, progress=progress
+        ec2, judge, settings, dry_run=dry_run, time_left=time_left, progress=progress, clock=clock
     )
     remediator.run(targets, result)
     # A dry run asked for by hand (the command line's --dry-run, a manual request's DryRun)

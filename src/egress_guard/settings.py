@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
+from egress_guard.limits import DEFAULT_MAX_PERCENT, DEFAULT_MAX_REVOCATIONS, Limits
+
 Mode = Literal["enforce", "report"]
 DEFAULT_EXEMPT_TAG = "egress-guard:exempt"
 
@@ -25,10 +27,17 @@ class Settings:
     member_role_name: str | None = None
     notify_topic_arn: str | None = None
     sweep_concurrency: int = 8
+    max_revocations: int = DEFAULT_MAX_REVOCATIONS
+    max_revocations_percent: int = DEFAULT_MAX_PERCENT
 
     @property
     def report_only(self) -> bool:
         return self.mode == "report"
+
+    @property
+    def limits(self) -> Limits:
+        """The blast-radius limits (docs/configuration.md); both 0: none."""
+        return Limits(self.max_revocations, self.max_revocations_percent)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -45,6 +54,8 @@ class Settings:
         concurrency = get("SWEEP_CONCURRENCY") or "8"
         if not concurrency.isdigit() or not 1 <= int(concurrency) <= 64:
             raise SettingsError(f"SWEEP_CONCURRENCY: {concurrency!r} is not an integer 1-64")
+        max_revocations = _count(get("MAX_REVOCATIONS"), "MAX_REVOCATIONS", None)
+        max_percent = _count(get("MAX_REVOCATIONS_PERCENT"), "MAX_REVOCATIONS_PERCENT", 100)
         return cls(
             mode="report" if mode == "report" else "enforce",
             exempt_tag=get("EXEMPT_TAG") or DEFAULT_EXEMPT_TAG,
@@ -54,4 +65,16 @@ class Settings:
             member_role_name=get("MEMBER_ROLE_NAME"),
             notify_topic_arn=get("NOTIFY_TOPIC_ARN"),
             sweep_concurrency=int(concurrency),
+            max_revocations=DEFAULT_MAX_REVOCATIONS if max_revocations is None else max_revocations,
+            max_revocations_percent=DEFAULT_MAX_PERCENT if max_percent is None else max_percent,
         )
+
+
+def _count(value: str | None, name: str, top: int | None) -> int | None:
+    """A whole number 0..`top` (no bound: None), or None when not set."""
+    if value is None:
+        return None
+    if not (value.isascii() and value.isdigit()) or (top is not None and int(value) > top):
+        bound = f"0-{top}" if top is not None else "0 or more (0: no limit)"
+        raise SettingsError(f"{name}: {value!r} is not an integer {bound}")
+    return int(value)

@@ -87,6 +87,7 @@ def render_result(result: Mapping[str, Any], groups: Groups | None = None) -> st
     else:
         parts = ["no offending egress rules"]
     parts.append(result_summary(result))
+    parts.extend(_expiring_lines(result))
     parts.extend(_permission_lines(result))
     parts.extend(f"error: {_one_line(str(e))}" for e in result.get("Errors") or ())
     parts.extend(f"note: {_one_line(str(n))}" for n in result.get("Notes") or ())
@@ -243,6 +244,8 @@ def _finding_order(finding: Mapping[str, Any]) -> tuple[str, str]:
 def _action(finding: Mapping[str, Any]) -> str:
     action = _text(finding.get("Action"))
     error = finding.get("Error")
+    if finding.get("ExemptUntil"):
+        action += f" until {_text(finding.get('ExemptUntil'))}"
     return f"{action}: {error}" if error else action
 
 
@@ -256,6 +259,29 @@ def _restore_detail(item: Mapping[str, Any]) -> str:
         if item.get(key):
             return f"{label} {item[key]}"
     return ""
+
+
+EXPIRING_HEADERS = ("EXEMPT UNTIL", "GROUP", "RULE", "TRAFFIC", "DENYLIST ENTRY")
+
+
+def _expiring_lines(result: Mapping[str, Any]) -> list[str]:
+    """`scan --expiring-within`: the exemptions that end soon, soonest first."""
+    if "ExpiringExemptions" not in result:
+        return []
+    items = [i for i in result.get("ExpiringExemptions") or () if isinstance(i, Mapping)]
+    if not items:
+        return ["expiring exemptions: none"]
+    rows = [
+        (
+            _text(i.get("ExemptUntil")),
+            _text(i.get("GroupId")),
+            _text(i.get("SecurityGroupRuleId")),
+            _text(i.get("Traffic")),
+            _text(i.get("DenylistEntry")),
+        )
+        for i in items
+    ]
+    return [f"expiring exemptions ({len(items)}):", format_table(EXPIRING_HEADERS, rows)]
 
 
 def _permission_lines(result: Mapping[str, Any]) -> list[str]:

@@ -10,7 +10,8 @@ imported from that file; tests/integration is put on sys.path so that ``emulator
   milliseconds, not the production 15 s read timeout (``AWS_READ_TIMEOUT``,
   ``AWS_CONNECT_TIMEOUT``, ``AWS_MAX_ATTEMPTS``; see egress_guard.aws.client_config).
 - ``fresh_container``: cold-container state for the handler module (new `Clients`,
-  metrics off), as tests/integration does.
+  metrics off), as tests/integration does; the blast-radius limits in force but out of
+  reach (`UNREACHED_LIMIT`, 100%).
 - The hypothesis profile ``safety`` (see `FUZZ_EXAMPLES`): derandomized, so CI runs the
   same cases every time; ``HYPOTHESIS_PROFILE=thorough`` multiplies the cases by 10.
 """
@@ -66,6 +67,7 @@ from faults import (  # noqa: E402  (needs the sys.path above)
     FaultProxy,
 )
 
+UNREACHED_LIMIT = 1_000_000
 # Hypothesis: cases per fuzz test; the fuzz tests together run >= 10,000 (FIGURES.md).
 FUZZ_EXAMPLES = int(os.environ.get("SAFETY_FUZZ_EXAMPLES", "2000"))
 _scale = 10 if os.environ.get("HYPOTHESIS_PROFILE") == "thorough" else 1
@@ -88,6 +90,10 @@ def fresh_container(monkeypatch: pytest.MonkeyPatch, aws_env: str) -> None:
 
     monkeypatch.setattr(handler, "clients", Clients())
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    # These suites prove exact revocations, not the blast-radius limit: a limit in force
+    # (the default way of acting: judge everything, then act) that they never reach.
+    monkeypatch.setenv("MAX_REVOCATIONS", str(UNREACHED_LIMIT))
+    monkeypatch.setenv("MAX_REVOCATIONS_PERCENT", "100")
 
 
 def compress_boto3_retry_time(monkeypatch: pytest.MonkeyPatch) -> None:

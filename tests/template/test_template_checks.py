@@ -148,6 +148,8 @@ def test_environment(template: dict[str, Any]) -> None:
     assert set(variables) == {
         "MODE",
         "EXEMPT_TAG",
+        "MAX_REVOCATIONS",
+        "MAX_REVOCATIONS_PERCENT",
         "DENYLIST_PARAMETER",
         "MEMBER_ROLE_NAME",
         "NOTIFY_TOPIC_ARN",

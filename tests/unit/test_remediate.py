@@ -22,6 +22,8 @@ from egress_guard.targets import GroupTarget, Targets
 JUDGE = Judge(
     parse_denylist('{"version": 1, "deny": [{"id": "smtp", "protocol": "tcp", "ports": "25"}]}')
 )
+# Blast-radius limits off: sweeps act on groups while later pages are still read.
+NO_LIMIT: dict[str, Any] = {"max_revocations": 0, "max_revocations_percent": 0}
 
 
 def smtp(group: str, number: int) -> Rule:
@@ -74,7 +76,8 @@ class PagedEc2:
 
 def sweep(ec2: PagedEc2) -> Result:
     result = Result("schedule", None, None, "us-east-1", "enforce", False)
-    remediator = Remediator(ec2, JUDGE, Settings(sweep_concurrency=1), dry_run=False)  # type: ignore[arg-type]
+    settings = Settings(sweep_concurrency=1, **NO_LIMIT)  # acting while reading: no limit
+    remediator = Remediator(ec2, JUDGE, settings, dry_run=False)  # type: ignore[arg-type]
     return remediator.run(Targets("schedule", sweep=True), result)
 
 
@@ -121,7 +124,7 @@ def test_sweep_of_many_groups_revokes_each_once(concurrency: int) -> None:
     rules = [smtp(f"sg-{n:08x}", n) for n in range(1, 41)]
     ec2 = PagedEc2([rules[i : i + 7] for i in range(0, 40, 7)])
     result = Result("schedule", None, None, "us-east-1", "enforce", False)
-    settings = Settings(sweep_concurrency=concurrency)
+    settings = Settings(sweep_concurrency=concurrency, **NO_LIMIT)
 
     Remediator(ec2, JUDGE, settings, dry_run=False).run(Targets("schedule", sweep=True), result)  # type: ignore[arg-type]
 
