@@ -19,7 +19,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NoReturn
 
 from aws_lambda_powertools import Logger
 from botocore.parsers import ResponseParserError
@@ -244,7 +244,7 @@ class Planner:
                     tags.setdefault(group_id, {})[key] = value
             return tags
         except (*AwsErrors, ResponseParserError) as exc:
-            raise _failed("group tags (which rules are exempt) could not be read", exc) from exc
+            _fail("group tags (which rules are exempt) could not be read", exc)
 
 
 @dataclass
@@ -287,7 +287,7 @@ class _Reading:
         try:
             yield from pages()
         except (*AwsErrors, ResponseParserError) as exc:
-            raise _failed(f"{what} could not be read", exc) from exc
+            _fail(f"{what} could not be read", exc)
 
     def _judge_pages(self, pages: Iterable[list[Rule]]) -> tuple[int, list[Judged]]:
         judged = 0
@@ -318,16 +318,16 @@ class _Reading:
                 self.lists[pl] = prefix_list_networks(self.ec2.prefix_list_cidrs(pl))
             except (*AwsErrors, ResponseParserError) as exc:
                 # Judged without its entries, a rule to the list could only be guessed at.
-                raise _failed(f"prefix list {pl} could not be read", exc) from exc
+                _fail(f"prefix list {pl} could not be read", exc)
 
 
-def _failed(what: str, exc: Exception) -> Exception:
-    """A set-up problem (credentials, endpoint, a non-AWS answer) as itself, for the
+def _fail(what: str, exc: Exception) -> NoReturn:
+    """Raises a set-up problem (credentials, endpoint, a non-AWS answer) as itself, for the
     command line to name; any other error as PlanFailed naming what was not read."""
     if setup_problem(exc) is not None:
-        return exc
+        raise exc
     detail = error_text(exc) if not isinstance(exc, ResponseParserError) else str(exc)
-    return PlanFailed(f"plan not made: {what}: {detail}")
+    raise PlanFailed(f"plan not made: {what}: {detail}") from exc
 
 
 def plan_document(

@@ -13,9 +13,11 @@ from typing import Any
 
 import pytest
 import test_cli
+from botocore.exceptions import NoCredentialsError
 from test_cli import DENYLIST, GROUP, FakeClients, FakeEc2, client_error, only_line, run, write
 
 from egress_guard import cli
+from egress_guard.table import render_plan
 
 # test_cli's fixtures: its environment (autouse), the fake EC2 and the clients using it.
 clean_env, ec2, clients = test_cli.clean_env, test_cli.ec2, test_cli.clients
@@ -176,4 +178,36 @@ def test_csv_has_a_row_per_change_with_its_place(
         "account,region,group_id,group_name,vpc_id,rule_id,traffic,denylist_entry,change",
         "123456789012,us-east-1,sg-0123456789abcdef0,web,vpc-0a1b2c3d4e5f67890,"
         "sgr-00000000000000002,tcp/443 -> 0.0.0.0/0,https-out,newly-revoked",
+    ]
+
+
+def test_a_set_up_problem_while_reading_exits_2_naming_it(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, clients: FakeClients, ec2: FakeEc2
+) -> None:
+    ec2.pages_error = NoCredentialsError()
+    status, out, err = plan(capsys, tmp_path, NOTHING)
+    assert (status, out) == (2, "")
+    assert only_line(err) == "egress-guard: no usable AWS credentials: Unable to locate credentials"
+
+
+def test_a_table_of_several_places_names_each_rows_place() -> None:
+    change = {
+        "Account": "111111111111",
+        "Region": "eu-west-1",
+        "GroupId": GROUP,
+        "SecurityGroupRuleId": "sgr-00000000000000002",
+        "DenylistEntry": "https-out",
+        "Action": "newly-revoked",
+        "Traffic": "tcp/443 -> 0.0.0.0/0",
+    }
+    places = [
+        {"Account": account, "Region": "eu-west-1", "RulesJudged": 1, "NewlyRevoked": n}
+        for account, n in (("111111111111", 1), ("222222222222", 0))
+    ]
+    lines = render_plan({"Changes": [change], "Places": places}).splitlines()
+    assert lines[0].split()[:3] == ["ACCOUNT", "REGION", "GROUP"]
+    assert lines[1].split()[:3] == ["111111111111", "eu-west-1", GROUP]
+    assert [line.split(" in ")[1].split(";")[0] for line in lines[2:]] == [
+        "111111111111/eu-west-1",
+        "222222222222/eu-west-1",
     ]
