@@ -315,3 +315,90 @@ def _text(value: Any, default: str = "-") -> str:
 
 def _one_line(text: str) -> str:
     return " ".join(text.split()) if ("\n" in text or "\t" in text or "\r" in text) else text
+
+
+# --- plan --------------------------------------------------------------------------------
+
+PLAN_HEADERS = ("GROUP", "NAME", "VPC", "RULE", "TRAFFIC", "DENYLIST ENTRY", "CHANGE")
+PLAN_CSV_HEADERS = (
+    "account", "region", "group_id", "group_name", "vpc_id", "rule_id", "traffic",
+    "denylist_entry", "change",
+)  # fmt: skip
+
+
+def render_plan(plan: Mapping[str, Any], groups: Groups | None = None) -> str:
+    """A plan (egress_guard.plan_run.plan_document): one row per change, then one summary
+    line per place, the limits NEW would trip, and notes. With more than one place, the
+    rows also name their account and region."""
+    changes = _changes(plan)
+    places = [p for p in plan.get("Places") or () if isinstance(p, Mapping)]
+    many = len({(_text(p.get("Account")), _text(p.get("Region"))) for p in places}) > 1
+    headers = (("ACCOUNT", "REGION") if many else ()) + PLAN_HEADERS
+    rows = [
+        (
+            *((_text(c.get("Account")), _text(c.get("Region"))) if many else ()),
+            _text(c.get("GroupId")),
+            *_group(groups, c),
+            _text(c.get("SecurityGroupRuleId")),
+            _text(c.get("Traffic")),
+            _text(c.get("DenylistEntry")),
+            _text(c.get("Action")),
+        )
+        for c in changes
+    ]
+    parts = (
+        [format_table(headers, rows)]
+        if rows
+        else ["no difference: NEW and CURRENT revoke the same rules"]
+    )
+    parts.extend(plan_summary(place) for place in places)
+    for place in places:
+        for held in place.get("HeldLimits") or ():
+            if isinstance(held, Mapping):
+                already = " (CURRENT trips it already)" if held.get("TrippedByCurrent") else ""
+                reason = _one_line(_text(held.get("Reason"))).removesuffix(": none revoked (held)")
+                parts.append(f"limit: under NEW, {_where(place)} would be held: {reason}{already}")
+    for place in places:
+        parts.extend(f"note: {_one_line(str(n))}" for n in place.get("Notes") or ())
+    return "\n".join(parts) + "\n"
+
+
+def plan_summary(place: Mapping[str, Any]) -> str:
+    """`2 newly revoked, 1 newly spared in 123456789012/us-east-1; 40 rules judged, 3 due
+    under NEW (2 under CURRENT); 1 exempt rule left out`."""
+    judged = place.get("RulesJudged")
+    exempt = place.get("ExemptLeftOut") or 0
+    line = (
+        f"{place.get('NewlyRevoked', 0)} newly revoked, {place.get('NewlySpared', 0)} newly "
+        f"spared in {_where(place)}; {judged} rule{'s' * (judged != 1)} judged, "
+        f"{place.get('DueUnderNew')} due under NEW ({place.get('DueUnderCurrent')} under CURRENT)"
+    )
+    if exempt:
+        line += f"; {exempt} exempt rule{'s' * (exempt != 1)} left out"
+    return line
+
+
+def plan_csv(plan: Mapping[str, Any], groups: Groups | None = None) -> str:
+    """The plan's changes as CSV, each with its place."""
+    rows = [
+        (
+            _raw(c.get("Account")),
+            _raw(c.get("Region")),
+            _raw(c.get("GroupId")),
+            *((groups or {}).get(_raw(c.get("GroupId")), ("", ""))),
+            _raw(c.get("SecurityGroupRuleId")),
+            _raw(c.get("Traffic")),
+            _raw(c.get("DenylistEntry")),
+            _raw(c.get("Action")),
+        )
+        for c in _changes(plan)
+    ]
+    return to_csv(PLAN_CSV_HEADERS, rows)
+
+
+def _changes(plan: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    found = [c for c in plan.get("Changes") or () if isinstance(c, Mapping)]
+    return sorted(
+        found,
+        key=lambda c: (_text(c.get("Account")), _text(c.get("Region")), *_finding_order(c)),
+    )

@@ -57,3 +57,32 @@ def test_changes_carry_the_findings_shape() -> None:
     change = plan([rule(1, 22)], new=smtp_and_ssh, current=smtp).changes[0].to_dict()
     assert change["Action"] == "newly-revoked"
     assert change["Rule"]["SecurityGroupRuleId"] == "sgr-00000000000000001"
+
+
+def test_an_exempt_rule_whose_verdicts_differ_is_left_out_and_counted() -> None:
+    found = plan(
+        [rule(1, 22), rule(2, 22)], smtp_and_ssh, smtp, exempt=lambda r: r.rule_id.endswith("1")
+    )
+    assert [c.rule.rule_id for c in found.changes] == ["sgr-00000000000000002"]
+    assert found.exempt_left_out == 1
+
+
+def test_exempt_rules_are_not_due_under_either_denylist() -> None:
+    found = plan([rule(1, 25), rule(2, 25)], smtp_and_ssh, smtp, exempt=lambda r: r.from_port == 25)
+    assert (found.due_under_new, found.due_under_current, found.exempt_left_out) == (0, 0, 0)
+
+
+def test_exemptions_are_asked_only_for_rules_some_denylist_makes_offending() -> None:
+    asked: list[int | None] = []
+
+    def exempt(r: Rule) -> bool:
+        asked.append(r.from_port)
+        return False
+
+    plan([rule(1, 25), rule(2, 443), rule(3, 22)], smtp_and_ssh, smtp, exempt=exempt)
+    assert asked == [25, 22]
+
+
+def test_due_under_current_counts_what_current_would_revoke() -> None:
+    found = plan([rule(1, 25), rule(2, 22)], new=lambda _r: None, current=smtp_and_ssh)
+    assert (found.due_under_new, found.due_under_current) == (0, 2)
