@@ -238,11 +238,7 @@ class Planner:
         try:
             if len(group_ids) <= TAG_LISTING_THRESHOLD:
                 return ec2.group_tags(group_ids)
-            tags: dict[str, dict[str, str]] = {}
-            for key in (self.exempt_tag, until_key(self.exempt_tag)):
-                for group_id, value in ec2.groups_tagged(key).items():
-                    tags.setdefault(group_id, {})[key] = value
-            return tags
+            return ec2.groups_tagged((self.exempt_tag, until_key(self.exempt_tag)))
         except (*AwsErrors, ResponseParserError) as exc:
             _fail("group tags (which rules are exempt) could not be read", exc)
 
