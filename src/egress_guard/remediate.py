@@ -81,8 +81,10 @@ class Remediator:
         self._prefix_lists: dict[str, tuple[Any, ...]] = {}
         self._prefix_list_errors: dict[str, str] = {}  # list id -> why its entries are unknown
         self._progress = progress or (lambda _message: None)
+        self._who: dict[str, Any] = {}  # the actor, on each decision's log line (CloudTrail)
 
     def run(self, targets: Targets, result: Result) -> Result:
+        self._who = {"actor": result.actor.to_dict()} if result.actor else {}
         if targets.sweep:
             with _Acting(self, result, scope=None) as acting:
                 self._sweep(result, acting)
@@ -363,7 +365,9 @@ class Remediator:
         for rule, entry in offences:
             if group_exempt or _is_true(rule.tag(self.settings.exempt_tag) or ""):
                 outcome.findings.append(Finding(rule, entry, "exempt"))
-                logger.info("exempt", **_log_fields(rule, entry, group_exempt=group_exempt))
+                logger.info(
+                    "exempt", **_log_fields(rule, entry, group_exempt=group_exempt), **self._who
+                )
             else:
                 due.append((rule, entry))
         if due and exemptions.error is not None:
@@ -391,7 +395,9 @@ class Remediator:
         outcome.check = PermissionCheck(group_id, answer.permitted, str(answer))
         for rule, entry in due:
             outcome.findings.append(Finding(rule, entry, "would-revoke"))
-            logger.info("would revoke", **_log_fields(rule, entry), permitted=answer.permitted)
+            logger.info(
+                "would revoke", **_log_fields(rule, entry), permitted=answer.permitted, **self._who
+            )
 
     def _revoke(self, group_id: str, due: list[Offence], outcome: _Outcome) -> None:
         pending = {rule.rule_id: (rule, entry) for rule, entry in due}
@@ -434,7 +440,7 @@ class Remediator:
         for rule, entry in offences:
             outcome.revoked.append(rule.to_revoked())
             outcome.findings.append(Finding(rule, entry, "revoked"))
-            logger.info("revoked", **_log_fields(rule, entry), confirmed=how)
+            logger.info("revoked", **_log_fields(rule, entry), confirmed=how, **self._who)
 
     def _drop_vanished(
         self, group_id: str, pending: dict[str, Offence], outcome: _Outcome, *, retried: bool
@@ -497,7 +503,9 @@ class Remediator:
             for rule_id, (rule, entry) in pending.items():
                 outcome.revoked.append(_revoked_item(listed.get(rule_id, {}), rule))
                 outcome.findings.append(Finding(rule, entry, "revoked"))
-                logger.info("revoked", **_log_fields(rule, entry), listed=rule_id in listed)
+                logger.info(
+                    "revoked", **_log_fields(rule, entry), listed=rule_id in listed, **self._who
+                )
             return
         try:
             still_there = {r.rule_id for r in self.ec2.rules_of_group(group_id)}
@@ -511,7 +519,7 @@ class Remediator:
                 continue
             outcome.revoked.append(rule.to_revoked())
             outcome.findings.append(Finding(rule, entry, "revoked"))
-            logger.info("revoked", **_log_fields(rule, entry), confirmed="read back")
+            logger.info("revoked", **_log_fields(rule, entry), confirmed="read back", **self._who)
 
     def _fail(
         self,
@@ -528,6 +536,7 @@ class Remediator:
                 **_log_fields(rule, entry),
                 error=error,
                 maybe_revoked=maybe_revoked,
+                **self._who,
             )
 
     def _out_of_time(self) -> bool:
