@@ -131,7 +131,15 @@ def run_targets(
         )
     record_metrics(metrics, result)
     if writes and settings.notify_topic_arn:
-        notify(clients, settings.notify_topic_arn, result, metrics, ec2=ec2, judge=judge)
+        notify(
+            clients,
+            settings.notify_topic_arn,
+            result,
+            metrics,
+            ec2=ec2,
+            judge=judge,
+            exempt_tag=settings.exempt_tag,
+        )
     output = result.to_dict()
     log_result(output)  # one line, or a summary and numbered parts when too large
     if not result.ok:
