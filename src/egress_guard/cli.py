@@ -102,7 +102,7 @@ their descriptions, the tags recorded in the findings, and a referenced group of
 account with its owner. EC2 gives each restored rule a new id. A rule already in its group
 (same protocol, ports and destination) is reported "already-present", so running restore
 twice is harmless. The result must name the account and region restore runs in. RESULT
-may be the output of invoke or scan, the SNS notice's body, or the "result" log line;
+may be the output of invoke or scan, an SNS notice saved as it came, or the "result" log line;
 EC2's own revoke-security-group-egress response has no findings and no account: restore it
 with --force.
 

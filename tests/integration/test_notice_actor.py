@@ -146,7 +146,8 @@ def test_a_schedule_or_manual_event_has_no_actor_anywhere(
 
     assert group.rule_ids[0] in {f["SecurityGroupRuleId"] for f in result["Findings"]}
     assert {f["Action"] for f in result["Findings"]} == {"revoked"}
-    assert "Actor" not in result and not [f for f in result["Findings"] if "Actor" in f]
+    assert "Actor" not in result
+    assert not [f for f in result["Findings"] if "Actor" in f]
     assert not [line for line in log_lines(capfd) if "actor" in line]
     notice = the_notice(queue)
     assert "Changed by" not in notice["Message"]

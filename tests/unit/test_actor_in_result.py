@@ -34,7 +34,8 @@ def test_a_cloudtrail_event_names_who_made_the_change(name: str) -> None:
     targets = parse_event(sample(name))
 
     assert targets.actor is not None
-    assert targets.actor.arn is not None and targets.actor.arn.startswith("arn:aws:")
+    assert targets.actor.arn is not None
+    assert targets.actor.arn.startswith("arn:aws:")
 
 
 def test_the_actor_is_the_records_identity_address_and_agent() -> None:

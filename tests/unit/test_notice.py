@@ -186,7 +186,8 @@ def test_several_rules_in_one_group_name_the_group() -> None:
     [notice] = notices(result_of(*findings), CONTEXT)
 
     assert notice.subject == (
-        "egress-guard revoked 2 egress rules on sg-0abc1234def567890 (web) in 111122223333/eu-west-1"
+        "egress-guard revoked 2 egress rules on sg-0abc1234def567890 (web)"
+        " in 111122223333/eu-west-1"
     )
 
 
@@ -222,7 +223,8 @@ def test_a_long_subject_is_shortened_name_first_within_snss_100_ascii_characters
     [notice] = notices(result_of(revoked(rule)), context)
 
     assert len(notice.subject) <= 100
-    assert notice.subject.isascii() and notice.subject.isprintable()
+    assert notice.subject.isascii()
+    assert notice.subject.isprintable()
     assert notice.subject.startswith(f"egress-guard revoked {rule.describe()[:20]}")
     assert notice.subject.endswith(" in 111122223333/eu-west-1")
     assert GROUP in notice.subject
