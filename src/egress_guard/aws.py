@@ -196,9 +196,9 @@ class Ec2:
         self.client = client
         self.account = account
         self.region = region
-        # Name and VPC of each group described so far, when the caller keeps them (the
-        # command line's tables): `group_info` then reads only the groups not seen yet.
-        self.groups_seen = groups_seen
+        # Name and VPC of each group described so far (for the notice; the command line
+        # shares its own for its tables): `group_info` then reads only the groups not seen.
+        self.groups_seen = groups_seen if groups_seen is not None else {}
 
     def rules_by_ids(self, group_id: str, rule_ids: Sequence[str]) -> list[Rule]:
         """The named rules of the group, live; rules that no longer exist are left out."""

@@ -102,7 +102,7 @@ their descriptions, the tags recorded in the findings, and a referenced group of
 account with its owner. EC2 gives each restored rule a new id. A rule already in its group
 (same protocol, ports and destination) is reported "already-present", so running restore
 twice is harmless. The result must name the account and region restore runs in. RESULT
-may be the output of invoke or scan, the SNS notice's body, or the "result" log line;
+may be the output of invoke or scan, an SNS notice saved as it came, or the "result" log line;
 EC2's own revoke-security-group-egress response has no findings and no account: restore it
 with --force.
 
@@ -649,7 +649,7 @@ def run_check_denylist(args: argparse.Namespace) -> int:
 def run_restore(args: argparse.Namespace) -> int:
     from egress_guard.restore import Report, check_place, restore, result_of, rules_to_restore
 
-    result = result_of(read_json(args.result, "result"))
+    result = result_of(read_result(args.result))
     forced: list[str] = []
     rules = rules_to_restore(result, force=args.force, notes=forced)
     extra_tags = parse_tags(args.tags)
@@ -849,8 +849,23 @@ def read_bytes(path: str, what: str) -> bytes:
         raise BadInput(f"cannot read {what} file {path}: {exc.strerror or exc}") from None
 
 
+def read_result(path: str) -> Any:
+    """A result file: JSON, or an SNS notice saved as it came (the JSON after its marker)."""
+    from egress_guard.notice import result_in_notice
+
+    raw = read_bytes(path, "result")
+    try:
+        found = result_in_notice(raw.decode("utf-8", errors="replace"))
+    except ValueError as exc:
+        raise BadInput(f"result file {path}: {exc}") from None
+    return found if found is not None else json_of(raw, path, "result")
+
+
 def read_json(path: str, what: str) -> Any:
-    raw = read_bytes(path, what)
+    return json_of(read_bytes(path, what), path, what)
+
+
+def json_of(raw: bytes, path: str, what: str) -> Any:
     try:
         return json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:

@@ -87,8 +87,10 @@ class Remediator:
         self._prefix_list_errors: dict[str, str] = {}  # list id -> why its entries are unknown
         self._progress = progress or (lambda _message: None)
         self._clock = clock or (lambda: datetime.now(UTC))
+        self._who: dict[str, Any] = {}  # the actor, on each decision's log line (CloudTrail)
 
     def run(self, targets: Targets, result: Result) -> Result:
+        self._who = {"actor": result.actor.to_dict()} if result.actor else {}
         # A sweep and named groups never come together (no event names both), so each
         # `_Acting` below holds all that one invocation would revoke: the limit's count.
         if targets.sweep:
@@ -389,7 +391,9 @@ class Remediator:
             until = found.until_text
             outcome.findings.append(Finding(rule, entry, "exempt", exempt_until=until))
             logger.info(
-                "exempt", **_log_fields(rule, entry, group_exempt=group.exempt, until=until)
+                "exempt",
+                **_log_fields(rule, entry, group_exempt=group.exempt, until=until),
+                **self._who,
             )
         if due and exemptions.error is not None:
             self._fail(due, exemptions.error, outcome)
@@ -419,7 +423,9 @@ class Remediator:
         outcome.check = PermissionCheck(group_id, answer.permitted, str(answer))
         for rule, entry in due:
             outcome.findings.append(Finding(rule, entry, "would-revoke"))
-            logger.info("would revoke", **_log_fields(rule, entry), permitted=answer.permitted)
+            logger.info(
+                "would revoke", **_log_fields(rule, entry), permitted=answer.permitted, **self._who
+            )
 
     def _revoke(self, group_id: str, due: list[Offence], outcome: _Outcome) -> None:
         pending = {rule.rule_id: (rule, entry) for rule, entry in due}
@@ -462,7 +468,7 @@ class Remediator:
         for rule, entry in offences:
             outcome.revoked.append(rule.to_revoked())
             outcome.findings.append(Finding(rule, entry, "revoked"))
-            logger.info("revoked", **_log_fields(rule, entry), confirmed=how)
+            logger.info("revoked", **_log_fields(rule, entry), confirmed=how, **self._who)
 
     def _drop_vanished(
         self, group_id: str, pending: dict[str, Offence], outcome: _Outcome, *, retried: bool
@@ -519,7 +525,9 @@ class Remediator:
         for rule_id, (rule, entry) in pending.items():
             outcome.revoked.append(_revoked_item(listed.get(rule_id, {}), rule))
             outcome.findings.append(Finding(rule, entry, "revoked"))
-            logger.info("revoked", **_log_fields(rule, entry), listed=rule_id in listed)
+            logger.info(
+                "revoked", **_log_fields(rule, entry), listed=rule_id in listed, **self._who
+            )
 
     def _fail(
         self,
@@ -536,6 +544,7 @@ class Remediator:
                 **_log_fields(rule, entry),
                 error=error,
                 maybe_revoked=maybe_revoked,
+                **self._who,
             )
 
     def _out_of_time(self) -> bool:

@@ -1,5 +1,8 @@
 """Telling the world: the result log line, metrics, the SNS notice and Config evaluations.
 
+The notice is a message a person reads (notice.py: a text per rule, then the result's
+JSON); its subject names the rule and group when there is one, else the counts.
+
 None of these may lose or undo a remediation: a notice that cannot be published is
 logged and counted, and the result still stands.
 
@@ -25,9 +28,26 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from egress_guard.aws import AwsErrors, Clients, error_text, publish, put_evaluations
+from egress_guard.aws import (
+    AwsErrors,
+    Clients,
+    Ec2,
+    GroupInfo,
+    error_text,
+    publish,
+    put_evaluations,
+)
+from egress_guard.judge import Judge
 from egress_guard.log import SERVICE
-from egress_guard.result import Result
+from egress_guard.notice import (
+    ACTED,
+    NoticeContext,
+    counts_phrase,
+    descriptions_of,
+    notice_body,
+    result_json,
+)
+from egress_guard.result import Finding, Result
 from egress_guard.targets import ConfigInvocation, Targets
 
 logger = Logger(service=SERVICE, child=True)
@@ -36,6 +56,9 @@ SECURITY_GROUP = "AWS::EC2::SecurityGroup"
 # SNS refuses a message over 262,144 bytes, counting body, subject and attributes
 # together; the rest of the margin is theirs (a subject is at most 100 characters).
 NOTICE_BODY_BUDGET = 240 * 1024
+# A notice's text is not quite additive over its parts' items (its headline counts them);
+# parts are cut this much below the budget, and checked against it once made.
+NOTICE_TEXT_SLACK = 4 * 1024
 # CloudWatch Logs takes events up to 262,144 bytes, 26 of them its own; Lambda splits
 # or cuts a longer line. Powertools adds its keys (level, timestamp, function, ...) to
 # what is measured here.
@@ -51,8 +74,8 @@ Dumps = Callable[[Any], str]
 
 
 def notice_text(document: Any) -> str:
-    """A notice's body: indented for people reading it in a mail."""
-    return json.dumps(document, indent=2, default=str)
+    """A notice's result part: indented for people reading it in a mail."""
+    return result_json(document)
 
 
 def log_text(document: Any) -> str:
@@ -78,7 +101,7 @@ def split_result(document: Mapping[str, Any], budget: int, dumps: Dumps) -> list
     chunk: list[tuple[str, Any]] = []
     used = 0
     for unit in _units(document, lists, room, dumps):
-        cost = sum(_cost(key, item, dumps) for key, item in unit)
+        cost = _unit_cost(unit, dumps)
         if chunk and used + cost > room:
             chunks.append(chunk)
             chunk, used = [], 0
@@ -119,6 +142,15 @@ def _units(
                 continue
             too_long = isinstance(item, str) and _cost(key, item, dumps) > room
             yield [(key, _shorten(item, max(room // 16, 64)) if too_long else item)]
+
+
+def _unit_cost(unit: Sequence[tuple[str, Any]], dumps: Dumps) -> int:
+    """Bytes a unit adds to a part: its items measured together, as a notice's text renders
+    a revoked finding with its rule; for JSON the sum of the items' `_cost`."""
+    keys = dict.fromkeys(key for key, _ in unit)
+    full = {key: [item for owner, item in unit if owner == key] for key in keys}
+    empty: dict[str, list[Any]] = {key: [] for key in keys}
+    return utf8_size(dumps(full)) - utf8_size(dumps(empty)) + len(unit)
 
 
 def _cost(key: str, item: Any, dumps: Dumps) -> int:
@@ -202,35 +234,69 @@ class Notice:
     parts: int | None = None
 
 
-def notify(clients: Clients, topic_arn: str, result: Result, metrics: Metrics) -> None:
+def notify(
+    clients: Clients,
+    topic_arn: str,
+    result: Result,
+    metrics: Metrics,
+    *,
+    ec2: Ec2 | None = None,
+    judge: Judge | None = None,
+    exempt_tag: str | None = None,
+) -> None:
     """One SNS message when something was (or in a dry run would be) revoked; numbered
     parts when the result is too large for one. Each part is published even when another
-    fails; each failure is logged and counted (NotifyFailed), and nothing is undone."""
-    acted = result.count("revoked") + result.count("would-revoke") + result.count("failed")
-    acted += result.count("held")
+    fails; each failure is logged and counted (NotifyFailed), and nothing is undone.
+
+    `ec2` names the groups (names already read cost nothing), `judge` the deny entries'
+    descriptions; without them the notice shows ids only."""
+    acted = sum(1 for finding in result.findings if finding.action in ACTED)
     if not acted:
         return
+    context = notice_context(result, ec2, judge, exempt_tag)
     sns = clients.client("sns", _topic_region(topic_arn))
-    failed = sum(1 for notice in notices(result) if not _publish(sns, topic_arn, notice))
+    failed = sum(1 for notice in notices(result, context) if not _publish(sns, topic_arn, notice))
     if failed:
         metrics.add_metric("NotifyFailed", MetricUnit.Count, failed)
 
 
-def notices(result: Result) -> list[Notice]:
-    """The result as it goes to SNS: one notice as always when it fits, else its parts."""
+def notice_context(
+    result: Result, ec2: Ec2 | None, judge: Judge | None, exempt_tag: str | None
+) -> NoticeContext:
+    """What the notice names beyond the result; a name that cannot be read is left out."""
+    groups: dict[str, GroupInfo] = {}
+    if ec2 is not None and result.findings:
+        wanted = sorted({f.rule.group_id for f in result.findings})
+        try:
+            groups = ec2.group_info(wanted)
+        except AwsErrors as exc:
+            logger.warning("group names not read for the notice", error=error_text(exc))
+    descriptions = descriptions_of(judge.denylist.document) if judge is not None else {}
+    if exempt_tag is None:
+        return NoticeContext(groups, descriptions)
+    return NoticeContext(groups, descriptions, exempt_tag)
+
+
+def notices(result: Result, context: NoticeContext | None = None) -> list[Notice]:
+    """The result as it goes to SNS: one notice when it fits, else its parts."""
+    context = context or NoticeContext()
     document = result.to_dict()
     common = {"account": result.account or "", "region": result.region or ""}
     common["mode"] = result.mode
-    subject = notice_subject(result)
-    parts = split_result(document, NOTICE_BODY_BUDGET, notice_text)
+    subject = notice_subject(result, context)
+
+    def body(part: Mapping[str, Any]) -> str:
+        return notice_body(part, context)
+
+    parts = split_notice(document, body)
     if len(parts) == 1:
         groups = sorted({f.rule.group_id for f in result.findings})
         attributes = {**common, "group": _group_attribute(groups)}
-        return [Notice(subject, notice_text(document), attributes)]
+        return [Notice(subject, body(document), attributes)]
     return [
         Notice(
             part_subject(subject, part["Part"], part["Parts"]),
-            notice_text(part),
+            body(part),
             {
                 **common,
                 "group": _group_attribute(_groups_named(part)),
@@ -242,6 +308,20 @@ def notices(result: Result) -> list[Notice]:
         )
         for part in parts
     ]
+
+
+def split_notice(document: Mapping[str, Any], body: Dumps) -> list[dict[str, Any]]:
+    """`split_result` for notices, whose text counts too: every part's body is checked
+    against the budget, and the split made again with less room should one be over."""
+    if utf8_size(body(document)) <= NOTICE_BODY_BUDGET:
+        return [dict(document)]
+    budget = NOTICE_BODY_BUDGET - NOTICE_TEXT_SLACK
+    while True:
+        parts = split_result(document, budget, body)
+        over = max(utf8_size(body(part)) for part in parts) - NOTICE_BODY_BUDGET
+        if over <= 0 or budget <= NOTICE_TEXT_SLACK:
+            return parts
+        budget -= max(over, NOTICE_TEXT_SLACK)
 
 
 def _publish(sns: Any, topic_arn: str, notice: Notice) -> bool:
@@ -284,21 +364,52 @@ def _group_attribute(groups: Sequence[str]) -> str:
     return ",".join(groups)[:256]
 
 
-def notice_subject(result: Result) -> str:
+def notice_subject(result: Result, context: NoticeContext | None = None) -> str:
+    """`egress-guard revoked tcp/25 -> 0.0.0.0/0 on sg-0abc (web) in ACCOUNT/REGION` for
+    one rule; for several, the counts and the group (or how many groups). ASCII, within
+    SNS's 100 characters: the group's name is shortened first, then the traffic."""
+    context = context or NoticeContext()
     where = f"{result.account or 'this account'}/{result.region or '?'}"
-    revoked, would = result.count("revoked"), result.count("would-revoke")
-    failed = result.count("failed")
-    parts = []
-    if revoked:
-        parts.append(f"revoked {revoked} egress rule{'s' * (revoked != 1)}")
-    if would:
-        parts.append(f"would revoke {would} egress rule{'s' * (would != 1)}")
-    if failed:
-        parts.append(f"FAILED on {failed}")
-    held = result.count("held")
-    if held:
-        parts.append(f"HELD {held} egress rule{'s' * (held != 1)} (over the limit)")
-    return f"egress-guard {', '.join(parts)} in {where}"
+    acted = [f for f in result.findings if f.action in ACTED]
+    groups = sorted({f.rule.group_id for f in acted})
+    if len(acted) == 1:
+        what = f"{_verb(acted[0])} {acted[0].rule.describe()}"
+    else:
+        what = counts_phrase(Counter(f.action for f in result.findings))
+    if len(groups) != 1:
+        return _ascii(f"egress-guard {what} in {len(groups)} groups in {where}")[:SUBJECT_LIMIT]
+    info = context.groups.get(groups[0])
+    return _fit_subject(what, groups[0], info.name if info else "", where)
+
+
+def _verb(finding: Finding) -> str:
+    return {"revoked": "revoked", "would-revoke": "would revoke", "held": "HELD"}.get(
+        finding.action, "FAILED to revoke"
+    )
+
+
+def _fit_subject(what: str, group_id: str, name: str, where: str) -> str:
+    what, name = _ascii(what), _ascii(name)
+
+    def subject(what: str, name: str) -> str:
+        label = f"{group_id} ({name})" if name else group_id
+        return f"egress-guard {what} on {label} in {where}"
+
+    if len(subject(what, name)) <= SUBJECT_LIMIT:
+        return subject(what, name)
+    room = len(name) - (len(subject(what, name)) - SUBJECT_LIMIT)
+    if name and room >= 8:
+        return subject(what, name[: room - 3] + "...")
+    bare = subject(what, "")
+    if len(bare) <= SUBJECT_LIMIT:
+        return bare
+    keep = len(what) - (len(bare) - SUBJECT_LIMIT) - 3
+    return subject(what[: max(keep, 0)] + "...", "")[:SUBJECT_LIMIT]
+
+
+def _ascii(text: str) -> str:
+    """SNS takes a subject of printable ASCII on one line."""
+    return "".join(c if " " <= c <= "~" else "?" for c in text)
 
 
 def config_evaluations(

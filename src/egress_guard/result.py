@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from egress_guard.events.actor import Actor
 from egress_guard.rules import Rule
 
 Action = Literal["revoked", "would-revoke", "exempt", "gone", "failed", "held"]
@@ -28,7 +29,8 @@ class Finding:
     maybe_revoked: bool = False
     exempt_until: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, actor: Actor | None = None) -> dict[str, Any]:
+        """`actor`: who made the change this finding is about (CloudTrail events)."""
         out: dict[str, Any] = {
             "GroupId": self.rule.group_id,
             "SecurityGroupRuleId": self.rule.rule_id,
@@ -56,6 +58,8 @@ class Finding:
             out["Rule"] = self.rule.to_revoked()
             if self.maybe_revoked:
                 out["MaybeRevoked"] = True
+        if actor is not None:
+            out["Actor"] = actor.to_dict()
         return out
 
 
@@ -90,6 +94,9 @@ class Result:
     rules_judged: int = 0
     groups_judged: set[str] = field(default_factory=set)
     noncompliant_groups: set[str] = field(default_factory=set)
+    # Who made the change, for a CloudTrail-triggered invocation (one record, one actor):
+    # on the result and on each of its findings.
+    actor: Actor | None = None
 
     @property
     def ok(self) -> bool:
@@ -104,7 +111,7 @@ class Result:
             "DryRun": self.dry_run,
             "RevokedSecurityGroupRules": self.revoked,
             "UnknownIpPermissions": self.unknown_permissions,
-            "Findings": [f.to_dict() for f in self.findings],
+            "Findings": [f.to_dict(self.actor) for f in self.findings],
             "EventId": self.event_id,
             "Source": self.source,
             "Account": self.account,
@@ -112,6 +119,8 @@ class Result:
             "Mode": self.mode,
             "RulesJudged": self.rules_judged,
         }
+        if self.actor is not None:
+            out["Actor"] = self.actor.to_dict()
         if self.permission_checks:
             out["PermissionChecks"] = [c.to_dict() for c in self.permission_checks]
         if self.errors:

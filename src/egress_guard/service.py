@@ -94,6 +94,7 @@ def run_targets(
         mode=settings.mode,
         dry_run=dry_run,
         notes=list(targets.notes),
+        actor=targets.actor,
     )
     if targets.is_noop and targets.config is None:
         logger.info("no action", source=targets.source, reason=targets.reason)
@@ -124,7 +125,15 @@ def run_targets(
         )
     record_metrics(metrics, result)
     if writes and settings.notify_topic_arn:
-        notify(clients, settings.notify_topic_arn, result, metrics)
+        notify(
+            clients,
+            settings.notify_topic_arn,
+            result,
+            metrics,
+            ec2=ec2,
+            judge=judge,
+            exempt_tag=settings.exempt_tag,
+        )
     output = result.to_dict()
     log_result(output)  # one line, or a summary and numbered parts when too large
     if not result.ok:

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from egress_guard.rules import RuleSpec
+
+if TYPE_CHECKING:  # events imports this module: a runtime import would be circular
+    from egress_guard.events.actor import Actor
 
 # Checked with fullmatch: "$" alone also matches before a trailing newline.
 GROUP_ID = re.compile(r"^sg-[0-9a-f]{8}(?:[0-9a-f]{9})?$")
@@ -94,6 +97,7 @@ class Targets:
     `new_vpc`: a new VPC, whose `default` group is judged whole (CreateVpc).
     `prefix_list`: a managed prefix list whose entries changed; every egress rule of the
         account and region that references it is judged (ModifyManagedPrefixList).
+    `actor`: who made the change, for CloudTrail events (information, never a decision).
     """
 
     source: str
@@ -110,6 +114,7 @@ class Targets:
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
     new_vpc: str | None = None
     prefix_list: str | None = None
+    actor: Actor | None = None
 
     @property
     def is_noop(self) -> bool:

@@ -17,6 +17,7 @@ from samples import pointed
 
 from egress_guard import handler
 from egress_guard.aws import Clients
+from egress_guard.notice import result_in_notice
 
 pytestmark = pytest.mark.integration
 
@@ -237,10 +238,12 @@ def test_revocation_is_announced_on_the_topic_with_filterable_attributes(
 
     notice = json.loads(sqs.receive_message(QueueUrl=queue)["Messages"][0]["Body"])
     assert notice["Subject"].startswith(
-        "egress-guard revoked 1 egress rule in 123456789012/us-east-1"
+        f"egress-guard revoked tcp/25 -> 0.0.0.0/0 on {group.group_id} "
     )
+    assert notice["Subject"].endswith(" in 123456789012/us-east-1")
     assert (
-        json.loads(notice["Message"])["RevokedSecurityGroupRules"][0]["GroupId"] == group.group_id
+        result_in_notice(notice["Message"])["RevokedSecurityGroupRules"][0]["GroupId"]
+        == group.group_id
     )
     assert notice["MessageAttributes"]["group"]["Value"] == group.group_id
 
@@ -303,7 +306,7 @@ def named_rules(notices: list[dict[str, Any]]) -> set[str]:
     return {
         rule["SecurityGroupRuleId"]
         for notice in notices
-        for rule in json.loads(notice["Message"])["RevokedSecurityGroupRules"]
+        for rule in result_in_notice(notice["Message"])["RevokedSecurityGroupRules"]
     }
 
 
@@ -326,7 +329,7 @@ def test_a_small_result_is_still_one_notice_without_part_numbers(
     )
 
     [notice] = received(sqs, queue)
-    assert json.loads(notice["Message"]) == result
+    assert result_in_notice(notice["Message"]) == result
     assert set(notice["MessageAttributes"]) == {"account", "region", "group", "mode"}
     assert "part" not in notice["Subject"]
 

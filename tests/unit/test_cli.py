@@ -849,6 +849,34 @@ def test_restore_reads_the_result_log_line(
     assert json.loads(out)["Restored"] == 1
 
 
+def test_restore_reads_an_sns_notice_saved_as_it_came(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], clients: FakeClients, ec2: FakeEc2
+) -> None:
+    from egress_guard.notice import RESULT_MARKER, result_json
+
+    ec2.rules = []
+    notice = tmp_path / "notice.txt"
+    text = f"egress-guard revoked 1 egress rule ...\n\n{RESULT_MARKER}\n"
+    notice.write_text(text + result_json(revoked_result(SMTP)) + "\n--\nunsubscribe: ...\n")
+    status, out, _ = run(capsys, "restore", str(notice))
+    assert status == 0
+    assert json.loads(out)["Restored"] == 1
+
+
+def test_restore_of_a_notice_whose_result_is_broken_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], clients: FakeClients
+) -> None:
+    from egress_guard.notice import RESULT_MARKER
+
+    notice = tmp_path / "notice.txt"
+    notice.write_text(f"egress-guard revoked 1 egress rule\n\n{RESULT_MARKER}\n{{\n  cut here")
+    status, out, err = run(capsys, "restore", str(notice))
+    assert status == 2
+    assert out == ""
+    assert f"result file {notice}: the notice's result part is not JSON" in only_line(err)
+    assert clients.ec2_calls == []
+
+
 # --- progress -----------------------------------------------------------------------------------
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from egress_guard.notice import result_in_notice
 from egress_guard.report import (
     LOG_LINE_BUDGET,
     NOTICE_BODY_BUDGET,
@@ -143,7 +144,9 @@ def test_notices_of_a_large_result_are_numbered_and_each_under_snss_limit() -> N
     for number, notice in enumerate(sent, start=1):
         where = "123456789012/us-east-1"
         numbering = f"(part {number} of {len(sent)})"
-        assert notice.subject == f"egress-guard revoked 1000 egress rules in {where} {numbering}"
+        assert notice.subject == (
+            f"egress-guard revoked 1000 egress rules in 20 groups in {where} {numbering}"
+        )
         assert (notice.attributes["part"], notice.attributes["parts"]) == (
             str(number),
             str(len(sent)),
@@ -153,20 +156,23 @@ def test_notices_of_a_large_result_are_numbered_and_each_under_snss_limit() -> N
         size += sum(utf8_size(k + "String" + v) for k, v in notice.attributes.items())
         assert size < SNS_LIMIT
         # The group attribute names the groups of this part only, for subscription filters.
-        body = json.loads(notice.body)
+        body = result_in_notice(notice.body)
         assert (
             notice.attributes["group"]
             == ",".join(sorted({f["GroupId"] for f in body["Findings"]}))[:256]
         )
 
 
-def test_a_small_result_is_one_notice_exactly_as_before() -> None:
+def test_a_small_result_is_one_notice_carrying_the_whole_result_after_its_text() -> None:
     result = result_with([rule(n) for n in range(3)])
 
     [notice] = notices(result)
 
-    assert notice.body == json.dumps(result.to_dict(), indent=2, default=str)
-    assert notice.subject == "egress-guard revoked 3 egress rules in 123456789012/us-east-1"
+    assert notice.body.endswith("\n" + json.dumps(result.to_dict(), indent=2, default=str) + "\n")
+    assert result_in_notice(notice.body) == result.to_dict()
+    assert notice.subject == (
+        "egress-guard revoked 3 egress rules on sg-00000000000000000 in 123456789012/us-east-1"
+    )
     assert notice.attributes == {
         "account": "123456789012",
         "region": "us-east-1",

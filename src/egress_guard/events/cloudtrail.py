@@ -30,6 +30,7 @@ from dataclasses import replace
 from egress_guard.events._access import Node, short
 from egress_guard.events._envelope import Envelope
 from egress_guard.events._permissions import CLOUDTRAIL, specs_from_permissions
+from egress_guard.events.actor import actor_of
 from egress_guard.targets import (
     EventError,
     GroupTarget,
@@ -79,6 +80,7 @@ def parse_cloudtrail(record: Node, envelope: Envelope | None = None) -> Targets:
 def _where(record: Node, envelope: Envelope | None, source: str) -> Targets:
     """Event id, account and region: the envelope's where there is one, else the record's."""
     # The record's own fields are read (and so checked) even when the envelope wins.
+    # The actor too comes from the record: EventBridge's envelope does not name one.
     event_id = record.opt_text("eventID", limit=256)
     account = record.opt_id_text("recipientAccountId", check_account)
     region = record.opt_id_text("awsRegion", check_region)
@@ -86,7 +88,13 @@ def _where(record: Node, envelope: Envelope | None, source: str) -> Targets:
         event_id = envelope.event_id or event_id
         account = envelope.account or account
         region = envelope.region or region
-    return Targets(source=source, event_id=event_id, account=account, region=region)
+    return Targets(
+        source=source,
+        event_id=event_id,
+        account=account,
+        region=region,
+        actor=actor_of(record),
+    )
 
 
 def _group(record: Node, name: str) -> GroupTarget | None:
