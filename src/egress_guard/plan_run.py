@@ -15,7 +15,6 @@ differences than there are.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -27,11 +26,11 @@ from botocore.parsers import ResponseParserError
 from egress_guard.aws import AwsErrors, Ec2, error_text, setup_problem
 from egress_guard.exemptions import Exemption, combine, exemption_of, until_key
 from egress_guard.judge import Judge, PrefixLists, prefix_list_networks
-from egress_guard.limits import DEFAULT_MAX_PERCENT, DEFAULT_MAX_REVOCATIONS, Limits, hold_reason
+from egress_guard.limits import Limits, hold_reason
 from egress_guard.log import SERVICE
 from egress_guard.planning import Judged, Plan, differences, judge_both
 from egress_guard.rules import Rule
-from egress_guard.settings import SettingsError
+from egress_guard.settings import Settings
 
 logger = Logger(service=SERVICE, child=True)
 
@@ -105,26 +104,8 @@ class PlacePlan:
 
 
 def configured_limits(env: Mapping[str, str] | None = None) -> Limits:
-    """MAX_REVOCATIONS and MAX_REVOCATIONS_PERCENT as the function reads them.
-
-    MERGE: settings.py is gaining these two settings on another branch; once merged, take
-    them from `Settings.from_env()` instead and drop this function.
-    """
-    env = os.environ if env is None else env
-
-    def number(name: str, default: int, highest: int | None) -> int:
-        text = env.get(name, "").strip()
-        if not text:
-            return default
-        if not text.isdigit() or (highest is not None and int(text) > highest):
-            bound = f" 0-{highest}" if highest is not None else " >= 0"
-            raise SettingsError(f"{name}: {text!r} is not an integer{bound}")
-        return int(text)
-
-    return Limits(
-        max_revocations=number("MAX_REVOCATIONS", DEFAULT_MAX_REVOCATIONS, None),
-        max_percent=number("MAX_REVOCATIONS_PERCENT", DEFAULT_MAX_PERCENT, 100),
-    )
+    """MAX_REVOCATIONS and MAX_REVOCATIONS_PERCENT as the function reads them (settings.py)."""
+    return Settings.from_env(env).limits
 
 
 @dataclass
