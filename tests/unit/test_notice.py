@@ -330,3 +330,24 @@ def test_a_notice_shortens_free_text_in_its_text_but_keeps_it_whole_in_its_resul
     assert "Errors:\n  - InternalError: xxx" in text
     assert max(len(line) for line in text.splitlines()) < 400
     assert result_in_notice(notice.body)["Errors"] == result.errors
+
+
+class NamesRefused:
+    """An Ec2 whose DescribeSecurityGroups is refused."""
+
+    def group_info(self, group_ids: list[str]) -> dict[str, GroupInfo]:
+        from botocore.exceptions import ClientError
+
+        raise ClientError({"Error": {"Code": "UnauthorizedOperation"}}, "DescribeSecurityGroups")
+
+
+def test_a_notice_is_never_failed_for_want_of_a_group_name() -> None:
+    from egress_guard.report import notice_context
+
+    result = result_of(revoked())
+
+    context = notice_context(result, NamesRefused(), None, None)  # type: ignore[arg-type]
+
+    assert context == NoticeContext()
+    [notice] = notices(result, context)
+    assert f"on {GROUP} in 111122223333/eu-west-1" in notice.subject
