@@ -84,7 +84,14 @@ examples:
   egress-guard scan --dry-run --output table
   egress-guard scan --region eu-west-1 --group-id sg-0123456789abcdef0
   egress-guard scan --denylist denylist.yaml > result.json
-  egress-guard scan --dry-run --fail-on-findings -o csv > findings.csv   # a CI gate"""
+  egress-guard scan --dry-run --fail-on-findings -o csv > findings.csv   # a CI gate
+  egress-guard scan --organization --regions us-east-1,eu-west-1 --dry-run -o table
+  egress-guard scan --accounts 111111111111,222222222222 --all-regions --role-name audit
+
+With --accounts, --organization or --regions, every place (account x region) is swept,
+--concurrency at a time, and one merged result is printed: each place's own result and
+the totals; a place that cannot be reached is listed with the reason (exit status 1).
+Restore one place of it with `restore --place ACCOUNT/REGION`."""
 
 CHECK_EPILOG = """\
 Prints the normalised denylist (canonical CIDRs, protocol names, lists everywhere) on
