@@ -31,6 +31,7 @@ MODULES = (
     "cold_start",
     "memory",
     "sweep",
+    "org_scan",
     "custodian",
 )
 TIMEOUT = 420  # seconds, per module

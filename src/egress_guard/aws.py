@@ -471,6 +471,21 @@ class Clients:
     def client(self, service: str, region: str | None = None) -> Any:
         return self._client(service, region, None)
 
+    def assume_now(self, account: str, region: str | None, role_name: str | None) -> None:
+        """Assumes the member role for `account` now, when acting there needs it (another
+        account than this function's), rather than at the first call made there: a refusal
+        (the role missing, its trust not matching) then raises as what it is, a ClientError
+        of AssumeRole. The credentials are kept for every later client of the account."""
+        region = region or self.default_region()
+        if not role_name or account == self.own_account():
+            return
+        role_arn = f"arn:{self.partition(region)}:iam::{account}:role/{role_name}"
+        with self._lock:
+            session = self._member(role_arn, region)
+        credentials = session.get_credentials()
+        if credentials is not None:
+            credentials.get_frozen_credentials()
+
     def parameters(self) -> Any:
         """Powertools' SSM parameter provider on this container's SSM client: its cache
         lives as long as the container, and its calls get the same retries and deadline."""
@@ -560,6 +575,86 @@ def partition(region: str, session: botocore.session.Session | None = None) -> s
         return str((session or botocore.session.get_session()).get_partition_for_region(region))
     except BotoCoreError:
         raise ValueError(f"region {region!r}: no AWS partition known for it") from None
+
+
+# --- organisation and regions (the command line's org scan) ----------------------------------
+
+ACTIVE = "ACTIVE"
+# DescribeRegions' OptInStatus of a region the account may use.
+ENABLED_REGIONS = frozenset({"opt-in-not-required", "opted-in"})
+# Codes with which EC2 refuses a call because the region is not enabled for the account.
+REGION_DISABLED_CODES = frozenset({"AuthFailure", "OptInRequired", "UnrecognizedClientException"})
+REFUSED_CODES = frozenset(
+    {"UnauthorizedOperation", "AccessDenied", "AccessDeniedException", "InvalidAction"}
+)
+
+
+def _active(account: Mapping[str, Any]) -> bool:
+    """ListAccounts' `State` (current) or `Status` (its older field), whichever is given."""
+    return str(account.get("State") or account.get("Status") or "") == ACTIVE
+
+
+def organization_accounts(org_client: Any) -> list[str]:
+    """Every ACTIVE account of the organisation (ListAccounts, every page), sorted."""
+    paginator = org_client.get_paginator("list_accounts")
+    return sorted(
+        str(account["Id"])
+        for page in paginator.paginate()
+        for account in page.get("Accounts", [])
+        if _active(account)
+    )
+
+
+def unit_accounts(org_client: Any, unit_id: str) -> list[str]:
+    """Every ACTIVE account in the organisational unit and, recursively, in its child
+    units (ListAccountsForParent and ListOrganizationalUnitsForParent, every page)."""
+    accounts: set[str] = set()
+    pending, seen = [unit_id], {unit_id}
+    listing = org_client.get_paginator("list_accounts_for_parent")
+    children = org_client.get_paginator("list_organizational_units_for_parent")
+    while pending:
+        parent = pending.pop()
+        for page in listing.paginate(ParentId=parent):
+            accounts.update(str(a["Id"]) for a in page.get("Accounts", []) if _active(a))
+        for page in children.paginate(ParentId=parent):
+            for unit in page.get("OrganizationalUnits", []):
+                if unit["Id"] not in seen:
+                    seen.add(unit["Id"])
+                    pending.append(str(unit["Id"]))
+    return sorted(accounts)
+
+
+def region_states(ec2_client: Any) -> dict[str, bool] | None:
+    """Every region EC2 knows of, and whether it is enabled for the account
+    (DescribeRegions, AllRegions). None when the credentials may not call it (a member role
+    made before the call was needed): the caller then goes on without knowing."""
+    try:
+        regions = ec2_client.describe_regions(AllRegions=True).get("Regions", [])
+    except ClientError as exc:
+        if error_code(exc) in REFUSED_CODES:
+            return None
+        raise
+    return {
+        str(r["RegionName"]): str(r.get("OptInStatus") or "opt-in-not-required") in ENABLED_REGIONS
+        for r in regions
+    }
+
+
+def place_problem(exc: BaseException) -> str:
+    """One line saying why a place (an account and region) could not be worked in: the
+    member role refused or missing, the region not enabled, credentials or endpoint."""
+    if isinstance(exc, ClientError):
+        code = error_code(exc)
+        if exc.operation_name == "AssumeRole":
+            return f"cannot assume the member role: {error_text(exc)}"
+        if code in REGION_DISABLED_CODES:
+            return f"the region is not enabled for the account, or refused it: {error_text(exc)}"
+        if code in REFUSED_CODES:
+            return f"access denied: {error_text(exc)}"
+        return f"AWS error: {error_text(exc)}"
+    if isinstance(exc, Exception):
+        return setup_problem(exc) or error_text(exc)
+    return str(exc)
 
 
 def put_evaluations(config_client: Any, token: str, evaluations: Sequence[dict[str, Any]]) -> None:

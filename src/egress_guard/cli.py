@@ -16,6 +16,7 @@ import argparse
 import json
 import logging
 import os
+import re
 import sys
 import time
 import uuid
@@ -83,7 +84,14 @@ examples:
   egress-guard scan --dry-run --output table
   egress-guard scan --region eu-west-1 --group-id sg-0123456789abcdef0
   egress-guard scan --denylist denylist.yaml > result.json
-  egress-guard scan --dry-run --fail-on-findings -o csv > findings.csv   # a CI gate"""
+  egress-guard scan --dry-run --fail-on-findings -o csv > findings.csv   # a CI gate
+  egress-guard scan --organization --regions us-east-1,eu-west-1 --dry-run -o table
+  egress-guard scan --accounts 111111111111,222222222222 --all-regions --role-name audit
+
+With --accounts, --organization or --regions, every place (account x region) is swept,
+--concurrency at a time, and one merged result is printed: each place's own result and
+the totals; a place that cannot be reached is listed with the reason (exit status 1).
+Restore one place of it with `restore --place ACCOUNT/REGION`."""
 
 CHECK_EPILOG = """\
 Prints the normalised denylist (canonical CIDRs, protocol names, lists everywhere) on
@@ -215,6 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
         "within DAYS days: ExpiringExemptions in JSON, a section of the table",
     )
     _add_progress(scan)
+    _add_place_options(scan)
     scan.set_defaults(run=run_scan)
 
     check = command(
@@ -224,6 +233,13 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("file", metavar="FILE", help='the denylist, JSON or YAML ("-": stdin)')
     check.set_defaults(run=run_check_denylist)
 
+    _add_restore(command)
+    _add_plan(command)
+    return parser
+
+
+def _add_restore(command: Callable[..., argparse.ArgumentParser]) -> None:
+    """The restore command's parser."""
     restore = command("restore", "re-authorize the rules a result revoked", RESTORE_EPILOG)
     restore.add_argument(
         "result", metavar="RESULT.json", help='a result of invoke or scan ("-": stdin)'
@@ -238,13 +254,77 @@ def build_parser() -> argparse.ArgumentParser:
         help="an extra tag for every restored rule (repeatable), e.g. egress-guard:exempt=true",
     )
     restore.add_argument(
+        "--place",
+        metavar="ACCOUNT/REGION",
+        help="the place to restore from a merged result of a scan across places",
+    )
+    restore.add_argument(
         "--force",
         action="store_true",
         help="also restore rules no revoked finding vouches for, and a result naming no account",
     )
     restore.set_defaults(run=run_restore)
-    _add_plan(command)
-    return parser
+
+
+def _add_place_options(scan: argparse.ArgumentParser) -> None:
+    """The org scan's options (docs/command-line.md): where, beyond one account and region."""
+    places = scan.add_argument_group(
+        "many places (an org scan)",
+        "sweep every place given, several at a time, and print one merged result",
+    )
+    places.add_argument(
+        "--accounts",
+        type=_id_list,
+        metavar="ID[,ID...]",
+        help="these accounts (another than the credentials' own: through --role-name)",
+    )
+    places.add_argument(
+        "--organization",
+        action="store_true",
+        help="every ACTIVE account of the organisation (organizations:ListAccounts: the "
+        "management account or a delegated administrator)",
+    )
+    places.add_argument(
+        "--ou",
+        metavar="OU_ID",
+        help="with --organization: only the accounts in this organisational unit and its "
+        "child units",
+    )
+    places.add_argument(
+        "--exclude-accounts",
+        type=_id_list,
+        default=[],
+        metavar="ID[,ID...]",
+        help="with --organization: leave these accounts out",
+    )
+    places.add_argument(
+        "--regions",
+        type=_id_list,
+        metavar="R[,R...]",
+        help="these regions in every account (default: the working region, --region)",
+    )
+    places.add_argument(
+        "--all-regions",
+        action="store_true",
+        help="every region enabled in each account (ec2:DescribeRegions there)",
+    )
+    places.add_argument(
+        "--role-name",
+        metavar="NAME",
+        help="the role to assume in accounts other than the credentials' own (default: "
+        "MEMBER_ROLE_NAME, else egress-guard-member)",
+    )
+    places.add_argument(
+        "--concurrency",
+        type=int,
+        metavar="N",
+        help="places swept at the same time, 1-64 (default 8)",
+    )
+
+
+def _id_list(text: str) -> list[str]:
+    """`a,b, c` -> [a, b, c]: comma-separated, blanks dropped."""
+    return [item.strip() for item in text.split(",") if item.strip()]
 
 
 def _add_output(parser: argparse.ArgumentParser, default: Any) -> None:
@@ -498,6 +578,8 @@ def run_invoke(args: argparse.Namespace) -> int:
 
 
 def run_scan(args: argparse.Namespace) -> int:
+    if _org_scan_wanted(args):
+        return run_org_scan(args)
     from egress_guard.targets import GroupTarget, Targets, check_group_id
 
     group_ids = list(dict.fromkeys(check_group_id(g, "--group-id") for g in args.group_ids))
@@ -534,7 +616,8 @@ def _run(
     account: str | None = None,
 ) -> int:
     """Runs one invocation with progress, prints its result, flushes metrics."""
-    from egress_guard.service import RemediationFailed
+    from egress_guard.places import is_merged
+    from egress_guard.service import PlacesFailed, RemediationFailed
 
     # Powertools Metrics instances share one metric set, and printing it once 100 values
     # pile up ignores POWERTOOLS_METRICS_DISABLED: start each command from an empty one.
@@ -545,8 +628,17 @@ def _run(
         output = call(progress)
     except RemediationFailed as exc:
         output, failure = exc.result.to_dict(), str(exc)
+    except PlacesFailed as exc:  # an event spanning places (a Security Hub batch)
+        output, failure = exc.output, str(exc)
     finally:
         progress.close()
+    if is_merged(output):
+        write_places_output(args, output)
+        if metrics.metric_set:
+            metrics.flush_metrics()
+        if failure is not None:
+            return fail(f"remediation failed: {failure}", EXIT_FAILED)
+        return EXIT_OK
     if account is not None and output.get("Account") is None:
         output["Account"] = account
     if getattr(args, "expiring_within", None) is not None:
@@ -567,6 +659,167 @@ def _run(
         if found:
             return fail(f"{found} offending rule(s) found (--fail-on-findings)", EXIT_FAILED)
     return EXIT_OK
+
+
+# --- scan across places (an org scan) -------------------------------------------------------------
+
+DEFAULT_MEMBER_ROLE = "egress-guard-member"  # template.yaml's MemberRoleName default
+# An organisational unit id (or the root's, r-...), as Organizations documents it.
+OU_ID = re.compile(r"ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|r-[0-9a-z]{4,32}")
+
+
+def _org_scan_wanted(args: argparse.Namespace) -> bool:
+    return bool(
+        args.accounts is not None
+        or args.organization
+        or args.ou is not None
+        or args.exclude_accounts
+        or args.regions is not None
+        or args.all_regions
+        or args.role_name is not None
+        or args.concurrency is not None
+    )
+
+
+def _check_org_options(args: argparse.Namespace) -> None:
+    """BadInput naming the first option that cannot be used as given."""
+    from egress_guard.places import MAX_CONCURRENCY
+    from egress_guard.targets import EventError, check_account, check_region
+
+    if args.group_ids:
+        raise BadInput("--group-id names groups of one place: it cannot go with the org options")
+    if args.accounts and args.organization:
+        raise BadInput("--accounts and --organization: give one of them")
+    if (args.ou or args.exclude_accounts) and not args.organization:
+        raise BadInput("--ou and --exclude-accounts go with --organization")
+    if args.regions and args.all_regions:
+        raise BadInput("--regions and --all-regions: give one of them")
+    if args.concurrency is not None and not 1 <= args.concurrency <= MAX_CONCURRENCY:
+        raise BadInput(f"--concurrency: {args.concurrency} is not 1-{MAX_CONCURRENCY}")
+    if args.ou is not None and not OU_ID.fullmatch(args.ou):
+        raise BadInput(f"--ou: {args.ou!r} is not an organisational unit id (ou-xxxx-xxxxxxxx)")
+    try:
+        for flag, values in (
+            ("--accounts", args.accounts),
+            ("--exclude-accounts", args.exclude_accounts),
+        ):
+            for value in values or ():
+                check_account(value, flag)
+        for value in args.regions or ():
+            check_region(value, "--regions")
+    except EventError as exc:
+        raise BadInput(str(exc)) from None
+    if (
+        args.accounts == []
+        or args.regions == []
+        or (args.role_name is not None and not args.role_name)
+    ):
+        raise BadInput("--accounts, --regions and --role-name need a value")
+
+
+def run_org_scan(args: argparse.Namespace) -> int:
+    """`scan` across places (egress_guard.places): one merged result, exit 1 when a place
+    failed or could not be reached."""
+    _check_org_options(args)
+    from dataclasses import replace
+
+    from egress_guard import handler
+    from egress_guard.places import (
+        DEFAULT_CONCURRENCY,
+        MetricsTally,
+        PlaceProgress,
+        find_accounts,
+        find_places,
+        merge,
+        run_units,
+        sweep_unit,
+    )
+    from egress_guard.settings import Settings
+
+    _set_log_level(args.log_level)
+    # A member role that cannot be assumed is reported per place, in one line: not also as
+    # botocore's own warning with a traceback on stderr.
+    logging.getLogger("botocore.credentials").setLevel(logging.ERROR)
+    settings = Settings.from_env()
+    role_name = args.role_name or settings.member_role_name or DEFAULT_MEMBER_ROLE
+    settings = replace(settings, member_role_name=role_name)
+    concurrency = args.concurrency or DEFAULT_CONCURRENCY
+    clients = new_clients()
+    clients.groups_seen = None  # many places' groups: the table reads none of them
+    clients.own_account()  # credentials and endpoint work, before anything else
+    accounts = find_accounts(
+        clients,
+        accounts=args.accounts or (),
+        organization=args.organization,
+        unit=args.ou,
+        exclude=args.exclude_accounts,
+    )
+    if not accounts:
+        raise BadInput("no account to scan (all excluded, or none ACTIVE)")
+    regions = None if args.all_regions else (args.regions or [args.working_region])
+    places, unreachable = find_places(
+        clients,
+        accounts,
+        regions,
+        role_name=role_name,
+        working_region=args.working_region,
+        concurrency=concurrency,
+    )
+    metrics = handler.metrics
+    metrics.clear_metrics()
+    tally = MetricsTally()
+    event_id = f"cli-scan-{uuid.uuid4()}"
+    shown = Progress.for_stream(sys.stderr, args.progress)
+    progress = PlaceProgress(shown, len(places) + len(unreachable))
+    for outcome in unreachable:
+        progress.finished(outcome)
+    unit = sweep_unit(
+        clients,
+        tally,  # type: ignore[arg-type]  # offers add_metric, all run_targets calls
+        settings,
+        source="cli:scan",
+        event_id=event_id,
+        force_dry_run=args.dry_run,
+    )
+    try:
+        outcomes = run_units(places, unit, concurrency=concurrency, progress=progress)
+    finally:
+        shown.close()
+    output = merge(
+        [*unreachable, *outcomes],
+        source="cli:scan",
+        event_id=event_id,
+        dry_run=args.dry_run or settings.report_only,
+        mode=settings.mode,
+    )
+    write_places_output(args, output)
+    tally.flush_into(metrics)
+    if metrics.metric_set:
+        metrics.flush_metrics()  # printed only when POWERTOOLS_METRICS_DISABLED is false
+    totals = output["Totals"]
+    if not output["Return"]:
+        return fail(
+            f"{totals['PlacesFailed']} of {totals['Places']} place(s) failed "
+            f"({totals['PlacesUnreachable']} not reachable); see Errors",
+            EXIT_FAILED,
+        )
+    if args.fail_on_findings:
+        found = sum(totals[name] for name in ("RulesRevoked", "RulesWouldRevoke", "RulesFailed"))
+        if found:
+            return fail(f"{found} offending rule(s) found (--fail-on-findings)", EXIT_FAILED)
+    return EXIT_OK
+
+
+def write_places_output(args: argparse.Namespace, data: Mapping[str, Any]) -> None:
+    """A merged result on stdout: JSON, or a table (csv) of places and findings."""
+    if args.output in ("table", "csv"):
+        from egress_guard import table
+
+        text = (table.places_csv if args.output == "csv" else table.render_places)(data)
+    else:
+        text = json.dumps(data, indent=2, default=str) + "\n"
+    sys.stdout.write(text)
+    sys.stdout.flush()
 
 
 # What --fail-on-findings counts: offending rules, whatever was done about them (a rule
@@ -649,7 +902,7 @@ def run_check_denylist(args: argparse.Namespace) -> int:
 def run_restore(args: argparse.Namespace) -> int:
     from egress_guard.restore import Report, check_place, restore, result_of, rules_to_restore
 
-    result = result_of(read_result(args.result))
+    result = result_of(_restore_input(read_result(args.result), args.place))
     forced: list[str] = []
     rules = rules_to_restore(result, force=args.force, notes=forced)
     extra_tags = parse_tags(args.tags)
@@ -675,6 +928,28 @@ def run_restore(args: argparse.Namespace) -> int:
         fail(f"restore failed for {report.count('failed')} rule(s)", EXIT_FAILED)
         return EXIT_FAILED
     return EXIT_OK
+
+
+def _restore_input(document: Any, place: str | None) -> Any:
+    """The one place's result to restore from: `--place` of a merged result (a scan across
+    places), else the document itself."""
+    from egress_guard.places import is_merged, parse_place, place_of
+
+    merged = isinstance(document, Mapping) and is_merged(document)
+    if place is None:
+        if merged:
+            places = [f"{p.get('Account')}/{p.get('Region')}" for p in document["Places"]][:10]
+            raise BadInput(
+                "a merged result of several places: pass --place ACCOUNT/REGION (one of "
+                f"{', '.join(places)}) and run restore with that account's credentials"
+            )
+        return document
+    if not merged:
+        raise BadInput("--place is for a merged result of a scan across places")
+    try:
+        return place_of(document, parse_place(place))
+    except ValueError as exc:
+        raise BadInput(f"--place: {exc}") from None
 
 
 def parse_tags(values: Sequence[str]) -> dict[str, str]:

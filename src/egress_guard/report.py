@@ -446,7 +446,15 @@ def config_evaluations(
     return out
 
 
-def report_to_config(clients: Clients, targets: Targets, result: Result) -> None:
+def report_to_config(
+    clients: Clients, targets: Targets, result: Result, *, role_name: str | None = None
+) -> None:
+    """PutEvaluations with the invocation's result token, in the account and region whose
+    rule invoked the function: a member account's (an organisation Config rule runs in
+    each member and invokes the central function) through the member role `role_name`,
+    the function's own with its own credentials. AWS answers a token with the credentials
+    of the account where the rule runs; those of the account that owns the function do not
+    do (README "Config and Security Hub across accounts")."""
     invocation = targets.config
     if invocation is None:
         return
@@ -454,9 +462,8 @@ def report_to_config(clients: Clients, targets: Targets, result: Result) -> None
     if not evaluations:
         return
     try:
-        put_evaluations(
-            clients.client("config", result.region), invocation.result_token, evaluations
-        )
+        config = clients.client_in("config", result.account, result.region, role_name)
+        put_evaluations(config, invocation.result_token, evaluations)
         logger.info("compliance reported to Config", evaluations=len(evaluations))
     except AwsErrors as exc:
         # The remediation stands; Config re-evaluates on its next trigger.

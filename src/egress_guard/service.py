@@ -5,7 +5,9 @@ Shared by the Lambda handler and the command line, so both behave the same.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -55,6 +57,16 @@ def handle(
         logger.set_correlation_id(event["id"])
     targets = parse_event(event)
     logger.set_correlation_id(targets.event_id)
+    if targets.split:
+        return run_places(
+            targets,
+            clients,
+            metrics,
+            settings=settings,
+            time_left=time_left,
+            force_dry_run=force_dry_run,
+            progress=progress,
+        )
     return run_targets(
         targets,
         clients,
@@ -119,7 +131,7 @@ def run_targets(
     # mode (MODE=report) still reports to Config and announces what it would revoke.
     writes = not (force_dry_run or targets.dry_run)
     if writes:
-        report_to_config(clients, targets, result)
+        report_to_config(clients, targets, result, role_name=settings.member_role_name)
         _tell_security_hub(
             clients, targets, result, metrics, settings=settings, force_dry_run=force_dry_run
         )
@@ -139,6 +151,67 @@ def run_targets(
     if not result.ok:
         raise RemediationFailed(result)
     return output
+
+
+class PlacesFailed(RuntimeError):
+    """A place of an event spanning several was not done (its remediation failed, or it
+    could not be entered); raised after every place was tried. `output`: the merged result."""
+
+    def __init__(self, output: dict[str, Any]) -> None:
+        self.output = output
+        super().__init__("; ".join(output.get("Errors", [])[:5]) or "a place failed")
+
+
+def run_places(
+    targets: Targets,
+    clients: Clients,
+    metrics: Metrics,
+    *,
+    settings: Settings,
+    time_left: Callable[[], float] | None = None,
+    force_dry_run: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """An event spanning several places (`targets.split`): each place run as an event of
+    its own, one after another, and one merged result (egress_guard.places). A place that
+    fails or cannot be entered stops no other; PlacesFailed at the end if any did."""
+    from egress_guard.aws import place_problem
+    from egress_guard.places import Outcome, Place, merge
+
+    outcomes = []
+    for part in targets.split:
+        place = Place(part.account or _own_account(clients) or "?", part.region)
+        started = time.perf_counter()
+        try:
+            output = run_targets(
+                part,
+                clients,
+                metrics,
+                settings=settings,
+                time_left=time_left,
+                force_dry_run=force_dry_run,
+                progress=progress,
+            )
+            outcome = Outcome(place, result=output)
+        except RemediationFailed as exc:
+            outcome = Outcome(place, result=exc.result.to_dict())
+        except Exception as exc:  # this place's reason; the others go on
+            logger.error("place not done", place=str(place), error=place_problem(exc))
+            outcome = Outcome(place, error=place_problem(exc))
+        outcomes.append(replace(outcome, seconds=time.perf_counter() - started))
+    merged = merge(
+        outcomes,
+        source=targets.source,
+        event_id=targets.event_id,
+        dry_run=settings.report_only or targets.dry_run or force_dry_run,
+        mode=settings.mode,
+    )
+    if targets.notes:
+        merged["Notes"] = list(targets.notes)
+    logger.info("places", totals=merged["Totals"], errors=merged.get("Errors", []))
+    if not merged["Return"]:
+        raise PlacesFailed(merged)
+    return merged
 
 
 def _own_account(clients: Clients) -> str | None:

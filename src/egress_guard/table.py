@@ -402,3 +402,129 @@ def _changes(plan: Mapping[str, Any]) -> list[Mapping[str, Any]]:
         found,
         key=lambda c: (_text(c.get("Account")), _text(c.get("Region")), *_finding_order(c)),
     )
+
+
+# --- a merged result of many places (egress_guard.places) ---------------------------------------
+
+PLACES_HEADERS = ("ACCOUNT", "REGION", "STATUS", "RULES", "{acted}", "EXEMPT", "FAILED", "DETAIL")
+PLACE_FINDING_HEADERS = (
+    "ACCOUNT",
+    "REGION",
+    "GROUP",
+    "RULE",
+    "TRAFFIC",
+    "DENYLIST ENTRY",
+    "ACTION",
+)
+PLACES_CSV_HEADERS = (
+    "account", "region", "group_id", "rule_id", "traffic", "denylist_entry", "action", "error",
+)  # fmt: skip
+
+
+def render_places(merged: Mapping[str, Any]) -> str:
+    """A merged result of many places: one row per place (its status and counts, or why it
+    could not be scanned), the findings of every place, the totals, errors and notes."""
+    dry_run = bool(merged.get("DryRun"))
+    acted = "would-revoke" if dry_run else "revoked"
+    headers = tuple(h.format(acted=acted.upper()) for h in PLACES_HEADERS)
+    places = _places(merged)
+    rows = [_place_row(place, acted) for place in places]
+    parts = [format_table(headers, rows) if rows else "no places"]
+    findings = [
+        (
+            _text(place.get("Account")),
+            _text(place.get("Region")),
+            _text(f.get("GroupId")),
+            _text(f.get("SecurityGroupRuleId")),
+            _text(f.get("Traffic")),
+            _text(f.get("DenylistEntry")),
+            _action(f),
+        )
+        for place in places
+        for f in _findings(place)
+    ]
+    if findings:
+        parts.append("")
+        parts.append(format_table(PLACE_FINDING_HEADERS, findings))
+    parts.append(places_summary(merged))
+    parts.extend(f"error: {_one_line(str(e))}" for e in merged.get("Errors") or ())
+    for place in places:
+        where = f"{_text(place.get('Account'))}/{_text(place.get('Region'))}"
+        parts.extend(f"note: {where}: {_one_line(str(n))}" for n in place.get("Notes") or ())
+    return "\n".join(parts) + "\n"
+
+
+def places_csv(merged: Mapping[str, Any]) -> str:
+    """The findings of every place as CSV, and a row for each place that could not be
+    scanned (action `not-scanned`, the reason in `error`)."""
+    rows: list[tuple[str, ...]] = []
+    for place in _places(merged):
+        account, region = _raw(place.get("Account")), _raw(place.get("Region"))
+        if place.get("Error"):
+            rows.append((account, region, "", "", "", "", "not-scanned", _raw(place["Error"])))
+        for f in _findings(place):
+            rows.append(
+                (
+                    account,
+                    region,
+                    _raw(f.get("GroupId")),
+                    _raw(f.get("SecurityGroupRuleId")),
+                    _raw(f.get("Traffic")),
+                    _raw(f.get("DenylistEntry")),
+                    _raw(f.get("Action")),
+                    _raw(f.get("Error")),
+                )
+            )
+    return to_csv(PLACES_CSV_HEADERS, rows)
+
+
+def places_summary(merged: Mapping[str, Any]) -> str:
+    """`6 places: 5 ok, 1 failed (1 not reachable); 2 revoked, 1 exempt, 0 failed; 360 rules
+    judged (enforce)`."""
+    totals = merged.get("Totals")
+    totals = totals if isinstance(totals, Mapping) else {}
+    dry_run = bool(merged.get("DryRun"))
+    acted = ("would-revoke", "RulesWouldRevoke") if dry_run else ("revoked", "RulesRevoked")
+    mode = _text(merged.get("Mode"), "?")
+    if dry_run and mode != "report":
+        mode += ", dry run"
+    places = totals.get("Places", 0)
+    return (
+        f"{places} place{'s' * (places != 1)}: {totals.get('PlacesOk', 0)} ok, "
+        f"{totals.get('PlacesFailed', 0)} failed ({totals.get('PlacesUnreachable', 0)} not "
+        f"reachable); {totals.get(acted[1], 0)} {acted[0]}, {totals.get('RulesExempt', 0)} "
+        f"exempt, {totals.get('RulesFailed', 0)} failed; {totals.get('RulesJudged', 0)} rules "
+        f"judged ({mode})"
+    )
+
+
+def _places(merged: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    return [p for p in merged.get("Places") or () if isinstance(p, Mapping)]
+
+
+def _place_row(place: Mapping[str, Any], acted: str) -> tuple[str, ...]:
+    counts: dict[str, int] = {}
+    for finding in _findings(place):
+        action = str(finding.get("Action"))
+        counts[action] = counts.get(action, 0) + 1
+    if place.get("Error"):
+        status, detail = "not reachable", _text(place.get("Error"))
+    elif place.get("Return") is True:
+        status, detail = "ok", ""
+    else:
+        errors = place.get("Errors") or ()
+        status = "failed"
+        detail = _one_line(str(errors[0])) if errors else ""
+        if len(errors) > 1:
+            detail += f" (and {len(errors) - 1} more)"
+    judged = place.get("RulesJudged")
+    return (
+        _text(place.get("Account")),
+        _text(place.get("Region")),
+        status,
+        str(judged) if isinstance(judged, int) else "-",
+        str(counts.get(acted, 0)),
+        str(counts.get("exempt", 0)),
+        str(counts.get("failed", 0)),
+        detail,
+    )

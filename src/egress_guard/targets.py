@@ -115,11 +115,18 @@ class Targets:
     new_vpc: str | None = None
     prefix_list: str | None = None
     actor: Actor | None = None
+    # An event spanning several places (a Security Hub batch): one Targets per place, run
+    # one after another and answered with one merged result (egress_guard.places).
+    split: tuple[Targets, ...] = ()
 
     @property
     def is_noop(self) -> bool:
         return (
-            not self.groups and not self.sweep and self.new_vpc is None and self.prefix_list is None
+            not self.groups
+            and not self.sweep
+            and self.new_vpc is None
+            and self.prefix_list is None
+            and not self.split
         )
 
 

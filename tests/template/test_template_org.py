@@ -38,6 +38,7 @@ MEMBER_ACTIONS = {
     "ec2:GetManagedPrefixListEntries",
     "ec2:GetManagedPrefixListAssociations",
     "securityhub:BatchUpdateFindings",
+    "config:PutEvaluations",
     "ec2:RevokeSecurityGroupEgress",
 }
 ORG_SWEEP_ACTIONS: dict[str | None, set[str]] = {

@@ -126,18 +126,58 @@ def test_skipped_finding_does_not_hide_an_active_one() -> None:
     )
 
 
-def test_findings_in_several_accounts_are_rejected() -> None:
+def test_findings_in_several_accounts_are_split_per_place() -> None:
     one, two = finding(), finding()
-    two.update(AwsAccountId="210987654321", Resources=[sg_resource(OTHER, account="210987654321")])
-    with pytest.raises(EventError, match="several accounts/regions"):
-        parse_event(imported(one, two))
+    two.update(
+        Id="two",
+        AwsAccountId="210987654321",
+        Resources=[sg_resource(OTHER, account="210987654321")],
+    )
+    targets = parse_event(imported(one, two))
+    places = [(t.account, t.region, t.groups) for t in targets.split]
+    assert places == [
+        ("123456789012", "us-east-1", (GroupTarget(GROUP),)),
+        ("210987654321", "us-east-1", (GroupTarget(OTHER),)),
+    ]
 
 
-def test_findings_in_several_regions_are_rejected() -> None:
+def test_each_place_of_a_split_event_updates_only_its_own_findings_there() -> None:
     one, two = finding(), finding()
-    two["Resources"] = [sg_resource(OTHER, region="eu-west-1")]
-    with pytest.raises(EventError, match="one invocation handles one account and region"):
-        parse_event(imported(one, two))
+    two.update(Id="two", Region="eu-west-1", Resources=[sg_resource(OTHER, region="eu-west-1")])
+    targets = parse_event(imported(one, two))
+    hubs = [
+        (
+            t.securityhub.account,
+            t.securityhub.region,
+            [f.finding_id for f in t.securityhub.findings],
+        )
+        for t in targets.split
+        if t.securityhub is not None
+    ]
+    assert hubs == [
+        ("123456789012", "eu-west-1", ["two"]),
+        ("123456789012", "us-east-1", [one["Id"]]),
+    ]
+
+
+def test_a_split_event_is_no_no_op_and_keeps_its_notes_whole() -> None:
+    one, two, archived = finding(), finding(), finding()
+    two.update(Id="two", Resources=[sg_resource(OTHER, region="eu-west-1")])
+    archived.update(Id="archived", RecordState="ARCHIVED")
+    targets = parse_event(imported(one, two, archived))
+    assert (targets.is_noop, targets.notes, targets.account, targets.region) == (
+        False,
+        ("finding archived skipped: RecordState ARCHIVED",),
+        None,
+        None,
+    )
+
+
+def test_one_finding_naming_groups_in_several_places_is_rejected() -> None:
+    one = finding()
+    one["Resources"] = [sg_resource(GROUP), sg_resource(OTHER, region="eu-west-1")]
+    with pytest.raises(EventError, match="one finding names groups in several accounts/regions"):
+        parse_event(imported(one))
 
 
 # --- reference events (published samples) ----------------------------------------------------

@@ -9,10 +9,13 @@ egress-guard's own revocations make Security Hub re-import findings as RESOLVED/
 those must not start another round. The same rule holds for custom actions, so an operator
 cannot act on a finding somebody already suppressed without unsuppressing it first.
 
-One invocation acts in one account and region (it assumes one member role and talks to one
-regional endpoint). Findings spanning several are rejected as a whole with an EventError
-rather than half-handled; route them per account and region (EventBridge rules on
-`detail.findings.AwsAccountId` / `Region`) or send one custom action per account.
+Findings that span several accounts or regions (an administrator account's aggregated
+findings, a custom action on findings of several accounts) are split per place: the
+Targets returned then carry one Targets per place in `split`, each with its own groups and
+its own findings, which are updated in that place through its credentials (the member
+role in another account). service.handle runs the places one by one and answers with one
+merged result (egress_guard.places). One finding whose own groups lie in several places is
+still refused, naming it: it cannot be told one outcome.
 """
 
 from __future__ import annotations
@@ -67,6 +70,8 @@ def parse_securityhub(envelope: Envelope) -> Targets:
     notes: list[str] = []
     located: list[Located] = []
     to_update: list[HubFinding] = []
+    # The findings of each place (account, region), for a split event.
+    by_place: dict[Place, list[HubFinding]] = {}
     for index, finding in enumerate(findings):
         skip = _skip_reason(finding)
         if skip:
@@ -78,8 +83,12 @@ def parse_securityhub(envelope: Envelope) -> Targets:
         if len(located) > MAX_ITEMS:
             raise EventError(f"{finding.path}: more than {MAX_ITEMS} resources in all")
         hub_finding = _hub_finding(finding, tuple(dict.fromkeys(g for _, _, g in found)))
+        place = _finding_place(finding, found, envelope)
         if hub_finding is not None:
             to_update.append(hub_finding)
+            by_place.setdefault(place, []).append(hub_finding)
+        else:
+            by_place.setdefault(place, [])
     base = Targets(
         source=f"securityhub:{kind}",
         event_id=envelope.event_id,
@@ -90,9 +99,64 @@ def parse_securityhub(envelope: Envelope) -> Targets:
     )
     if not located:
         return replace(base, reason=_why_none(notes, len(findings)))
-    account, region = _one_place(located)
+    if len({(a, r) for a, r, _ in located}) > 1:
+        # Also the places of findings that name no group: told so through their own.
+        places = sorted({(a, r) for a, r, _ in located} | set(by_place), key=_place_order)
+        return _split(base, places, located, by_place)
+    account, region, _ = located[0]
     groups = tuple(GroupTarget(g) for g in dict.fromkeys(g for _, _, g in located))
     return replace(base, account=account, region=region, groups=groups)
+
+
+Place = tuple[str | None, str | None]
+
+
+def _place_order(place: Place) -> tuple[str, str]:
+    return (place[0] or "", place[1] or "")
+
+
+def _finding_place(finding: Node, found: list[Located], envelope: Envelope) -> Place:
+    """The place of a finding: where its groups are (one place: refused otherwise), else
+    its own AwsAccountId and Region, else the event's."""
+    places = {(a, r) for a, r, _ in found}
+    if len(places) > 1:
+        listed = ", ".join(f"{a or '?'}/{r or '?'}" for a, r in sorted(places, key=_place_order))
+        raise EventError(
+            f"{finding.path}: one finding names groups in several accounts/regions ({listed})"
+        )
+    if places:
+        return next(iter(places))
+    account = finding.opt_id_text("AwsAccountId", check_account) or envelope.account
+    region = finding.opt_id_text("Region", check_region) or envelope.region
+    return (account, region)
+
+
+def _split(
+    base: Targets,
+    places: list[Place],
+    located: list[Located],
+    by_place: dict[Place, list[HubFinding]],
+) -> Targets:
+    """One Targets per place, each with its groups and its findings (updated there)."""
+    parts = []
+    for place in places:
+        account, region = place
+        groups = tuple(
+            GroupTarget(g) for g in dict.fromkeys(g for a, r, g in located if (a, r) == place)
+        )
+        part = replace(
+            base,
+            account=account,
+            region=region,
+            groups=groups,
+            notes=(),
+            securityhub=HubFindings(account, region, tuple(by_place.get(place, ()))),
+        )
+        if not groups:
+            part = replace(part, reason=f"no {SECURITY_GROUP} resource in its findings")
+        parts.append(part)
+    # The event's own notes (skipped findings) stay with the whole.
+    return replace(base, account=None, region=None, securityhub=None, split=tuple(parts))
 
 
 def _skip_reason(finding: Node) -> str | None:
@@ -178,15 +242,3 @@ def _group_id(resource: Node) -> tuple[str, re.Match[str] | None]:
             f"(arn:aws:ec2:<region>:<account>:security-group/sg-...) and no Details GroupId"
         )
     return from_details, None
-
-
-def _one_place(located: list[Located]) -> tuple[str | None, str | None]:
-    places = sorted({(a or "?", r or "?") for a, r, _ in located})
-    if len(places) > 1:
-        listed = ", ".join(f"{a}/{r}" for a, r in places[:5])
-        raise EventError(
-            f"detail.findings: groups in several accounts/regions ({listed}); "
-            "one invocation handles one account and region"
-        )
-    account, region, _ = located[0]
-    return account, region
