@@ -1014,6 +1014,7 @@ def _add_plan(command: Callable[..., argparse.ArgumentParser]) -> None:
         help="a group to plan for (repeatable); default: every group in the region",
     )
     _add_progress(plan)
+    _add_place_options(plan)
     plan.set_defaults(run=run_plan)
 
 
@@ -1050,9 +1051,13 @@ def run_plan(args: argparse.Namespace) -> int:
         else:
             current, current_source = _configured_denylist(settings, clients)
         planner = Planner(new, current, settings.exempt_tag, limits, datetime.now(UTC))
-        place = Place(None, region, clients.ec2(None, region, None))
-        planned = planner.place(place, account, group_ids, progress)
-        groups = _plan_groups(place, planned) if args.output != "json" else {}
+        if _org_scan_wanted(args):
+            planned_places = _plan_places(args, clients, planner, settings, progress)
+            groups: dict[str, tuple[str, str]] = {}
+        else:
+            place = Place(None, region, clients.ec2(None, region, None))
+            planned_places = [planner.place(place, account, group_ids, progress)]
+            groups = _plan_groups(place, planned_places[0]) if args.output != "json" else {}
     except PlanFailed as exc:
         return fail(str(exc))
     except (ClientError, BotoCoreError, ResponseParserError) as exc:
@@ -1061,7 +1066,7 @@ def run_plan(args: argparse.Namespace) -> int:
         return fail(setup_problem(exc) or f"plan not made: AWS error: {error_text(exc)}")
     finally:
         progress.close()
-    document = plan_document([planned], new_source=new_source, current_source=current_source)
+    document = plan_document(planned_places, new_source=new_source, current_source=current_source)
     if args.output in ("table", "csv"):
         from egress_guard import table
 
@@ -1071,6 +1076,51 @@ def run_plan(args: argparse.Namespace) -> int:
         sys.stdout.write(json.dumps(document, indent=2, default=str) + "\n")
     sys.stdout.flush()
     return EXIT_FAILED if document["Changes"] else EXIT_OK
+
+
+def _plan_places(
+    args: argparse.Namespace,
+    clients: Clients,
+    planner: Any,
+    settings: Any,
+    progress: Callable[[str], None],
+) -> list[Any]:
+    """Each place of the org options planned, one after another (reads only). A place that
+    cannot be reached makes the plan incomplete: PlanFailed naming it (exit 2), since a
+    plan that leaves rules out could pass a CI gate it should not."""
+    from egress_guard.places import DEFAULT_CONCURRENCY, find_accounts, find_places
+    from egress_guard.plan_run import Place, PlanFailed
+
+    _check_org_options(args)
+    role_name = args.role_name or settings.member_role_name or DEFAULT_MEMBER_ROLE
+    accounts = find_accounts(
+        clients,
+        accounts=args.accounts or (),
+        organization=args.organization,
+        unit=args.ou,
+        exclude=args.exclude_accounts,
+    )
+    if not accounts:
+        raise BadInput("no account to plan for (all excluded, or none ACTIVE)")
+    regions = None if args.all_regions else (args.regions or [args.working_region])
+    places, unreachable = find_places(
+        clients,
+        accounts,
+        regions,
+        role_name=role_name,
+        working_region=args.working_region,
+        concurrency=args.concurrency or DEFAULT_CONCURRENCY,
+    )
+    if unreachable:
+        lost = "; ".join(f"{o.place}: {o.error}" for o in unreachable[:5])
+        raise PlanFailed(f"plan not made: {len(unreachable)} place(s) not reachable: {lost}")
+    own = clients.own_account()
+    planned = []
+    for found in places:
+        region = found.region or args.working_region
+        place = Place(found.account, region, clients.ec2(found.account, region, role_name))
+        planned.append(planner.place(place, own, [], progress))
+    return planned
 
 
 def _plan_denylist(path: str) -> tuple[Any, str]:

@@ -363,3 +363,38 @@ def test_bad_place_options_exit_2_naming_the_problem(
 
     assert (status, out) == (2, "")
     assert message in err
+
+
+# --- plan across places ---------------------------------------------------------------------
+
+
+def test_plan_across_the_organisation_names_each_places_changes_and_writes_nothing(
+    org: Org,
+    proxy: Proxy,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Any,
+) -> None:
+    """`plan --organization --regions ...`: CURRENT spares tcp/25 over IPv6, NEW denies it."""
+    groups = {account: offending_group(org, account, REGION) for account in org.accounts}
+    current = tmp_path / "current.json"
+    current.write_text(
+        json.dumps({"version": 1, "deny": [{"id": "nothing", "group": "sg-00000000"}]})
+    )
+    new = tmp_path / "new.json"
+    new.write_text(json.dumps(DENY_SMTP))
+    proxy.clear_calls()
+
+    status = cli.main(
+        ["plan", "--denylist", str(new), "--current", str(current), "--organization",
+         "--regions", REGION]
+    )  # fmt: skip
+    plan = json.loads(capsys.readouterr().out)
+
+    assert status == 1
+    assert sorted(p["Account"] for p in plan["Places"]) == org.accounts
+    changed = {(c["Account"], c["GroupId"], c["Action"]) for c in plan["Changes"]}
+    assert changed == {(a, g, "newly-revoked") for a, g in groups.items()}
+    writes = [
+        c.action for c in proxy.calls if c.action and c.action.startswith(("Revoke", "Authorize"))
+    ]
+    assert writes == []
