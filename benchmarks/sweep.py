@@ -146,6 +146,8 @@ def measure(quick: bool) -> list[Row]:
         through_proxy = ec2_client(proxy_url)
         env = aws_env(proxy_url)
         env.pop("SWEEP_CONCURRENCY", None)
+        # Unpaced: this figure is the sweep's own speed; paced_sweep.py measures the pace.
+        env["REVOKE_RATE"] = "0"
         timings: dict[int, list[float]] = {1: [], 0: []}
         calls: dict[str, int] = {}
         result: dict[str, Any] = {}

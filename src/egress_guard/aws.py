@@ -40,7 +40,9 @@ from botocore.exceptions import (
 from botocore.parsers import ResponseParserError
 
 from egress_guard import __version__
+from egress_guard.pacing import Pace, Pacers, TokenBucket, WaitTooLong
 from egress_guard.rules import Rule
+from egress_guard.settings import pace_from_env
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2.client import EC2Client
@@ -165,6 +167,8 @@ def may_have_applied(exc: Exception) -> bool:
     or no answer came at all."""
     if isinstance(exc, ClientError):
         return int(exc.response.get("ResponseMetadata", {}).get("RetryAttempts", 0) or 0) > 0
+    if isinstance(exc, OutOfTime) and exc.kwargs.get("unsent"):
+        return False  # refused before any attempt was sent (waiting for a pacing token)
     return isinstance(exc, BotoCoreError)
 
 
@@ -192,6 +196,9 @@ class Ec2:
         account: str | None,
         region: str,
         groups_seen: dict[str, GroupInfo] | None = None,
+        *,
+        pacer: TokenBucket | None = None,
+        seconds_left: Callable[[], float | None] | None = None,
     ) -> None:
         self.client = client
         self.account = account
@@ -199,6 +206,32 @@ class Ec2:
         # Name and VPC of each group described so far (for the notice; the command line
         # shares its own for its tables): `group_info` then reads only the groups not seen.
         self.groups_seen = groups_seen if groups_seen is not None else {}
+        # The account-region's token bucket for mutating calls (pacing.py), shared by every
+        # Ec2 of that place in the container; None: unpaced.
+        self.pacer = pacer
+        self.seconds_left = seconds_left or (lambda: None)
+
+    def _wait_for_token(self) -> None:
+        """Before a mutating call: a token from the place's bucket, waiting if need be, but
+        never past the invocation's deadline. When the token would come too late to send
+        the call and hear its answer in time, OutOfTime at once (nothing sent, nothing
+        taken) rather than a sleep the invocation cannot afford."""
+        if self.pacer is None:
+            return
+        left = self.seconds_left()
+        limit = first_attempt = None
+        if left is not None:
+            config: Any = self.client.meta.config
+            # As the deadline watcher counts a first attempt: its timeouts, then a backoff.
+            first_attempt = float(config.connect_timeout or 0) + float(config.read_timeout or 0)
+            first_attempt += 1.0
+            limit = left - DEADLINE_MARGIN - first_attempt
+        try:
+            self.pacer.acquire(limit)
+        except WaitTooLong as exc:
+            raise OutOfTime(
+                left=left, needed=exc.wait + (first_attempt or 0), unsent=True
+            ) from None
 
     def rules_by_ids(self, group_id: str, rule_ids: Sequence[str]) -> list[Rule]:
         """The named rules of the group, live; rules that no longer exist are left out."""
@@ -329,6 +362,7 @@ class Ec2:
         No splitting: a group holds at most 1,000 rules (the highest quota), and the call
         takes them all at once.
         """
+        self._wait_for_token()
         try:
             response = self.client.revoke_security_group_egress(
                 GroupId=group_id, SecurityGroupRuleIds=list(rule_ids)
@@ -340,7 +374,12 @@ class Ec2:
         return dict(response)
 
     def revoke_dry_run(self, group_id: str, rule_ids: Sequence[str]) -> DryRunResult:
-        """Asks EC2 whether the revoke would be permitted, changing nothing."""
+        """Asks EC2 whether the revoke would be permitted, changing nothing.
+
+        Paced like a revoke: EC2 answers a DryRun only after its throttling check, so the
+        probe spends a token of the same bucket, and a report-mode sweep must not drain it
+        any more than an enforcing one."""
+        self._wait_for_token()
         try:
             self.client.revoke_security_group_egress(
                 GroupId=group_id, SecurityGroupRuleIds=list(rule_ids), DryRun=True
@@ -367,6 +406,7 @@ class Ec2:
                     "Tags": [{"Key": k, "Value": v} for k, v in tags.items()],
                 }
             ]
+        self._wait_for_token()
         response = self.client.authorize_security_group_egress(**kwargs)
         rules = response.get("SecurityGroupRules") or []
         return str(rules[-1]["SecurityGroupRuleId"]) if rules else ""
@@ -409,6 +449,22 @@ class Clients:
         self._parameters: Any = None
         # Name and VPC of the groups read, kept only when set to a dict (the command line).
         self.groups_seen: dict[str, GroupInfo] | None = None
+        # Token buckets of mutating EC2 calls, one per account and region, kept for the
+        # container; one Pacers per pace (in Lambda the environment, so one in all).
+        self._pacers: dict[Pace, Pacers] = {}
+
+    def pacer(self, account: str | None, region: str, pace: Pace) -> TokenBucket:
+        """The token bucket of `account` (None: this function's own) in `region`."""
+        with self._lock:
+            pacers = self._pacers.setdefault(pace, Pacers(pace))
+            # The own account by id when known, so that an event naming it and a request
+            # naming no account share one bucket.
+            return pacers.bucket(account or self._own_account, region)
+
+    def seconds_left(self) -> float | None:
+        """This invocation's remaining seconds (None: no deadline)."""
+        time_left = self._time_left
+        return None if time_left is None else time_left()
 
     def set_time_left(self, time_left: Callable[[], float] | None) -> None:
         """This invocation's remaining seconds (None: unlimited). Every client then refuses
@@ -451,10 +507,26 @@ class Clients:
             self._own_account = str(identity["Account"])
         return self._own_account
 
-    def ec2(self, account: str | None, region: str | None, role_name: str | None) -> Ec2:
+    def ec2(
+        self,
+        account: str | None,
+        region: str | None,
+        role_name: str | None,
+        *,
+        pace: Pace | None = None,
+    ) -> Ec2:
+        """EC2 in a place; its mutating calls paced by `pace` (default: REVOKE_RATE and
+        REVOKE_BURST, settings.py) with the place's bucket of this container."""
         region = region or self.default_region()
+        if pace is None:
+            pace = pace_from_env()
         return Ec2(
-            self.client_in("ec2", account, region, role_name), account, region, self.groups_seen
+            self.client_in("ec2", account, region, role_name),
+            account,
+            region,
+            self.groups_seen,
+            pacer=None if pace.unpaced else self.pacer(account, region, pace),
+            seconds_left=self.seconds_left,
         )
 
     def client_in(
@@ -679,6 +751,74 @@ def publish(
         },
     )
     return str(response.get("MessageId", ""))
+
+
+@dataclass(frozen=True)
+class QueueMessage:
+    """One message received from an SQS queue."""
+
+    message_id: str
+    receipt_handle: str
+    body: str
+    receive_count: int
+
+
+class FailureQueue:
+    """The failure queue's calls (egress-guard replay): receive, hide, delete, give back.
+
+    Received messages stay hidden (VisibilityTimeout) while they are replayed; what is not
+    deleted is given back (visible again at once) when the replay ends, so a second replay
+    finds it, and a replay that dies leaves it hidden no longer than `hide_seconds`.
+    """
+
+    MAX_BATCH = 10  # ReceiveMessage's and the batch calls' maximum
+
+    def __init__(self, sqs_client: Any, queue_url: str) -> None:
+        self.client = sqs_client
+        self.url = queue_url
+
+    def receive(self, count: int, *, wait_seconds: int, hide_seconds: int) -> list[QueueMessage]:
+        """Up to `count` (at most 10) messages, long-polling up to `wait_seconds`."""
+        response = self.client.receive_message(
+            QueueUrl=self.url,
+            MaxNumberOfMessages=max(1, min(count, self.MAX_BATCH)),
+            WaitTimeSeconds=wait_seconds,
+            VisibilityTimeout=hide_seconds,
+            MessageSystemAttributeNames=["ApproximateReceiveCount"],
+        )
+        return [
+            QueueMessage(
+                str(item["MessageId"]),
+                str(item["ReceiptHandle"]),
+                str(item.get("Body") or ""),
+                int((item.get("Attributes") or {}).get("ApproximateReceiveCount") or 0),
+            )
+            for item in response.get("Messages") or ()
+        ]
+
+    def hide(self, message: QueueMessage, seconds: int) -> None:
+        """Hides the message for `seconds` from now (before its replay starts)."""
+        self.client.change_message_visibility(
+            QueueUrl=self.url, ReceiptHandle=message.receipt_handle, VisibilityTimeout=seconds
+        )
+
+    def delete(self, message: QueueMessage) -> None:
+        self.client.delete_message(QueueUrl=self.url, ReceiptHandle=message.receipt_handle)
+
+    def give_back(self, messages: Sequence[QueueMessage]) -> list[str]:
+        """Makes the messages visible again at once; returns the ids that could not be."""
+        failed: list[str] = []
+        for start in range(0, len(messages), self.MAX_BATCH):
+            chunk = messages[start : start + self.MAX_BATCH]
+            response = self.client.change_message_visibility_batch(
+                QueueUrl=self.url,
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": m.receipt_handle, "VisibilityTimeout": 0}
+                    for i, m in enumerate(chunk)
+                ],
+            )
+            failed += [chunk[int(item["Id"])].message_id for item in response.get("Failed") or ()]
+        return failed
 
 
 # --- set-up problems ---------------------------------------------------------------------------

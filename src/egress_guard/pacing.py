@@ -30,8 +30,21 @@ class Pace:
         return self.rate <= 0
 
 
+class WaitTooLong(Exception):
+    """A token would come only after the caller's limit; nothing was taken."""
+
+    def __init__(self, wait: float) -> None:
+        super().__init__(f"the next token comes in {wait:.1f} s")
+        self.wait = wait
+
+
 class TokenBucket:
-    """Hands out one token per call; `acquire` sleeps until one is there."""
+    """Hands out one token per call; `acquire` sleeps until one is there.
+
+    A caller reserves its token under the lock and then sleeps outside it, so that the
+    workers of a sweep queue up in order, each for its own slot, rather than waking together
+    and racing for the next token.
+    """
 
     def __init__(
         self,
@@ -47,24 +60,28 @@ class TokenBucket:
         self._tokens = float(pace.burst)
         self._stamp = clock()
 
-    def acquire(self) -> float:
-        """Takes a token, waiting for it if need be; returns the seconds waited."""
+    def acquire(self, limit: float | None = None) -> float:
+        """Takes a token, waiting for it if need be; returns the seconds waited.
+
+        `limit`: the longest the caller may wait. When the token would come later, none is
+        taken and `WaitTooLong` is raised at once: never a sleep that outlasts the caller.
+        """
         if self._pace.unpaced:
             return 0.0
-        waited = 0.0
-        while True:
-            with self._lock:
-                now = self._clock()
-                self._tokens = min(
-                    float(self._pace.burst), self._tokens + (now - self._stamp) * self._pace.rate
-                )
-                self._stamp = now
-                if self._tokens >= 1:
-                    self._tokens -= 1
-                    return waited
-                wait = (1 - self._tokens) / self._pace.rate
+        with self._lock:
+            now = self._clock()
+            self._tokens = min(
+                float(self._pace.burst), self._tokens + (now - self._stamp) * self._pace.rate
+            )
+            self._stamp = now
+            # Below zero: tokens promised to callers already waiting for them.
+            wait = max(0.0, (1 - self._tokens) / self._pace.rate)
+            if limit is not None and wait > limit:
+                raise WaitTooLong(wait)
+            self._tokens -= 1
+        if wait > 0:
             self._sleep(wait)
-            waited += wait
+        return wait
 
 
 class Pacers:

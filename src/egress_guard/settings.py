@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from egress_guard.limits import DEFAULT_MAX_PERCENT, DEFAULT_MAX_REVOCATIONS, Limits
+from egress_guard.pacing import DEFAULT_BURST, DEFAULT_RATE, Pace
 
 Mode = Literal["enforce", "report"]
 DEFAULT_EXEMPT_TAG = "egress-guard:exempt"
@@ -29,6 +30,13 @@ class Settings:
     sweep_concurrency: int = 8
     max_revocations: int = DEFAULT_MAX_REVOCATIONS
     max_revocations_percent: int = DEFAULT_MAX_PERCENT
+    revoke_rate: float = DEFAULT_RATE
+    revoke_burst: int = DEFAULT_BURST
+
+    @property
+    def pace(self) -> Pace:
+        """How fast revokes (and restores) may go in one account and region."""
+        return Pace(self.revoke_rate, self.revoke_burst)
 
     @property
     def report_only(self) -> bool:
@@ -56,6 +64,7 @@ class Settings:
             raise SettingsError(f"SWEEP_CONCURRENCY: {concurrency!r} is not an integer 1-64")
         max_revocations = _count(get("MAX_REVOCATIONS"), "MAX_REVOCATIONS", None)
         max_percent = _count(get("MAX_REVOCATIONS_PERCENT"), "MAX_REVOCATIONS_PERCENT", 100)
+        pace = pace_from_env(env)
         return cls(
             mode="report" if mode == "report" else "enforce",
             exempt_tag=get("EXEMPT_TAG") or DEFAULT_EXEMPT_TAG,
@@ -67,6 +76,8 @@ class Settings:
             sweep_concurrency=int(concurrency),
             max_revocations=DEFAULT_MAX_REVOCATIONS if max_revocations is None else max_revocations,
             max_revocations_percent=DEFAULT_MAX_PERCENT if max_percent is None else max_percent,
+            revoke_rate=pace.rate,
+            revoke_burst=pace.burst,
         )
 
 
@@ -78,3 +89,28 @@ def _count(value: str | None, name: str, top: int | None) -> int | None:
         bound = f"0-{top}" if top is not None else "0 or more (0: no limit)"
         raise SettingsError(f"{name}: {value!r} is not an integer {bound}")
     return int(value)
+
+
+# Pacing (pacing.py): limits that keep clear of EC2's own bucket while allowing for accounts
+# whose EC2 limits were raised.
+MAX_REVOKE_RATE = 100.0
+MAX_REVOKE_BURST = 1000
+
+
+def pace_from_env(env: Mapping[str, str] | None = None) -> Pace:
+    """REVOKE_RATE and REVOKE_BURST as a Pace; SettingsError naming a bad one."""
+    env = os.environ if env is None else env
+    rate_text = env.get("REVOKE_RATE", "").strip() or str(DEFAULT_RATE)
+    try:
+        rate = float(rate_text)
+    except ValueError:
+        rate = float("nan")
+    if not 0 <= rate <= MAX_REVOKE_RATE:  # also refuses nan and inf
+        raise SettingsError(
+            f"REVOKE_RATE: {rate_text!r} is not a number of calls per second from 0 "
+            f"(unpaced) to {MAX_REVOKE_RATE:g}"
+        )
+    burst_text = env.get("REVOKE_BURST", "").strip() or str(DEFAULT_BURST)
+    if not burst_text.isdigit() or not 1 <= int(burst_text) <= MAX_REVOKE_BURST:
+        raise SettingsError(f"REVOKE_BURST: {burst_text!r} is not an integer 1-{MAX_REVOKE_BURST}")
+    return Pace(rate, int(burst_text))

@@ -14,6 +14,8 @@ Pieces:
   one made up without asking moto (fault injection). It records every call it served.
 - `add_revoked_security_group_rules` is a hook that makes moto's RevokeSecurityGroupEgress
   answer like real EC2 (with ``RevokedSecurityGroupRules``); `fail` injects an EC2 error.
+- `ec2_throttle_hook` (an `Ec2Throttle`) is EC2's request throttling: token buckets per
+  account and region that answer ``RequestLimitExceeded`` when empty (moto never throttles).
 - `SecurityHubUpdates` answers Security Hub's BatchUpdateFindings (moto has none) and
   records each request.
 - `create_group` builds a VPC security group with given egress rules and returns the ids.
@@ -73,10 +75,14 @@ EC2_NS = f"http://ec2.amazonaws.com/doc/{EC2_API_VERSION}/"
 __all__ = [
     "ACCOUNT_ID",
     "EC2_API_VERSION",
+    "EC2_MUTATING",
+    "EC2_NON_MUTATING",
     "EC2_NS",
     "REGION",
     "AwsCliError",
+    "BucketSize",
     "Call",
+    "Ec2Throttle",
     "FakeLambdaContext",
     "Forward",
     "Group",
@@ -91,6 +97,7 @@ __all__ = [
     "create_group",
     "create_vpc",
     "ec2_error",
+    "ec2_throttle_hook",
     "fail",
     "free_port",
     "ip_permission",
@@ -596,6 +603,117 @@ def fail(code: str, message: str = "", status: int = 400, times: int | None = No
         return ec2_error(code, message, status)
 
     return hook
+
+
+@dataclass(frozen=True)
+class BucketSize:
+    """One EC2 token bucket: `capacity` tokens, refilled at `refill` a second."""
+
+    capacity: float
+    refill: float
+
+
+# EC2's request token buckets (the EC2 API reference, "Request throttling"): mutating
+# actions 50 at 5 a second; non-mutating (Describe*, Get*, ...) 100 at 20 a second.
+EC2_MUTATING = BucketSize(50, 5)
+EC2_NON_MUTATING = BucketSize(100, 20)
+_NON_MUTATING_PREFIXES = ("Describe", "Get", "List", "Search")
+
+
+class Ec2Throttle:
+    """A `Proxy` hook (for ``"*"``) that throttles EC2 requests as EC2 does.
+
+    Each place (account and region) has a token bucket for mutating actions and one for
+    non-mutating ones; a request takes a token from its bucket, or, when the bucket is
+    empty, is answered ``RequestLimitExceeded`` (HTTP 503, EC2's XML error) without reaching
+    moto. DryRun requests take tokens too (EC2 throttles before it checks permissions).
+    Requests to other services pass untouched.
+
+    The place is the request's access key id (moto gives each account its own keys; an
+    assumed role's key stands for its account) and the region of its signature's credential
+    scope; `place` replaces that. ``throttled`` counts the answers given per action, and
+    ``served`` the requests let through; `reset` refills every bucket and zeroes both.
+    Clock: real time (``time.monotonic``), or `clock`.
+
+    Register it after any ``"*"`` hook that makes extra requests through ``forward`` (such
+    as `add_revoked_security_group_rules` wrapped for ``"*"``), so that those are not
+    charged: a ``"*"`` hook registered later runs outside the earlier ones. (A hook on one
+    action always runs outside every ``"*"`` hook: its extra requests are charged.)
+    """
+
+    def __init__(
+        self,
+        mutating: BucketSize = EC2_MUTATING,
+        non_mutating: BucketSize = EC2_NON_MUTATING,
+        *,
+        place: Callable[[Request], tuple[str, str]] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.mutating = mutating
+        self.non_mutating = non_mutating
+        self._place = place or _signed_place
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._buckets: dict[tuple[str, str, bool], tuple[float, float]] = {}
+        self.throttled: dict[str, int] = {}
+        self.served: dict[str, int] = {}
+
+    @property
+    def throttled_total(self) -> int:
+        with self._lock:
+            return sum(self.throttled.values())
+
+    def reset(self) -> None:
+        with self._lock:
+            self._buckets.clear()
+            self.throttled.clear()
+            self.served.clear()
+
+    def __call__(self, request: Request, forward: Forward) -> Response:
+        action = request.action
+        if action is None or not _is_ec2(request):
+            return forward(request)
+        mutating = not action.startswith(_NON_MUTATING_PREFIXES)
+        size = self.mutating if mutating else self.non_mutating
+        account, region = self._place(request)
+        key = (account, region, mutating)
+        with self._lock:
+            now = self._clock()
+            tokens, stamp = self._buckets.get(key, (size.capacity, now))
+            tokens = min(size.capacity, tokens + (now - stamp) * size.refill)
+            allowed = tokens >= 1
+            self._buckets[key] = (tokens - 1 if allowed else tokens, now)
+            counts = self.served if allowed else self.throttled
+            counts[action] = counts.get(action, 0) + 1
+        if not allowed:
+            return ec2_error("RequestLimitExceeded", "Request limit exceeded.", 503)
+        return forward(request)
+
+
+def ec2_throttle_hook(
+    mutating: BucketSize = EC2_MUTATING, non_mutating: BucketSize = EC2_NON_MUTATING, **kwargs: Any
+) -> Ec2Throttle:
+    """EC2's throttling as a ``"*"`` hook: ``proxy.on("*", ec2_throttle_hook())``."""
+    return Ec2Throttle(mutating, non_mutating, **kwargs)
+
+
+def _credential_scope(request: Request) -> list[str]:
+    """access key, date, region, service of a SigV4 request ([] when unsigned)."""
+    auth = request.headers.get("authorization", "")
+    _, found, rest = auth.partition("Credential=")
+    return rest.split(",", 1)[0].strip().split("/")[:4] if found else []
+
+
+def _signed_place(request: Request) -> tuple[str, str]:
+    scope = _credential_scope(request)
+    return (scope[0], scope[2]) if len(scope) == 4 else ("", "")
+
+
+def _is_ec2(request: Request) -> bool:
+    scope = _credential_scope(request)
+    if len(scope) == 4:
+        return scope[3] == "ec2"
+    return request.params.get("Version") == EC2_API_VERSION
 
 
 # The DescribeSecurityGroupRules item fields that RevokedSecurityGroupRule also has.

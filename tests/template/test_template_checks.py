@@ -153,6 +153,8 @@ def test_environment(template: dict[str, Any]) -> None:
         "DENYLIST_PARAMETER",
         "MEMBER_ROLE_NAME",
         "NOTIFY_TOPIC_ARN",
+        "REVOKE_RATE",
+        "REVOKE_BURST",
         "POWERTOOLS_SERVICE_NAME",
         "POWERTOOLS_METRICS_NAMESPACE",
         "POWERTOOLS_LOG_LEVEL",

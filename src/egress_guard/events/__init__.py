@@ -8,6 +8,8 @@
 - schedule: EventBridge "Scheduled Event"
 - manual: a `revoke-security-group-egress --generate-cli-skeleton` request
 - place: the org sweep's "sweep one place" event (`{"egress-guard": "sweep-place", ...}`)
+- failure_record: Lambda's on-failure destination record (the failure queue's messages),
+  unwrapped to the original event it holds, which is then parsed as above
 
 Anything else, or anything malformed, raises `EventError` naming what was wrong. A
 well-formed event that needs no action returns no-op Targets with a `reason`.
@@ -16,12 +18,18 @@ well-formed event that needs no action returns no-op Targets with a `reason`.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from egress_guard.events._access import Node, key_list, kind, short
 from egress_guard.events._envelope import Envelope, read_envelope
 from egress_guard.events.cloudtrail import parse_cloudtrail
 from egress_guard.events.config import parse_config
+from egress_guard.events.failure_record import (
+    FailedInvocation,
+    failed_invocation,
+    is_failure_record,
+)
 from egress_guard.events.manual import KEYS as MANUAL_KEYS
 from egress_guard.events.manual import parse_manual
 from egress_guard.events.place import KIND_KEY as PLACE_KEY
@@ -44,6 +52,11 @@ def parse_event(event: Mapping[str, Any]) -> Targets:
     """The targets an event names. Raises EventError for anything unsupported or malformed."""
     if not isinstance(event, Mapping):
         raise EventError(f"unrecognised event: {EXPECTED}; got {kind(event)}")
+    if is_failure_record(event):
+        # The original event, judged like any other (a record inside a record is refused).
+        failed = failed_invocation(event)
+        targets = parse_event(failed.event)
+        return replace(targets, notes=(*targets.notes, _replayed(failed)))
     root = Node(event)
     if PLACE_KEY in event:
         return parse_place(root)
@@ -61,6 +74,12 @@ def parse_event(event: Mapping[str, Any]) -> Targets:
             f"other events through EventBridge ({EXPECTED})"
         )
     raise EventError(f"unrecognised event: {EXPECTED}; got keys {key_list(event)}")
+
+
+def _replayed(failed: FailedInvocation) -> str:
+    why = ": ".join(part for part in (failed.condition, failed.error) if part)
+    note = "replayed from a Lambda on-failure record"
+    return f"{note} ({' '.join(why.split())[:300]})" if why else note
 
 
 def _eventbridge(root: Node, envelope: Envelope) -> Targets:
