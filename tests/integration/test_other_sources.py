@@ -146,8 +146,8 @@ def test_scheduled_config_invocation_sweeps_and_reports_every_group(
 def test_scheduled_sweep_revokes_across_every_group(
     make_group: Any, ec2: Any, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The sweep also meets other tests' groups on the shared emulator: the share limit
-    # (test_limits_and_expiry.py) would depend on the order the tests ran in.
+    # The sweep also meets other tests' groups and the VPCs' default groups on the shared
+    # emulator: over the sweep's share limit, which test_limits_and_emulator.py is about.
     monkeypatch.setenv("MAX_REVOCATIONS_PERCENT", "0")
     groups = [make_group([SMTP, HTTPS], keep_default_egress=False) for _ in range(5)]
 

@@ -1,6 +1,6 @@
 """Issue 11, items 1 and 2, over an in-memory EC2: the blast-radius limit and expiring
 exemptions as the remediation applies them, and how the result, metrics, notice, table and
-settings say so. The emulator-backed scenarios are in tests/integration/test_safe_at_scale.py.
+settings say so. The emulator-backed scenarios are in tests/integration/test_limits_and_emulator.py.
 """
 
 from __future__ import annotations
