@@ -1,7 +1,8 @@
 """The command line in-process: argument parsing, exit statuses, output, progress.
 
-AWS is replaced by in-memory fakes (`FakeClients`, `FakeEc2`) through `cli.new_clients`; the
-rest is the real code path (service.handle / run_targets, Remediator, restore).
+AWS is replaced by in-memory fakes (`FakeClients`, `FakeEc2`) through
+`cli.environment.new_clients`; the rest is the real code path (service.handle / run_targets,
+Remediator, restore).
 """
 
 from __future__ import annotations
@@ -192,7 +193,7 @@ def ec2() -> FakeEc2:
 @pytest.fixture
 def clients(monkeypatch: pytest.MonkeyPatch, ec2: FakeEc2) -> FakeClients:
     fake = FakeClients(ec2)
-    monkeypatch.setattr(cli, "new_clients", lambda: fake)
+    monkeypatch.setattr(cli.environment, "new_clients", lambda: fake)
     return fake
 
 

@@ -1,0 +1,211 @@
+"""Writing results on stdout (JSON, a table or CSV) and progress on stderr.
+
+Also `run_and_print`: one invocation of the handler (invoke, scan) with progress, its
+result printed, its metrics flushed and its exit status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Literal, TextIO
+
+from egress_guard.cli.environment import EXIT_FAILED, EXIT_OK, fail
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools import Metrics
+
+    from egress_guard.aws import Clients
+
+
+def run_and_print(
+    args: argparse.Namespace,
+    metrics: Metrics,
+    clients: Clients,
+    call: Callable[[Callable[[str], None]], dict[str, Any]],
+    account: str | None = None,
+) -> int:
+    """Runs one invocation with progress, prints its result, flushes metrics."""
+    from egress_guard.places import is_merged
+    from egress_guard.service import PlacesFailed, RemediationFailed
+
+    # Powertools Metrics instances share one metric set, and printing it once 100 values
+    # pile up ignores POWERTOOLS_METRICS_DISABLED: start each command from an empty one.
+    metrics.clear_metrics()
+    progress = Progress.for_stream(sys.stderr, args.progress)
+    failure: str | None = None
+    try:
+        output = call(progress)
+    except RemediationFailed as exc:
+        output, failure = exc.result.to_dict(), str(exc)
+    except PlacesFailed as exc:  # an event spanning places (a Security Hub batch)
+        output, failure = exc.output, str(exc)
+    finally:
+        progress.close()
+    if is_merged(output):
+        write_places_output(args, output)
+        if metrics.metric_set:
+            metrics.flush_metrics()
+        if failure is not None:
+            return fail(f"remediation failed: {failure}", EXIT_FAILED)
+        return EXIT_OK
+    if account is not None and output.get("Account") is None:
+        output["Account"] = account
+    if getattr(args, "expiring_within", None) is not None:
+        from datetime import UTC, datetime, timedelta
+
+        from egress_guard.exemptions import expiring
+
+        within = timedelta(days=args.expiring_within)
+        output["ExpiringExemptions"] = expiring(output, datetime.now(UTC), within)
+    groups = _groups_of(clients, output) if args.output != "json" else {}
+    write_output(args, output, "result", groups)
+    if metrics.metric_set:
+        metrics.flush_metrics()  # printed only when POWERTOOLS_METRICS_DISABLED is false
+    if failure is not None:
+        return fail(f"remediation failed: {failure}", EXIT_FAILED)
+    if getattr(args, "fail_on_findings", False):
+        found = sum(1 for f in output.get("Findings") or () if f.get("Action") in FOUND_ACTIONS)
+        if found:
+            return fail(f"{found} offending rule(s) found (--fail-on-findings)", EXIT_FAILED)
+    return EXIT_OK
+
+
+def write_places_output(args: argparse.Namespace, data: Mapping[str, Any]) -> None:
+    """A merged result on stdout: JSON, or a table (csv) of places and findings."""
+    if args.output in ("table", "csv"):
+        from egress_guard import table
+
+        text = (table.places_csv if args.output == "csv" else table.render_places)(data)
+    else:
+        text = json.dumps(data, indent=2, default=str) + "\n"
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+# What --fail-on-findings counts: offending rules, whatever was done about them (a rule
+# gone before its revoke is no longer there; an exempt one is allowed by its tag).
+FOUND_ACTIONS = frozenset({"revoked", "would-revoke", "failed"})
+
+
+def _groups_of(clients: Clients, result: Mapping[str, Any]) -> dict[str, tuple[str, str]]:
+    """Name and VPC of the result's groups for a table, from the reads the run made where
+    it made them; "-" in the table where they cannot be read."""
+    from botocore.parsers import ResponseParserError
+
+    from egress_guard.aws import AwsErrors
+    from egress_guard.settings import Settings
+
+    ids = sorted({str(f["GroupId"]) for f in result.get("Findings") or () if f.get("GroupId")})
+    if not ids:
+        return {}
+    try:
+        ec2 = clients.ec2(
+            result.get("Account"), result.get("Region"), Settings.from_env().member_role_name
+        )
+        found = ec2.group_info(ids)
+    except (*AwsErrors, ResponseParserError):
+        return {}
+    return {g: (info.name, info.vpc_id or "") for g, info in found.items()}
+
+
+def write_output(
+    args: argparse.Namespace,
+    data: Mapping[str, Any],
+    kind: Literal["result", "restore"],
+    groups: Mapping[str, tuple[str, str]] | None = None,
+) -> None:
+    """A result or a restore report on stdout: JSON, or with --output table (csv) a table."""
+    if args.output in ("table", "csv"):
+        from egress_guard import table
+
+        csv = args.output == "csv"
+        if kind == "result":
+            text = (table.result_csv if csv else table.render_result)(data, groups)
+        else:
+            text = (table.restore_csv if csv else table.render_restore)(data)
+    else:
+        text = json.dumps(data, indent=2, default=str) + "\n"
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+class Progress:
+    """Progress messages on stderr, never so many that they drown the rest.
+
+    On a terminal, one line rewritten in place. Elsewhere (`--progress` into a file or
+    pipe), whole lines: the first and last message of each phase ("read", "revoking", ...)
+    and at most one a second in between. Never raises: progress must not stop a remediation.
+    """
+
+    def __init__(
+        self,
+        stream: TextIO | None,
+        *,
+        tty: bool = False,
+        interval: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.stream = stream
+        self.tty = tty
+        self.interval = interval if not tty else min(interval, 0.1)
+        self.clock = clock
+        self._last_shown = float("-inf")
+        self._phase: str | None = None
+        self._pending: str | None = None
+        self._line_open = False
+
+    @classmethod
+    def for_stream(cls, stream: TextIO, wanted: bool | None) -> Progress:
+        try:
+            tty = stream.isatty()
+        except (AttributeError, ValueError):
+            tty = False
+        show = tty if wanted is None else wanted
+        return cls(stream if show else None, tty=tty)
+
+    def __call__(self, message: str) -> None:
+        if self.stream is None:
+            return
+        phase = message.split(" ", 1)[0]
+        now = self.clock()
+        if phase != self._phase:
+            if self._pending is not None:
+                self._show(self._pending)
+            if self._line_open:  # keep the last message of the phase before on screen
+                self._write("\n")
+                self._line_open = False
+            self._phase = phase
+        elif now - self._last_shown < self.interval:
+            self._pending = message
+            return
+        self._show(message)
+        self._last_shown = now
+
+    def close(self) -> None:
+        if self.stream is None:
+            return
+        if self._pending is not None:
+            self._show(self._pending)
+        if self._line_open:
+            self._write("\n")
+            self._line_open = False
+
+    def _show(self, message: str) -> None:
+        self._pending = None
+        if self.tty:
+            self._write(f"\r{message}\x1b[K")
+            self._line_open = True
+        else:
+            self._write(f"{message}\n")
+
+    def _write(self, text: str) -> None:
+        try:
+            assert self.stream is not None
+            self.stream.write(text)
+            self.stream.flush()
+        except (OSError, ValueError):
+            self.stream = None
