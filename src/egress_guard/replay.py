@@ -10,7 +10,7 @@ with what happened to it.
 
 A dry run (`--dry-run`) runs every event as a dry run and deletes nothing.
 
-Pure apart from the two callables it is given (the queue, from aws.py, and the run), so
+Pure apart from the two callables it is given (the queue, from aws/, and the run), so
 the decisions here are tested without AWS.
 """
 

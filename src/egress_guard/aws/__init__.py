@@ -1,0 +1,100 @@
+"""The one thin layer that talks to AWS: EC2, SSM, STS, Config, SNS, SQS and Organizations.
+
+Everything here is a direct call with its errors mapped to a few meaningful exceptions;
+decisions live elsewhere. One job per module:
+
+- errors: the error family and its translations (not found, refused, out of time, set-up);
+- clients: the container's clients (sessions, member-role credentials, deadline, pacing);
+- ec2: every EC2 call, for one account and region (Ec2);
+- org: the organisation's accounts and the account's regions (the command line's org scan);
+- calls: the other services' calls (Config evaluations, SNS notices, the SQS failure queue).
+
+Every name is re-exported here, so `from egress_guard.aws import X` keeps working.
+"""
+
+from egress_guard.aws.calls import FailureQueue, QueueMessage, publish, put_evaluations
+from egress_guard.aws.clients import (
+    CLIENT_CONFIG,
+    CONNECT_TIMEOUT,
+    MAX_ATTEMPTS,
+    MAX_BACKOFF,
+    READ_TIMEOUT,
+    ROLE_SESSION_NAME,
+    ROLE_SESSION_SECONDS,
+    Clients,
+    client_config,
+    configured_region,
+    partition,
+)
+from egress_guard.aws.ec2 import (
+    ASSOCIATIONS_PAGE_SIZE,
+    ASSOCIATIONS_UNAVAILABLE,
+    PAGE_SIZE,
+    Ec2,
+    GroupInfo,
+)
+from egress_guard.aws.errors import (
+    CREDENTIAL_ERROR_CODES,
+    DEADLINE_MARGIN,
+    NOT_FOUND,
+    REFUSED_CODES,
+    REGION_DISABLED_CODES,
+    AwsErrors,
+    DryRunResult,
+    NotFound,
+    OutOfTime,
+    error_code,
+    error_text,
+    may_have_applied,
+    place_problem,
+    setup_problem,
+)
+from egress_guard.aws.org import (
+    ACTIVE,
+    ENABLED_REGIONS,
+    organization_accounts,
+    region_states,
+    unit_accounts,
+)
+
+__all__ = [
+    "ACTIVE",
+    "ASSOCIATIONS_PAGE_SIZE",
+    "ASSOCIATIONS_UNAVAILABLE",
+    "CLIENT_CONFIG",
+    "CONNECT_TIMEOUT",
+    "CREDENTIAL_ERROR_CODES",
+    "DEADLINE_MARGIN",
+    "ENABLED_REGIONS",
+    "MAX_ATTEMPTS",
+    "MAX_BACKOFF",
+    "NOT_FOUND",
+    "PAGE_SIZE",
+    "READ_TIMEOUT",
+    "REFUSED_CODES",
+    "REGION_DISABLED_CODES",
+    "ROLE_SESSION_NAME",
+    "ROLE_SESSION_SECONDS",
+    "AwsErrors",
+    "Clients",
+    "DryRunResult",
+    "Ec2",
+    "FailureQueue",
+    "GroupInfo",
+    "NotFound",
+    "OutOfTime",
+    "QueueMessage",
+    "client_config",
+    "configured_region",
+    "error_code",
+    "error_text",
+    "may_have_applied",
+    "organization_accounts",
+    "partition",
+    "place_problem",
+    "publish",
+    "put_evaluations",
+    "region_states",
+    "setup_problem",
+    "unit_accounts",
+]
