@@ -5,9 +5,14 @@ from __future__ import annotations
 
 import argparse
 import re
+from typing import TYPE_CHECKING
 
 from egress_guard.cli.environment import BadInput
 from egress_guard.cli.options import id_list
+
+if TYPE_CHECKING:
+    from egress_guard.aws import Clients
+    from egress_guard.places import Outcome, Place
 
 DEFAULT_MEMBER_ROLE = "egress-guard-member"  # template.yaml's MemberRoleName default
 # An organisational unit id (or the root's, r-...), as Organizations documents it.
@@ -117,3 +122,30 @@ def check_org_options(args: argparse.Namespace) -> None:
         or (args.role_name is not None and not args.role_name)
     ):
         raise BadInput("--accounts, --regions and --role-name need a value")
+
+
+def places_of(
+    args: argparse.Namespace, clients: Clients, role_name: str, concurrency: int, what: str
+) -> tuple[list[Place], list[Outcome]]:
+    """The places the org options name (accounts x regions), and those that cannot be
+    reached with why; `what` ("scan", "plan for") words the error when no account is left."""
+    from egress_guard.places import find_accounts, find_places
+
+    accounts = find_accounts(
+        clients,
+        accounts=args.accounts or (),
+        organization=args.organization,
+        unit=args.ou,
+        exclude=args.exclude_accounts,
+    )
+    if not accounts:
+        raise BadInput(f"no account to {what} (all excluded, or none ACTIVE)")
+    regions = None if args.all_regions else (args.regions or [args.working_region])
+    return find_places(
+        clients,
+        accounts,
+        regions,
+        role_name=role_name,
+        working_region=args.working_region,
+        concurrency=concurrency,
+    )

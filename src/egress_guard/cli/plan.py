@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from egress_guard.cli import environment
-from egress_guard.cli.environment import EXIT_FAILED, EXIT_OK, BadInput, fail, set_log_level
+from egress_guard.cli.environment import EXIT_FAILED, EXIT_OK, fail, set_log_level
 from egress_guard.cli.files import read_bytes
 from egress_guard.cli.options import add_progress
 from egress_guard.cli.org_options import (
@@ -17,6 +17,7 @@ from egress_guard.cli.org_options import (
     add_place_options,
     check_org_options,
     org_scan_wanted,
+    places_of,
 )
 from egress_guard.cli.output import Progress
 
@@ -143,28 +144,13 @@ def _plan_places(
     """Each place of the org options planned, one after another (reads only). A place that
     cannot be reached makes the plan incomplete: PlanFailed naming it (exit 2), since a
     plan that leaves rules out could pass a CI gate it should not."""
-    from egress_guard.places import DEFAULT_CONCURRENCY, find_accounts, find_places
+    from egress_guard.places import DEFAULT_CONCURRENCY
     from egress_guard.plan_run import Place, PlanFailed
 
     check_org_options(args)
     role_name = args.role_name or settings.member_role_name or DEFAULT_MEMBER_ROLE
-    accounts = find_accounts(
-        clients,
-        accounts=args.accounts or (),
-        organization=args.organization,
-        unit=args.ou,
-        exclude=args.exclude_accounts,
-    )
-    if not accounts:
-        raise BadInput("no account to plan for (all excluded, or none ACTIVE)")
-    regions = None if args.all_regions else (args.regions or [args.working_region])
-    places, unreachable = find_places(
-        clients,
-        accounts,
-        regions,
-        role_name=role_name,
-        working_region=args.working_region,
-        concurrency=args.concurrency or DEFAULT_CONCURRENCY,
+    places, unreachable = places_of(
+        args, clients, role_name, args.concurrency or DEFAULT_CONCURRENCY, "plan for"
     )
     if unreachable:
         lost = "; ".join(f"{o.place}: {o.error}" for o in unreachable[:5])

@@ -10,13 +10,14 @@ import uuid
 from collections.abc import Callable
 
 from egress_guard.cli import environment
-from egress_guard.cli.environment import EXIT_FAILED, EXIT_OK, BadInput, fail, set_log_level
+from egress_guard.cli.environment import EXIT_FAILED, EXIT_OK, fail, set_log_level
 from egress_guard.cli.options import add_dry_run, add_max_revocations, add_progress, whole_number
 from egress_guard.cli.org_options import (
     DEFAULT_MEMBER_ROLE,
     add_place_options,
     check_org_options,
     org_scan_wanted,
+    places_of,
 )
 from egress_guard.cli.output import Progress, run_and_print, write_places_output
 
@@ -116,8 +117,6 @@ def run_org_scan(args: argparse.Namespace) -> int:
         DEFAULT_CONCURRENCY,
         MetricsTally,
         PlaceProgress,
-        find_accounts,
-        find_places,
         merge,
         run_units,
         sweep_unit,
@@ -135,24 +134,7 @@ def run_org_scan(args: argparse.Namespace) -> int:
     clients = environment.new_clients()
     clients.groups_seen = None  # many places' groups: the table reads none of them
     clients.own_account()  # credentials and endpoint work, before anything else
-    accounts = find_accounts(
-        clients,
-        accounts=args.accounts or (),
-        organization=args.organization,
-        unit=args.ou,
-        exclude=args.exclude_accounts,
-    )
-    if not accounts:
-        raise BadInput("no account to scan (all excluded, or none ACTIVE)")
-    regions = None if args.all_regions else (args.regions or [args.working_region])
-    places, unreachable = find_places(
-        clients,
-        accounts,
-        regions,
-        role_name=role_name,
-        working_region=args.working_region,
-        concurrency=concurrency,
-    )
+    places, unreachable = places_of(args, clients, role_name, concurrency, "scan")
     metrics = handler.metrics
     metrics.clear_metrics()
     tally = MetricsTally()
