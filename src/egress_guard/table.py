@@ -96,19 +96,22 @@ def render_result(result: Mapping[str, Any], groups: Groups | None = None) -> st
 
 def result_csv(result: Mapping[str, Any], groups: Groups | None = None) -> str:
     """The findings as CSV: the table's rows, the error apart, empty cells where unknown."""
-    rows = [
-        (
-            _raw(f.get("GroupId")),
-            *((groups or {}).get(_raw(f.get("GroupId")), ("", ""))),
-            _raw(f.get("SecurityGroupRuleId")),
-            _raw(f.get("Traffic")),
-            _raw(f.get("DenylistEntry")),
-            _raw(f.get("Action")),
-            _raw(f.get("Error")),
-        )
-        for f in _findings(result)
-    ]
+    rows = [(*_csv_cells(f, groups), _raw(f.get("Error"))) for f in _findings(result)]
     return to_csv(RESULT_CSV_HEADERS, rows)
+
+
+def _csv_cells(item: Mapping[str, Any], groups: Groups | None) -> tuple[str, ...]:
+    """A finding's (or a planned change's) CSV cells: group, its name and VPC, rule,
+    traffic, entry, action."""
+    group_id = _raw(item.get("GroupId"))
+    return (
+        group_id,
+        *((groups or {}).get(group_id, ("", ""))),
+        _raw(item.get("SecurityGroupRuleId")),
+        _raw(item.get("Traffic")),
+        _raw(item.get("DenylistEntry")),
+        _raw(item.get("Action")),
+    )
 
 
 def result_summary(result: Mapping[str, Any]) -> str:
@@ -381,16 +384,7 @@ def plan_summary(place: Mapping[str, Any]) -> str:
 def plan_csv(plan: Mapping[str, Any], groups: Groups | None = None) -> str:
     """The plan's changes as CSV, each with its place."""
     rows = [
-        (
-            _raw(c.get("Account")),
-            _raw(c.get("Region")),
-            _raw(c.get("GroupId")),
-            *((groups or {}).get(_raw(c.get("GroupId")), ("", ""))),
-            _raw(c.get("SecurityGroupRuleId")),
-            _raw(c.get("Traffic")),
-            _raw(c.get("DenylistEntry")),
-            _raw(c.get("Action")),
-        )
+        (_raw(c.get("Account")), _raw(c.get("Region")), *_csv_cells(c, groups))
         for c in _changes(plan)
     ]
     return to_csv(PLAN_CSV_HEADERS, rows)
