@@ -57,17 +57,8 @@ def handle(
         logger.set_correlation_id(event["id"])
     targets = parse_event(event)
     logger.set_correlation_id(targets.event_id)
-    if targets.split:
-        return run_places(
-            targets,
-            clients,
-            metrics,
-            settings=settings,
-            time_left=time_left,
-            force_dry_run=force_dry_run,
-            progress=progress,
-        )
-    return run_targets(
+    run = run_places if targets.split else run_targets  # several places, or one
+    return run(
         targets,
         clients,
         metrics,
@@ -171,6 +162,7 @@ def run_places(
     time_left: Callable[[], float] | None = None,
     force_dry_run: bool = False,
     progress: Callable[[str], None] | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> dict[str, Any]:
     """An event spanning several places (`targets.split`): each place run as an event of
     its own, one after another, and one merged result (egress_guard.places). A place that
@@ -191,6 +183,7 @@ def run_places(
                 time_left=time_left,
                 force_dry_run=force_dry_run,
                 progress=progress,
+                clock=clock,
             )
             outcome = Outcome(place, result=output)
         except RemediationFailed as exc:
