@@ -15,33 +15,30 @@ Example (JSON, or the same in YAML):
 
 from __future__ import annotations
 
-import ipaddress
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
-from egress_guard.denylist_text import DenylistError, YamlNumber, load_document
-from egress_guard.targets import GROUP_ID
-from egress_guard.traffic import (
-    ALL,
-    ICMP_LIKE,
-    MAX_PORT,
-    PORTED,
-    TCP,
-    UDP,
-    Span,
-    Traffic,
-    icmp_span,
-    protocol_name,
-    protocol_number,
+from egress_guard.denylist_fields import (
+    FIELDS,
+    Cidr,
+    Destination,
+    Group,
+    Match,
+    PrefixList,
+    kind_name,
+    read_fields,
 )
+from egress_guard.denylist_text import DenylistError, load_document
+from egress_guard.ids import Network
+from egress_guard.traffic import Traffic
 
 __all__ = [  # DenylistError: the one error family callers catch, wherever it is raised
     "Cidr",
     "Denylist",
     "DenylistError",
+    "Destination",
     "Entry",
     "Group",
     "Network",
@@ -50,43 +47,9 @@ __all__ = [  # DenylistError: the one error family callers catch, wherever it is
     "parse_denylist",
 ]
 
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-Match = Literal["overlaps", "covers"]
-
-PREFIX_LIST_ID = re.compile(r"^pl-[0-9a-f]{8}(?:[0-9a-f]{9})?$")
-ENTRY_KEYS = frozenset(
-    {"id", "description", "protocol", "ports", "icmp_type", "icmp_code", "cidr", "prefix_list",
-     "group", "match"}
-)  # fmt: skip
+ENTRY_KEYS = frozenset(FIELDS)
 DOCUMENT_KEYS = frozenset({"version", "description", "deny", "allow"})
 MAX_DESTINATIONS = 200_000
-
-
-@dataclass(frozen=True, slots=True)
-class Cidr:
-    network: Network
-
-    def __str__(self) -> str:
-        return str(self.network)
-
-
-@dataclass(frozen=True, slots=True)
-class PrefixList:
-    prefix_list_id: str
-
-    def __str__(self) -> str:
-        return self.prefix_list_id
-
-
-@dataclass(frozen=True, slots=True)
-class Group:
-    group_id: str
-
-    def __str__(self) -> str:
-        return self.group_id
-
-
-Destination = Cidr | PrefixList | Group
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +95,11 @@ def build_denylist(doc: Any, source: str = "denylist") -> Denylist:
 
 
 class _Checker:
-    """Validates a document, collecting every problem instead of stopping at the first."""
+    """Validates a document, collecting every problem instead of stopping at the first.
+
+    Each entry's fields are read by `denylist_fields`; what spans entries (unique ids, the
+    destination limit) and the document's own keys are checked here.
+    """
 
     def __init__(self) -> None:
         self.problems: list[str] = []
@@ -142,7 +109,7 @@ class _Checker:
 
     def document(self, doc: Any) -> Denylist | None:
         if not isinstance(doc, dict):
-            self.problems.append(f"document: expected an object, got {_kind(doc)}")
+            self.problems.append(f"document: expected an object, got {kind_name(doc)}")
             return None
         self.repeated_keys("document", doc)
         for key in sorted(set(doc) - DOCUMENT_KEYS, key=str):
@@ -151,18 +118,14 @@ class _Checker:
             )
         if doc.get("version") != 1 or isinstance(doc.get("version"), bool):
             self.problems.append(f"version: expected 1, got {doc.get('version')!r}")
-        deny_items = self.entry_list(doc, "deny", required=True)
-        allow_items = self.entry_list(doc, "allow", required=False)
-        deny: list[Entry] = []
-        allow: list[Entry] = []
         normal: dict[str, Any] = {"version": 1, "deny": [], "allow": []}
-        for kind, items, out in (("deny", deny_items, deny), ("allow", allow_items, allow)):
-            for position, item in enumerate(items):
+        entries: dict[str, list[Entry]] = {"deny": [], "allow": []}
+        for kind in ("deny", "allow"):
+            for position, item in enumerate(self.entry_list(doc, kind, required=kind == "deny")):
                 parsed = self.entry(kind, position, item)
                 if parsed is not None:
-                    entries, normalised = parsed
-                    out.extend(entries)
-                    normal[kind].append(normalised)
+                    entries[kind].extend(parsed[0])
+                    normal[kind].append(parsed[1])
         if self.destinations > MAX_DESTINATIONS:
             self.problems.append(
                 f"document: {self.destinations} destinations, over {MAX_DESTINATIONS}"
@@ -172,9 +135,10 @@ class _Checker:
                 normal["description"] = doc["description"]
             else:
                 self.problems.append(
-                    f"description: expected a string, got {_kind(doc['description'])}"
+                    f"description: expected a string, got {kind_name(doc['description'])}"
                 )
-        return Denylist(tuple(deny), tuple(allow), normal, tuple(self.warnings))
+        deny, allow = (tuple(entries[kind]) for kind in ("deny", "allow"))
+        return Denylist(deny, allow, normal, tuple(self.warnings))
 
     def entry_list(self, doc: dict[str, Any], key: str, required: bool) -> list[Any]:
         if key not in doc:
@@ -183,7 +147,7 @@ class _Checker:
             return []
         value = doc[key]
         if not isinstance(value, list):
-            self.problems.append(f"{key}: expected a list of entries, got {_kind(value)}")
+            self.problems.append(f"{key}: expected a list of entries, got {kind_name(value)}")
             return []
         if required and not value:
             self.problems.append(f"{key}: empty; a denylist that denies nothing is a mistake")
@@ -194,7 +158,7 @@ class _Checker:
     ) -> tuple[list[Entry], dict[str, Any]] | None:
         where = f"{kind}[{position}]"
         if not isinstance(item, dict):
-            self.problems.append(f"{where}: expected an object, got {_kind(item)}")
+            self.problems.append(f"{where}: expected an object, got {kind_name(item)}")
             return None
         entry_id = item.get("id")
         if isinstance(entry_id, str) and entry_id.strip():
@@ -203,29 +167,17 @@ class _Checker:
         self.repeated_keys(where, item)
         for key in sorted(set(item) - ENTRY_KEYS, key=str):
             self.problems.append(f"{where}: unknown field {key!r} (expected {_names(ENTRY_KEYS)})")
-        self.check_id(where, entry_id)
-        if "description" in item and not isinstance(item["description"], str):
-            self.problems.append(
-                f"{where}: description: expected a string, got {_kind(item['description'])}"
-            )
-        if kind == "allow" and "match" in item:
-            self.problems.append(f"{where}: match: allow entries always mean covers; remove it")
-        match = self.match(where, item.get("match", "overlaps"))
-        traffic, normal = self.traffic(where, item)
-        destinations, dest_field = self.destinations_of(where, item)
-        if len(self.problems) > before or traffic is None or entry_id is None:
+        fields, problems = read_fields(kind, item)
+        self.problems.extend(f"{where}: {problem}" for problem in problems)
+        self.warnings.extend(f"{where}: {warning}" for warning in fields.warnings)
+        self.destinations += fields.named
+        if "id" not in fields.failed:
+            self.unique_id(where, fields.values["id"])
+        if len(self.problems) > before:
             return None
-        if dest_field is not None:
-            normal[dest_field] = [str(d) for d in destinations]
-        if kind == "deny":
-            normal["match"] = match
-        if "description" in item:
-            normal["description"] = item["description"]
-        entries: list[Entry] = [
-            Entry(str(entry_id), position, traffic, dest, match)
-            for dest in (destinations or (None,))
-        ]
-        return entries, {"id": entry_id, **normal}
+        entry_id, match, traffic = fields.values["id"], fields.values["match"], fields.traffic()
+        entries = [Entry(entry_id, position, traffic, d, match) for d in fields.destinations()]
+        return entries, fields.normal
 
     def repeated_keys(self, where: str, item: dict[Any, Any]) -> None:
         """A key given twice is refused, not resolved: the last value winning would let a
@@ -233,177 +185,11 @@ class _Checker:
         for key in getattr(item, "repeated", ()):
             self.problems.append(f"{where}: {key}: key given more than once")
 
-    def check_id(self, where: str, entry_id: Any) -> None:
-        if not isinstance(entry_id, str) or not entry_id.strip():
-            self.problems.append(f"{where}: id: missing or not a non-empty string")
-        elif len(entry_id) > 128:
-            self.problems.append(f"{where}: id: longer than 128 characters")
-        elif entry_id in self.seen_ids:
+    def unique_id(self, where: str, entry_id: str) -> None:
+        if entry_id in self.seen_ids:
             self.problems.append(f"{where}: id: duplicate of {self.seen_ids[entry_id]}")
         else:
             self.seen_ids[entry_id] = where
-
-    def match(self, where: str, value: Any) -> Match:
-        if value == "covers":
-            return "covers"
-        if value != "overlaps":
-            self.problems.append(f"{where}: match: {value!r} is not 'overlaps' or 'covers'")
-        return "overlaps"
-
-    def traffic(
-        self, where: str, item: dict[str, Any]
-    ) -> tuple[tuple[Traffic, ...] | None, dict[str, Any]]:
-        normal: dict[str, Any] = {}
-        protocol = ALL
-        if isinstance(item.get("protocol"), YamlNumber):
-            self.problems.append(f"{where}: {item['protocol'].problem('protocol')}")
-            return None, normal
-        if "protocol" in item:
-            try:
-                protocol = protocol_number(item["protocol"])
-            except ValueError as exc:
-                self.problems.append(f"{where}: protocol: {exc}")
-                return None, normal
-            normal["protocol"] = protocol_name(protocol)
-        ports = self.ports(where, item, protocol)
-        icmp = self.icmp(where, item, protocol)
-        if ports is None or icmp is None:
-            return None, normal
-        if ports != ():
-            span = ports[0]
-            normal["ports"] = str(span)
-            if protocol == ALL:
-                return (Traffic(TCP, ports=span), Traffic(UDP, ports=span)), normal
-            return (Traffic(protocol, ports=span),), normal
-        icmp_type, icmp_code = icmp
-        for key, value in (("icmp_type", icmp_type), ("icmp_code", icmp_code)):
-            if value is not None and value != ALL:
-                normal[key] = value
-        return (
-            Traffic(protocol, icmp_type=icmp_span(icmp_type), icmp_code=icmp_span(icmp_code)),
-        ), normal
-
-    def ports(self, where: str, item: dict[str, Any], protocol: int) -> tuple[Span, ...] | None:
-        """() when absent, (span,) when valid, None after reporting a problem."""
-        if "ports" not in item:
-            return ()
-        if protocol not in PORTED and protocol != ALL:
-            self.problems.append(
-                f"{where}: ports: only tcp and udp have ports ({protocol_name(protocol)} does not)"
-            )
-            return None
-        if "protocol" in item and protocol == ALL:
-            self.problems.append(f"{where}: ports: protocol -1 means every port; remove ports")
-            return None
-        value = item["ports"]
-        if isinstance(value, YamlNumber):
-            self.problems.append(f"{where}: {value.problem('ports')}")
-            return None
-        text = (
-            str(value).strip()
-            if isinstance(value, (str, int)) and not isinstance(value, bool)
-            else None
-        )
-        found = re.fullmatch(r"(\d{1,6})(?:\s*-\s*(\d{1,6}))?", text or "", re.ASCII)
-        if found is None:
-            self.problems.append(f'{where}: ports: {value!r} is not "N" or "N-M"')
-            return None
-        low, high = int(found[1]), int(found[2] or found[1])
-        if high > MAX_PORT:
-            self.problems.append(f"{where}: ports: {max(low, high)} is out of range 0-{MAX_PORT}")
-            return None
-        if low > high:
-            self.problems.append(f"{where}: ports: {low} is greater than {high}")
-            return None
-        return (Span(low, high),)
-
-    def icmp(
-        self, where: str, item: dict[str, Any], protocol: int
-    ) -> tuple[int | None, int | None] | None:
-        values: list[int | None] = []
-        for key in ("icmp_type", "icmp_code"):
-            value = item.get(key)
-            if value is None:
-                values.append(None)
-                continue
-            if protocol not in ICMP_LIKE:
-                self.problems.append(f"{where}: {key}: only for protocol icmp or icmpv6")
-                return None
-            if isinstance(value, YamlNumber):
-                self.problems.append(f"{where}: {value.problem(key)}")
-                return None
-            if not isinstance(value, int) or isinstance(value, bool) or not -1 <= value <= 255:
-                self.problems.append(f"{where}: {key}: {value!r} is not an integer -1..255")
-                return None
-            values.append(value)
-        return values[0], values[1]
-
-    def destinations_of(
-        self, where: str, item: dict[str, Any]
-    ) -> tuple[list[Destination], str | None]:
-        present = [key for key in ("cidr", "prefix_list", "group") if key in item]
-        if len(present) > 1:
-            self.problems.append(
-                f"{where}: {', '.join(present)}: at most one kind of destination per entry"
-            )
-            return [], None
-        if not present:
-            return [], None
-        key = present[0]
-        raw = item[key]
-        values = [raw] if isinstance(raw, str) else raw
-        if not isinstance(values, list) or not values:
-            self.problems.append(
-                f"{where}: {key}: expected a string or a non-empty list of strings"
-            )
-            return [], None
-        self.destinations += len(values)
-        # A dict keeps the first of each destination in order: linear, so that one entry
-        # may carry a whole threat feed (a list scan made 40,000 CIDRs take minutes).
-        parsed: dict[Destination, None] = {}
-        for value in values:
-            dest = self.destination(where, key, value)
-            if dest is not None:
-                parsed.setdefault(dest, None)
-        return list(parsed), key
-
-    def destination(self, where: str, key: str, value: Any) -> Destination | None:
-        if not isinstance(value, str):
-            self.problems.append(f"{where}: {key}: {value!r} is not a string")
-            return None
-        if key == "cidr":
-            return self.cidr(where, value)
-        pattern, what = (
-            (PREFIX_LIST_ID, "prefix list id (pl-...)")
-            if key == "prefix_list"
-            else (GROUP_ID, "security group id (sg-...)")
-        )
-        if not pattern.match(value):
-            self.problems.append(f"{where}: {key}: {value!r} is not a {what}")
-            return None
-        return PrefixList(value) if key == "prefix_list" else Group(value)
-
-    def cidr(self, where: str, value: str) -> Cidr | None:
-        try:
-            network = ipaddress.ip_network(value.strip(), strict=False)
-        except ValueError as exc:
-            self.problems.append(f"{where}: cidr: {value!r} is not an IPv4 or IPv6 CIDR ({exc})")
-            return None
-        if "%" in value:
-            # ipaddress accepts an IPv6 zone index (fe80::%eth0/64); EC2 does not.
-            self.problems.append(f"{where}: cidr: {value!r} has a zone index (%...)")
-            return None
-        if "/" not in value:
-            self.problems.append(f"{where}: cidr: {value!r} has no prefix length (write {network})")
-            return None
-        if str(network) != value.strip():
-            # EC2 canonicalises the same way (10.0.0.18/16 is stored as 10.0.0.0/16).
-            self.warnings.append(f"{where}: cidr: {value!r} canonicalised to {network}")
-        return Cidr(network)
-
-
-def _kind(value: Any) -> str:
-    return "null" if value is None else type(value).__name__
 
 
 def _names(keys: frozenset[str]) -> str:

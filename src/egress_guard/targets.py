@@ -7,22 +7,29 @@ it is trusted beyond naming *where* to look. Remediation reads the live rules th
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from egress_guard.ids import (
+    AccountId,
+    AwsId,
+    GroupId,
+    IdError,
+    PrefixListId,
+    Region,
+    RuleId,
+    VpcId,
+)
 from egress_guard.rules import RuleSpec
 
 if TYPE_CHECKING:  # events imports this module: a runtime import would be circular
     from egress_guard.events.actor import Actor
 
-# Checked with fullmatch: "$" alone also matches before a trailing newline.
-GROUP_ID = re.compile(r"^sg-[0-9a-f]{8}(?:[0-9a-f]{9})?$")
-RULE_ID = re.compile(r"^sgr-[0-9a-f]{8,17}$")
-ACCOUNT_ID = re.compile(r"^[0-9]{12}$")  # ASCII digits: \d takes any script's
-REGION = re.compile(r"^[a-z]{2}(?:-[a-z]+)+-[0-9]{1,2}$")
-# The one pattern for prefix list ids read from events (checked with fullmatch too).
-PREFIX_LIST_ID = re.compile(r"^pl-[0-9a-f]{8,17}$")
-VPC_ID = re.compile(r"^vpc-[0-9a-f]{8}(?:[0-9a-f]{9})?$")
+# restore.py's patterns until it parses with egress_guard.ids (anchored: it uses .match).
+GROUP_ID = re.compile(rf"^{GroupId.PATTERN.pattern}$")
+RULE_ID = re.compile(rf"^{RuleId.PATTERN.pattern}$")
+ACCOUNT_ID = re.compile(rf"^{AccountId.PATTERN.pattern}$")
 
 
 class EventError(ValueError):
@@ -130,37 +137,22 @@ class Targets:
         )
 
 
-def check_group_id(value: Any, where: str) -> str:
-    if not isinstance(value, str) or not GROUP_ID.fullmatch(value):
-        raise EventError(f"{where}: {value!r} is not a security group id (sg-xxxxxxxx)")
-    return value
+def _checker(kind: type[AwsId]) -> Callable[[Any, str], str]:
+    """A check for event parsers: the id as given, or an EventError naming `where`."""
+
+    def check(value: Any, where: str) -> str:
+        try:
+            return kind(value, where)
+        except IdError as exc:
+            raise EventError(str(exc)) from None
+
+    check.__name__ = f"check_{kind.__name__}"
+    return check
 
 
-def check_rule_id(value: Any, where: str) -> str:
-    if not isinstance(value, str) or not RULE_ID.fullmatch(value):
-        raise EventError(f"{where}: {value!r} is not a security group rule id (sgr-xxxxxxxx)")
-    return value
-
-
-def check_account(value: Any, where: str) -> str:
-    if not isinstance(value, str) or not ACCOUNT_ID.fullmatch(value):
-        raise EventError(f"{where}: {value!r} is not a 12-digit AWS account id")
-    return value
-
-
-def check_region(value: Any, where: str) -> str:
-    if not isinstance(value, str) or not REGION.fullmatch(value):
-        raise EventError(f"{where}: {value!r} is not an AWS region name")
-    return value
-
-
-def check_vpc_id(value: Any, where: str) -> str:
-    if not isinstance(value, str) or not VPC_ID.fullmatch(value):
-        raise EventError(f"{where}: {value!r} is not a VPC id (vpc-xxxxxxxx)")
-    return value
-
-
-def check_prefix_list_id(value: Any, where: str) -> str:
-    if not isinstance(value, str) or not PREFIX_LIST_ID.fullmatch(value):
-        raise EventError(f"{where}: {value!r} is not a prefix list id (pl-xxxxxxxx)")
-    return value
+check_group_id = _checker(GroupId)
+check_rule_id = _checker(RuleId)
+check_account = _checker(AccountId)
+check_region = _checker(Region)
+check_vpc_id = _checker(VpcId)
+check_prefix_list_id = _checker(PrefixListId)

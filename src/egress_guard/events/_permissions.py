@@ -9,18 +9,17 @@ against these specs, so each spec carries exactly one destination, written as EC
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from egress_guard.events._access import MAX_ITEMS, Node, kind, short
+from egress_guard.ids import IdError, canonical_cidr
 from egress_guard.rules import RuleSpec
 from egress_guard.targets import EventError, check_account, check_group_id, check_prefix_list_id
-from egress_guard.traffic import ALL, ICMP_LIKE, PORTED, protocol_number
+from egress_guard.traffic import ALL, ICMP_LIKE, MAX_PORT, PORTED, protocol_number
 
-MAX_PORT = 65535
 # boto3 destination list -> the key of its entries' destination.
 DESTINATIONS = {
     "IpRanges": "CidrIp",
@@ -188,9 +187,6 @@ def _destination(entry: Node, id_key: str, dialect: Dialect) -> str:
 def _cidr(value: str, where: str, version: int) -> str:
     """The CIDR as EC2 stores it: host bits cleared, IPv6 compressed and lower-case."""
     try:
-        network = ipaddress.ip_network(value, strict=False)
-    except ValueError:
-        network = None
-    if network is None or network.version != version or "/" not in value:
-        raise EventError(f"{where}: {short(value)} is not an IPv{version} CIDR")
-    return str(network)
+        return canonical_cidr(value, where, version)
+    except IdError as exc:
+        raise EventError(str(exc)) from None
