@@ -1,8 +1,7 @@
-"""Many places at once: the org scan of the command line and events that span places.
+"""Many places at once: run a unit of work in each place, several at a time, and merge.
 
 A place is one account and one region. `egress-guard scan --organization --regions ...`
-(docs/command-line.md) finds its places (the organisation's ACTIVE accounts, or those
-given, crossed with the regions given or enabled in each account), sweeps each one as the
+(docs/command-line.md) finds its places (egress_guard.org_places), sweeps each one as the
 org sweep's "sweep one place" event would (through the member role in another account,
 with the caller's own credentials in its own), several at a time, and merges what each
 place returned into one result:
@@ -33,13 +32,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from egress_guard.aws import (
-    Clients,
-    organization_accounts,
-    place_problem,
-    region_states,
-    unit_accounts,
-)
+from egress_guard.aws import Clients, place_problem
+from egress_guard.ids import AccountId, Region
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Metrics
@@ -102,101 +96,10 @@ class Outcome:
 
 def parse_place(text: str) -> Place:
     """`ACCOUNT/REGION` (restore --place); ValueError naming what is wrong."""
-    from egress_guard.targets import EventError, check_account, check_region
-
     account, sep, region = text.strip().partition("/")
-    try:
-        if not sep:
-            raise EventError(f"{text!r} is not ACCOUNT/REGION")
-        return Place(check_account(account, "account"), check_region(region, "region"))
-    except EventError as exc:
-        raise ValueError(str(exc)) from None
-
-
-# --- finding the places -----------------------------------------------------------------------
-
-
-def find_accounts(
-    clients: Clients,
-    *,
-    accounts: Sequence[str] = (),
-    organization: bool = False,
-    unit: str | None = None,
-    exclude: Iterable[str] = (),
-) -> list[str]:
-    """The accounts to scan: those given, or the organisation's ACTIVE ones (only those
-    in `unit` and its child units, when given), less `exclude`; with neither, the
-    credentials' own account."""
-    if organization:
-        org = clients.client("organizations")
-        found = unit_accounts(org, unit) if unit else organization_accounts(org)
-    elif accounts:
-        found = list(dict.fromkeys(accounts))
-    else:
-        found = [clients.own_account()]
-    excluded = set(exclude)
-    return [a for a in found if a not in excluded]
-
-
-def find_places(
-    clients: Clients,
-    accounts: Sequence[str],
-    regions: Sequence[str] | None,
-    *,
-    role_name: str | None,
-    working_region: str,
-    concurrency: int = DEFAULT_CONCURRENCY,
-) -> tuple[list[Place], list[Outcome]]:
-    """Each account crossed with `regions`, or (None) with the regions enabled in it.
-
-    Each account is first entered (the member role assumed, in `working_region`) and asked
-    which regions are enabled for it (DescribeRegions): an account that cannot be entered is
-    reported for each of its regions, and a region given that the account has not enabled
-    is reported as such, rather than swept into an error. Returns the places to sweep, and
-    the outcomes of those that cannot be.
-    """
-
-    def regions_of(account: str) -> tuple[list[Place], list[Outcome]]:
-        start = time.perf_counter()
-        try:
-            clients.assume_now(account, working_region, role_name)
-            ec2 = clients.client_in("ec2", account, working_region, role_name)
-            states = region_states(ec2)
-        except Exception as exc:  # every cause is reported, as the place's reason
-            why = place_problem(exc)
-            seconds = time.perf_counter() - start
-            lost = [Place(account, r) for r in regions] if regions else [Place(account, None)]
-            return [], [Outcome(p, error=why, seconds=seconds) for p in lost]
-        if regions is None:
-            if states is None:
-                why = (
-                    "may not list the account's regions (ec2:DescribeRegions refused): "
-                    "name them with --regions"
-                )
-                return [], [Outcome(Place(account, None), error=why)]
-            return [Place(account, r) for r, enabled in sorted(states.items()) if enabled], []
-        places: list[Place] = []
-        refused: list[Outcome] = []
-        for region in regions:
-            enabled = None if states is None else states.get(region)
-            if enabled is False:
-                why = f"region {region} is not enabled for account {account} (an opt-in region)"
-                refused.append(Outcome(Place(account, region), error=why))
-            elif states is not None and enabled is None:
-                why = f"region {region} is not a region EC2 knows in account {account}"
-                refused.append(Outcome(Place(account, region), error=why))
-            else:
-                places.append(Place(account, region))
-        return places, refused
-
-    places: list[Place] = []
-    refused: list[Outcome] = []
-    workers = max(1, min(concurrency, len(accounts)))
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        for found, lost in pool.map(regions_of, accounts):
-            places.extend(found)
-            refused.extend(lost)
-    return places, refused
+    if not sep:
+        raise ValueError(f"{text!r} is not ACCOUNT/REGION")
+    return Place(AccountId(account, "account"), Region(region, "region"))
 
 
 # --- running units ---------------------------------------------------------------------------

@@ -129,7 +129,7 @@ def places_of(
 ) -> tuple[list[Place], list[Outcome]]:
     """The places the org options name (accounts x regions), and those that cannot be
     reached with why; `what` ("scan", "plan for") words the error when no account is left."""
-    from egress_guard.places import find_accounts, find_places
+    from egress_guard.org_places import find_accounts, find_places
 
     accounts = find_accounts(
         clients,

@@ -22,6 +22,7 @@ from typing import Any
 
 from egress_guard.events._access import MAX_TOKEN, Node, check_timestamp, parse_arn, short
 from egress_guard.events._envelope import Envelope
+from egress_guard.ids import SECURITY_GROUP
 from egress_guard.targets import (
     ConfigInvocation,
     EventError,
@@ -32,7 +33,6 @@ from egress_guard.targets import (
     check_region,
 )
 
-SECURITY_GROUP = "AWS::EC2::SecurityGroup"
 ITEM_CHANGE = "Config Configuration Item Change"
 COMPLIANCE_CHANGE = "Config Rules Compliance Change"
 CHANGE = "ConfigurationItemChangeNotification"
