@@ -1,4 +1,4 @@
-"""`egress-guard replay --queue URL`: the failure queue's messages, run through the handler again.
+"""`egress-guard replay --queue URL`: run the failure queue's messages through the handler again.
 
 The template's failure queue holds Lambda's on-failure records (each with the original
 event as `requestPayload`) and EventBridge's undeliverable events. Replay receives them (a
@@ -17,17 +17,28 @@ the decisions here are tested without AWS.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from aws_lambda_powertools import Logger
 
 from egress_guard.aws import AwsErrors, FailureQueue, QueueMessage, error_text, setup_problem
 from egress_guard.events import parse_event
 from egress_guard.log import SERVICE
+from egress_guard.queue_url import check_queue_url, queue_region
+from egress_guard.replay_report import Replayed, Report, render_report, report_csv
 from egress_guard.targets import EventError
+
+__all__ = [  # the queue URL and report text are re-exported for cli/replay.py
+    "QueueUnavailable",
+    "Replayed",
+    "Report",
+    "check_queue_url",
+    "queue_region",
+    "render_report",
+    "replay",
+    "report_csv",
+]
 
 logger = Logger(service=SERVICE, child=True)
 
@@ -39,83 +50,9 @@ WAIT_SECONDS = 2
 # (900 s) and a margin. Renewed just before its run, so a batch's tenth waits for nothing.
 HIDE_SECONDS = 960
 
-Outcome = Literal["replayed", "would-replay", "failed", "refused", "unreadable", "skipped"]
-# Outcomes whose run succeeded (the message is deleted, except in a dry run).
-SUCCEEDED = frozenset({"replayed", "would-replay"})
-
 
 class QueueUnavailable(Exception):
     """The queue cannot be read at all (no such queue, no permission): a set-up problem."""
-
-
-@dataclass
-class Replayed:
-    """What happened to one message."""
-
-    message_id: str
-    outcome: Outcome
-    deleted: bool = False
-    source: str | None = None
-    event_id: str | None = None
-    error: str | None = None
-    summary: dict[str, Any] | None = None
-    receive_count: int = 0
-
-    def to_dict(self) -> dict[str, Any]:
-        item: dict[str, Any] = {
-            "MessageId": self.message_id,
-            "Outcome": self.outcome,
-            "Deleted": self.deleted,
-            "ReceiveCount": self.receive_count,
-        }
-        for key, value in (
-            ("Source", self.source),
-            ("EventId", self.event_id),
-            ("Error", self.error),
-            ("Result", self.summary),
-        ):
-            if value is not None:
-                item[key] = value
-        return item
-
-
-@dataclass
-class Report:
-    """The replay's report (docs/command-line.md, "Replay")."""
-
-    queue: str
-    dry_run: bool
-    messages: list[Replayed] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def stayed(self) -> list[Replayed]:
-        return [m for m in self.messages if not m.deleted]
-
-    @property
-    def failed(self) -> list[Replayed]:
-        """The messages whose run failed, or that were not deleted though it succeeded (in a
-        dry run, where nothing is deleted: whose run would fail)."""
-        return [
-            m
-            for m in self.messages
-            if m.outcome not in SUCCEEDED or not (m.deleted or self.dry_run)
-        ]
-
-    @property
-    def ok(self) -> bool:
-        return not self.failed
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "Queue": self.queue,
-            "DryRun": self.dry_run,
-            "Received": len(self.messages),
-            "Deleted": sum(1 for m in self.messages if m.deleted),
-            "Stayed": len(self.stayed),
-            "Messages": [m.to_dict() for m in self.messages],
-            "Notes": list(self.notes),
-        }
 
 
 # The run of one event: `service.handle` with the command line's clients, or a test's.
@@ -307,93 +244,3 @@ def _give_back(queue: FailureQueue, held: Sequence[QueueMessage], report: Report
         report.notes.append(
             f"hidden until their visibility timeout ({HIDE_SECONDS} s) ends: {', '.join(failed)}"
         )
-
-
-# --- the queue's region -------------------------------------------------------------------------
-
-# https://sqs.<region>.amazonaws.com[.cn]/<account>/<name>, and the legacy
-# https://<region>.queue.amazonaws.com/<account>/<name>.
-_QUEUE_HOST = re.compile(
-    r"^https?://(?:sqs\.(?P<a>[a-z0-9-]+)|(?P<b>[a-z0-9-]+)\.queue)\.amazonaws\.com(?:\.cn)?/",
-    re.IGNORECASE,
-)
-_QUEUE_URL = re.compile(r"^https?://[^/\s]+/[0-9]{12}/[A-Za-z0-9_-]{1,80}(?:\.fifo)?/?$")
-
-
-def check_queue_url(url: str) -> str:
-    """The URL if it looks like an SQS queue URL (scheme://host/account/name); else ValueError."""
-    if not _QUEUE_URL.match(url.strip()):
-        raise ValueError(
-            f"--queue {url!r}: expected a queue URL, e.g. "
-            "https://sqs.eu-west-1.amazonaws.com/123456789012/egress-guard-FailureQueue-abc "
-            "(the stack's FailureQueueUrl output)"
-        )
-    return url.strip()
-
-
-def queue_region(url: str) -> str | None:
-    """The region an AWS queue URL names; None for other endpoints (an emulator)."""
-    found = _QUEUE_HOST.match(url)
-    if found is None:
-        return None
-    return (found.group("a") or found.group("b")).lower()
-
-
-# --- output --------------------------------------------------------------------------------------
-
-REPLAY_HEADERS = ("MESSAGE", "OUTCOME", "DELETED", "SOURCE", "DETAIL")
-REPLAY_CSV_HEADERS = ("message_id", "outcome", "deleted", "source", "event_id", "error")
-
-
-def render_report(report: Mapping[str, Any]) -> str:
-    from egress_guard.table import format_table
-
-    rows = [
-        (
-            str(m.get("MessageId")),
-            str(m.get("Outcome")),
-            "yes" if m.get("Deleted") else "no",
-            str(m.get("Source") or "-"),
-            str(m.get("Error") or _findings_text(m.get("Result")) or "-"),
-        )
-        for m in report.get("Messages") or ()
-    ]
-    lines = [format_table(REPLAY_HEADERS, rows)] if rows else []
-    lines.append(summary_line(report))
-    lines += [f"note: {note}" for note in report.get("Notes") or ()]
-    return "\n".join(lines) + "\n"
-
-
-def report_csv(report: Mapping[str, Any]) -> str:
-    from egress_guard.table import to_csv
-
-    rows = [
-        (
-            str(m.get("MessageId")),
-            str(m.get("Outcome")),
-            "true" if m.get("Deleted") else "false",
-            str(m.get("Source") or ""),
-            str(m.get("EventId") or ""),
-            str(m.get("Error") or ""),
-        )
-        for m in report.get("Messages") or ()
-    ]
-    return to_csv(REPLAY_CSV_HEADERS, rows)
-
-
-def summary_line(report: Mapping[str, Any]) -> str:
-    received = int(report.get("Received") or 0)
-    deleted = int(report.get("Deleted") or 0)
-    stayed = int(report.get("Stayed") or 0)
-    dry = " (dry run: nothing deleted)" if report.get("DryRun") else ""
-    return (
-        f"{received} message(s) received, {deleted} replayed and deleted, {stayed} stayed "
-        f"in {report.get('Queue')}{dry}"
-    )
-
-
-def _findings_text(summary: Any) -> str:
-    if not isinstance(summary, Mapping):
-        return ""
-    found = summary.get("Findings") or {}
-    return ", ".join(f"{n} {action}" for action, n in sorted(found.items())) or "nothing to do"

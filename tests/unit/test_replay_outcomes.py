@@ -11,9 +11,10 @@ import pytest
 from botocore.exceptions import ClientError, NoCredentialsError
 from event_samples import sample
 
-from egress_guard import replay as replay_module
+from egress_guard import queue_url
 from egress_guard.aws import QueueMessage
-from egress_guard.replay import QueueUnavailable, Report, render_report, replay
+from egress_guard.replay import QueueUnavailable, Report, replay
+from egress_guard.replay_report import render_report
 from egress_guard.targets import EventError
 
 REGION = "us-east-1"
@@ -224,11 +225,11 @@ def test_the_table_names_each_message_and_sums_up() -> None:
     ],
 )
 def test_the_queue_region_comes_from_its_url(url: str, region: str | None) -> None:
-    assert replay_module.check_queue_url(url) == url
-    assert replay_module.queue_region(url) == region
+    assert queue_url.check_queue_url(url) == url
+    assert queue_url.queue_region(url) == region
 
 
 @pytest.mark.parametrize("url", ["egress-guard-failures", "https://sqs.x/q", "ftp://h/1/q"])
 def test_a_queue_url_that_is_not_one_is_refused(url: str) -> None:
     with pytest.raises(ValueError, match="expected a queue URL"):
-        replay_module.check_queue_url(url)
+        queue_url.check_queue_url(url)
