@@ -48,11 +48,17 @@ class IdError(ValueError):
 
 
 class AwsId(str):
-    """Text that matched `PATTERN` whole; subclasses name the pattern and what it is."""
+    """Text that matched the type's pattern whole; each subclass names its pattern and what
+    it is, for messages ("is not a security group id (sg-xxxxxxxx)")."""
 
     __slots__ = ()
     PATTERN: ClassVar[re.Pattern[str]]
-    WHAT: ClassVar[str]  # for messages: "is not {WHAT}"
+    WHAT: ClassVar[str]
+
+    def __init_subclass__(cls, *, pattern: str, what: str) -> None:
+        super().__init_subclass__()
+        cls.PATTERN = re.compile(pattern)
+        cls.WHAT = what
 
     def __new__(cls, value: object, field: str = "value") -> Self:
         if not isinstance(value, str) or not cls.PATTERN.fullmatch(value):
@@ -60,36 +66,34 @@ class AwsId(str):
         return super().__new__(cls, value)
 
 
-# Resource ids: 8 hex digits (before 2016) or 17. ASCII only: \d would take any script's.
-class GroupId(AwsId):
-    PATTERN = re.compile(r"sg-[0-9a-f]{8}(?:[0-9a-f]{9})?")
-    WHAT = "a security group id (sg-xxxxxxxx)"
+# Resource ids: 8 hex digits (the older form) or 17; prefix lists too (AWS-managed ones
+# such as pl-63a5400a have 8, customer-managed ones 17). Rule ids: EC2 documents no fixed
+# length. ASCII digits only: \d takes any script's.
+_HEX_ID = "[0-9a-f]{8}(?:[0-9a-f]{9})?"
 
 
-class RuleId(AwsId):
-    PATTERN = re.compile(r"sgr-[0-9a-f]{8,17}")
-    WHAT = "a security group rule id (sgr-xxxxxxxx)"
+class GroupId(AwsId, pattern=f"sg-{_HEX_ID}", what="a security group id (sg-xxxxxxxx)"):
+    __slots__ = ()
 
 
-class VpcId(AwsId):
-    PATTERN = re.compile(r"vpc-[0-9a-f]{8}(?:[0-9a-f]{9})?")
-    WHAT = "a VPC id (vpc-xxxxxxxx)"
+class RuleId(AwsId, pattern="sgr-[0-9a-f]{8,17}", what="a security group rule id (sgr-xxxxxxxx)"):
+    __slots__ = ()
 
 
-class PrefixListId(AwsId):
-    # AWS-managed lists have 8 hex digits (pl-63a5400a), customer-managed ones 17.
-    PATTERN = re.compile(r"pl-[0-9a-f]{8}(?:[0-9a-f]{9})?")
-    WHAT = "a prefix list id (pl-xxxxxxxx)"
+class VpcId(AwsId, pattern=f"vpc-{_HEX_ID}", what="a VPC id (vpc-xxxxxxxx)"):
+    __slots__ = ()
 
 
-class AccountId(AwsId):
-    PATTERN = re.compile(r"[0-9]{12}")
-    WHAT = "a 12-digit AWS account id"
+class PrefixListId(AwsId, pattern=f"pl-{_HEX_ID}", what="a prefix list id (pl-xxxxxxxx)"):
+    __slots__ = ()
 
 
-class Region(AwsId):
-    PATTERN = re.compile(r"[a-z]{2}(?:-[a-z]+)+-[0-9]{1,2}")
-    WHAT = "an AWS region name"
+class AccountId(AwsId, pattern="[0-9]{12}", what="a 12-digit AWS account id"):
+    __slots__ = ()
+
+
+class Region(AwsId, pattern="[a-z]{2}(?:-[a-z]+)+-[0-9]{1,2}", what="an AWS region name"):
+    __slots__ = ()
 
 
 def parse_cidr(text: str, field: str, version: int | None = None) -> Network:

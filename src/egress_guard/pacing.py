@@ -85,18 +85,14 @@ class TokenBucket:
 
 
 class Pacers:
-    """One bucket per (account, region), made on first use and kept for the container."""
+    """One bucket per (account, region), made on first use and kept for the container.
 
-    def __init__(
-        self,
-        pace: Pace,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
+    `new_bucket` makes a bucket of the pace (a test's, on a fake clock).
+    """
+
+    def __init__(self, pace: Pace, new_bucket: Callable[[Pace], TokenBucket] = TokenBucket) -> None:
         self._pace = pace
-        self._clock = clock
-        self._sleep = sleep
+        self._new_bucket = new_bucket
         self._lock = threading.Lock()
         self._buckets: dict[tuple[str, str], TokenBucket] = {}
 
@@ -105,6 +101,6 @@ class Pacers:
         with self._lock:
             found = self._buckets.get(key)
             if found is None:
-                found = TokenBucket(self._pace, clock=self._clock, sleep=self._sleep)
+                found = self._new_bucket(self._pace)
                 self._buckets[key] = found
             return found
