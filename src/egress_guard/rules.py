@@ -47,18 +47,9 @@ class Rule:
         """From one `SecurityGroupRules` item of DescribeSecurityGroupRules."""
         ref = item.get("ReferencedGroupInfo") or {}
         return cls(
-            rule_id=item["SecurityGroupRuleId"],
-            group_id=item["GroupId"],
-            is_egress=bool(item.get("IsEgress")),
-            ip_protocol=str(item.get("IpProtocol", "-1")),
-            from_port=_port(item.get("FromPort")),
-            to_port=_port(item.get("ToPort")),
-            cidr_ipv4=item.get("CidrIpv4"),
-            cidr_ipv6=item.get("CidrIpv6"),
-            prefix_list_id=item.get("PrefixListId"),
+            **_shared_fields(item, egress=bool(item.get("IsEgress"))),
             referenced_group_id=ref.get("GroupId"),
             referenced_user_id=ref.get("UserId"),
-            description=item.get("Description") or None,
             tags=tuple((t["Key"], t.get("Value", "")) for t in item.get("Tags") or ()),
             group_owner_id=item.get("GroupOwnerId"),
         )
@@ -134,24 +125,32 @@ class Rule:
         """From a `RevokedSecurityGroupRule` item of a result (for `restore`);
         `referenced_owner`: the referenced group's account, from the rule's finding."""
         return cls(
-            rule_id=item["SecurityGroupRuleId"],
-            group_id=item["GroupId"],
-            is_egress=bool(item.get("IsEgress", True)),
-            ip_protocol=str(item.get("IpProtocol", "-1")),
-            from_port=_port(item.get("FromPort")),
-            to_port=_port(item.get("ToPort")),
-            cidr_ipv4=item.get("CidrIpv4"),
-            cidr_ipv6=item.get("CidrIpv6"),
-            prefix_list_id=item.get("PrefixListId"),
+            **_shared_fields(item, egress=bool(item.get("IsEgress", True))),
             referenced_group_id=item.get("ReferencedGroupId"),
             referenced_user_id=referenced_owner if item.get("ReferencedGroupId") else None,
-            description=item.get("Description") or None,
             tags=tags,
         )
 
 
 def _port(value: Any) -> int | None:
     return None if value is None else int(value)
+
+
+def _shared_fields(item: Mapping[str, Any], *, egress: bool) -> dict[str, Any]:
+    """The fields a DescribeSecurityGroupRules item and a RevokedSecurityGroupRule item
+    spell alike (they differ in the referenced group and the tags)."""
+    return {
+        "rule_id": item["SecurityGroupRuleId"],
+        "group_id": item["GroupId"],
+        "is_egress": egress,
+        "ip_protocol": str(item.get("IpProtocol", "-1")),
+        "from_port": _port(item.get("FromPort")),
+        "to_port": _port(item.get("ToPort")),
+        "cidr_ipv4": item.get("CidrIpv4"),
+        "cidr_ipv6": item.get("CidrIpv6"),
+        "prefix_list_id": item.get("PrefixListId"),
+        "description": item.get("Description") or None,
+    }
 
 
 @dataclass(frozen=True, slots=True)

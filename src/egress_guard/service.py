@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from aws_lambda_powertools import Logger, Metrics
 
@@ -41,33 +41,26 @@ class AccountRefused(EventError):
     """The event names an account this deployment may not act in."""
 
 
+class RunOptions(TypedDict, total=False):
+    """How to run, as `run_targets` takes it; `handle` and `run_places` pass it on whole."""
+
+    settings: Settings | None
+    time_left: Callable[[], float] | None
+    force_dry_run: bool
+    progress: Callable[[str], None] | None
+    clock: Callable[[], datetime] | None
+
+
 def handle(
-    event: Mapping[str, Any],
-    clients: Clients,
-    metrics: Metrics,
-    *,
-    settings: Settings | None = None,
-    time_left: Callable[[], float] | None = None,
-    force_dry_run: bool = False,
-    progress: Callable[[str], None] | None = None,
-    clock: Callable[[], datetime] | None = None,
+    event: Mapping[str, Any], clients: Clients, metrics: Metrics, **options: Unpack[RunOptions]
 ) -> dict[str, Any]:
-    settings = settings or Settings.from_env()
+    options["settings"] = options.get("settings") or Settings.from_env()
     if isinstance(event, Mapping) and isinstance(event.get("id"), str):
         logger.set_correlation_id(event["id"])
     targets = parse_event(event)
     logger.set_correlation_id(targets.event_id)
     run = run_places if targets.split else run_targets  # several places, or one
-    return run(
-        targets,
-        clients,
-        metrics,
-        settings=settings,
-        time_left=time_left,
-        force_dry_run=force_dry_run,
-        progress=progress,
-        clock=clock,
-    )
+    return run(targets, clients, metrics, **options)
 
 
 def run_targets(
@@ -154,15 +147,7 @@ class PlacesFailed(RuntimeError):
 
 
 def run_places(
-    targets: Targets,
-    clients: Clients,
-    metrics: Metrics,
-    *,
-    settings: Settings,
-    time_left: Callable[[], float] | None = None,
-    force_dry_run: bool = False,
-    progress: Callable[[str], None] | None = None,
-    clock: Callable[[], datetime] | None = None,
+    targets: Targets, clients: Clients, metrics: Metrics, **options: Unpack[RunOptions]
 ) -> dict[str, Any]:
     """An event spanning several places (`targets.split`): each place run as an event of
     its own, one after another, and one merged result (egress_guard.places). A place that
@@ -170,21 +155,13 @@ def run_places(
     from egress_guard.aws import place_problem
     from egress_guard.places import Outcome, Place, merge
 
+    settings = options["settings"] = options.get("settings") or Settings.from_env()
     outcomes = []
     for part in targets.split:
         place = Place(part.account or _own_account(clients) or "?", part.region)
         started = time.perf_counter()
         try:
-            output = run_targets(
-                part,
-                clients,
-                metrics,
-                settings=settings,
-                time_left=time_left,
-                force_dry_run=force_dry_run,
-                progress=progress,
-                clock=clock,
-            )
+            output = run_targets(part, clients, metrics, **options)
             outcome = Outcome(place, result=output)
         except RemediationFailed as exc:
             outcome = Outcome(place, result=exc.result.to_dict())
@@ -196,7 +173,7 @@ def run_places(
         outcomes,
         source=targets.source,
         event_id=targets.event_id,
-        dry_run=settings.report_only or targets.dry_run or force_dry_run,
+        dry_run=settings.report_only or targets.dry_run or options.get("force_dry_run", False),
         mode=settings.mode,
     )
     if targets.notes:
