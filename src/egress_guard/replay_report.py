@@ -29,21 +29,13 @@ class Replayed:
     receive_count: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        item: dict[str, Any] = {
-            "MessageId": self.message_id,
-            "Outcome": self.outcome,
-            "Deleted": self.deleted,
+        optional: dict[str, Any] = {"Source": self.source, "EventId": self.event_id}
+        optional.update(Error=self.error, Result=self.summary)
+        return {
+            "MessageId": self.message_id, "Outcome": self.outcome, "Deleted": self.deleted,
             "ReceiveCount": self.receive_count,
-        }
-        for key, value in (
-            ("Source", self.source),
-            ("EventId", self.event_id),
-            ("Error", self.error),
-            ("Result", self.summary),
-        ):
-            if value is not None:
-                item[key] = value
-        return item
+            **{key: value for key, value in optional.items() if value is not None},
+        }  # fmt: skip
 
 
 @dataclass

@@ -83,20 +83,8 @@ class Rule:
 
     def to_revoked(self) -> dict[str, Any]:
         """The EC2 `RevokedSecurityGroupRule` shape, absent values left out."""
-        out: dict[str, Any] = {
-            "SecurityGroupRuleId": self.rule_id,
-            "GroupId": self.group_id,
-            "IsEgress": self.is_egress,
-            "IpProtocol": self.ip_protocol,
-            "FromPort": self.from_port,
-            "ToPort": self.to_port,
-            "CidrIpv4": self.cidr_ipv4,
-            "CidrIpv6": self.cidr_ipv6,
-            "PrefixListId": self.prefix_list_id,
-            "ReferencedGroupId": self.referenced_group_id,
-            "Description": self.description,
-        }
-        return {k: v for k, v in out.items() if v is not None}
+        values = ((key, getattr(self, name)) for key, name in REVOKED_KEYS.items())
+        return {key: value for key, value in values if value is not None}
 
     def to_ip_permission(self) -> dict[str, Any]:
         """The `IpPermissions` item that re-creates this rule with AuthorizeSecurityGroupEgress."""
@@ -130,6 +118,15 @@ class Rule:
             referenced_user_id=referenced_owner if item.get("ReferencedGroupId") else None,
             tags=tags,
         )
+
+
+# RevokedSecurityGroupRule key -> Rule field, in the order EC2 writes them.
+REVOKED_KEYS = {
+    "SecurityGroupRuleId": "rule_id", "GroupId": "group_id", "IsEgress": "is_egress",
+    "IpProtocol": "ip_protocol", "FromPort": "from_port", "ToPort": "to_port",
+    "CidrIpv4": "cidr_ipv4", "CidrIpv6": "cidr_ipv6", "PrefixListId": "prefix_list_id",
+    "ReferencedGroupId": "referenced_group_id", "Description": "description",
+}  # fmt: skip
 
 
 def _port(value: Any) -> int | None:
