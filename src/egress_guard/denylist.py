@@ -1,10 +1,10 @@
-"""The denylist document: validation and its value types (docs/denylist.md).
+"""The denylist document, checked whole into `Entry` and `Denylist` values (docs/denylist.md).
 
 A denylist names sets of traffic (protocols x ports x destinations) that egress rules must
 not allow. This module turns the document (as `denylist_text` reads it) into frozen `Entry`
-values, one per destination, and refuses a document it cannot read exactly: every problem
-is reported with the entry and the field that caused it, and nothing is judged under a
-broken denylist.
+values, one per destination (each entry's fields are read by `denylist_fields`), and
+refuses a document it cannot read exactly: every problem is reported with the entry and
+the field that caused it, and nothing is judged under a broken denylist.
 
 Example (JSON, or the same in YAML):
 
