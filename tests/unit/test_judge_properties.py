@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
-from reference_judge import reference_verdict
+from support.reference_judge import reference_verdict
 
 from egress_guard.denylist import build_denylist
 from egress_guard.judge import Judge, PrefixListNotRead, prefix_list_networks
