@@ -16,7 +16,7 @@ import pytest
 from egress_guard import cli
 
 REGION = "us-east-1"
-DENYLIST = {
+DENYLIST: dict[str, Any] = {
     "version": 1,
     "deny": [{"id": "smtp-out", "protocol": "tcp", "ports": "25", "cidr": ["0.0.0.0/0"]}],
 }

@@ -44,8 +44,8 @@ def egress(
 
 
 def numbered(n: int) -> str:
-    """The n-th rule id: sgr- and 17 hex digits."""
-    return f"sgr-{n:017x}"
+    """The n-th rule id: sgr- and 17 digits."""
+    return f"sgr-{n:017d}"
 
 
 def tcp(port: int, group: str = GROUP, n: int = 1, to: str = ANYWHERE, **fields: Any) -> Rule:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import inspect
 
 import pytest
-from support.fake_aws import FakeEc2, Lost, throttled
+from support.fake_aws import AS_USUAL, FakeEc2, Lost, throttled
 from support.rules import smtp
 
 from egress_guard.aws import Ec2, NotFound
@@ -47,3 +47,12 @@ def test_a_lost_answer_takes_effect_and_then_raises() -> None:
         ec2.revoke("sg-aaaaaaaa", [smtp("sg-aaaaaaaa", 1).rule_id])
 
     assert ec2.live_ids() == set()
+
+
+def test_as_usual_in_a_script_answers_from_the_estate() -> None:
+    ec2 = FakeEc2([smtp("sg-aaaaaaaa", 1)])
+    ec2.script("rules_of_group", AS_USUAL, throttled("DescribeSecurityGroupRules"))
+
+    assert ec2.rules_of_group("sg-aaaaaaaa") == [smtp("sg-aaaaaaaa", 1)]
+    with pytest.raises(Exception, match="RequestLimitExceeded"):
+        ec2.rules_of_group("sg-aaaaaaaa")

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import NoCredentialsError
 from support.fake_aws import FakeEc2, client_error
-from support.rules import GROUP, OTHER_GROUP
+from support.rules import GROUP, OTHER_GROUP, tcp
 
 from egress_guard.denylist import parse_denylist
 from egress_guard.judge import Judge
@@ -41,9 +41,9 @@ SMB_INTERNET = {**SMB_OUT, "id": "smb-internet", "match": "covers"}  # all of th
 SSH_ANYWHERE = {"id": "ssh-anywhere", "protocol": "tcp", "ports": "22"}  # no CIDR entry
 
 
-def rule(n: int, port: int, group: str = GROUP, **kw: Any) -> Rule:
-    dest = {} if "prefix_list_id" in kw else {"cidr_ipv4": "0.0.0.0/0"}
-    return Rule(f"sgr-{n:017d}", group, True, "tcp", port, port, **dest, **kw)
+def rule(n: int, port: int, group: str = GROUP, **fields: Any) -> Rule:
+    """Rule number n of the group: TCP on one port, to the internet unless `to` says."""
+    return tcp(port, group, n, **fields)
 
 
 def estate(rules: Sequence[Rule]) -> FakeEc2:
@@ -77,7 +77,7 @@ def test_an_added_entry_newly_revokes_with_news_entry_and_a_dropped_one_spares()
 
 
 def test_a_prefix_list_rule_is_judged_through_its_entries_read_once() -> None:
-    ec2 = estate([rule(1, 445, prefix_list_id=PL), rule(2, 445, prefix_list_id=PL)])
+    ec2 = estate([rule(1, 445, to=PL), rule(2, 445, to=PL)])
     ec2.lists[PL] = ["10.0.0.0/8", "0.0.0.0/0"]
     planned = run(ec2, planner(new=judge(SMB_INTERNET), current=judge(SMTP_OUT)))
     assert [c[1:] for c in changes(planned)] == [("newly-revoked", "smb-internet")] * 2
@@ -85,20 +85,20 @@ def test_a_prefix_list_rule_is_judged_through_its_entries_read_once() -> None:
 
 
 def test_a_prefix_list_of_private_ranges_is_not_revoked_by_an_internet_entry() -> None:
-    ec2 = estate([rule(1, 445, prefix_list_id=PL)])
+    ec2 = estate([rule(1, 445, to=PL)])
     ec2.lists[PL] = ["10.0.0.0/8"]
     assert changes(run(ec2, planner(new=judge(SMB_INTERNET), current=judge(SMTP_OUT)))) == []
 
 
 def test_an_unreadable_prefix_list_fails_the_plan_naming_it() -> None:
-    ec2 = estate([rule(1, 445, prefix_list_id=PL)])
+    ec2 = estate([rule(1, 445, to=PL)])
     ec2.fail("prefix_list_cidrs", client_error("UnauthorizedOperation", "no"))
     with pytest.raises(PlanFailed, match=f"prefix list {PL} could not be read: UnauthorizedOp"):
         run(ec2, planner(new=judge(SMB_OUT), current=judge(SMTP_OUT)))
 
 
 def test_lists_are_not_read_when_no_denylist_judges_cidrs() -> None:
-    ec2 = estate([rule(1, 22, prefix_list_id=PL)])
+    ec2 = estate([rule(1, 22, to=PL)])
     planned = run(
         ec2, planner(new=judge(SSH_ANYWHERE), current=judge({**SSH_ANYWHERE, "ports": "23"}))
     )
