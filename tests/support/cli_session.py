@@ -74,3 +74,10 @@ def only_line(err: str) -> str:
     assert len(lines) == 1, err
     assert "Traceback" not in err
     return lines[0]
+
+
+def refused(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
+    """Runs the CLI expecting exit status 2 with nothing on stdout; returns its one line."""
+    status, out, err = run(capsys, *argv)
+    assert (status, out) == (2, ""), err
+    return only_line(err)

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import EndpointConnectionError, NoCredentialsError
 from botocore.parsers import ResponseParserError
-from support.cli_session import only_line, run, write
+from support.cli_session import only_line, refused, run, write
 from support.fake_aws import ACCOUNT, REGION, FakeClients, FakeEc2, client_error
 from support.rules import GROUP, HTTPS, OTHER_GROUP, OTHER_SMTP, SMTP
 
@@ -235,10 +235,7 @@ def test_invoke_bad_event_exits_2_with_one_line(
     content: str,
     message: str,
 ) -> None:
-    status, out, err = run(capsys, "invoke", write(tmp_path, "e.json", content))
-    assert status == 2
-    assert out == ""
-    line = only_line(err)
+    line = refused(capsys, "invoke", write(tmp_path, "e.json", content))
     assert line.startswith("egress-guard: ")
     assert message in line
     assert clients.fake_ec2.revoked == []
@@ -289,10 +286,8 @@ def test_bad_settings_exit_2(
     variable, value, message = case
     monkeypatch.setenv(variable, value)
     for argv in (["invoke", write(tmp_path, "e.json", manual_event(SMTP.rule_id))], ["scan"]):
-        status, out, err = run(capsys, *argv)
-        assert status == 2
-        assert out == ""
-        assert message in only_line(err)
+        line = refused(capsys, *argv)
+        assert message in line
     assert clients.fake_ec2.revoked == []
 
 
@@ -310,10 +305,8 @@ def test_event_for_another_account_is_refused(
         "resources": [],
         "detail": {},
     }
-    status, out, err = run(capsys, "invoke", write(tmp_path, "e.json", event))
-    assert status == 2
-    assert out == ""
-    assert "999999999999" in only_line(err)
+    line = refused(capsys, "invoke", write(tmp_path, "e.json", event))
+    assert "999999999999" in line
     assert ec2.revoked == []
 
 
@@ -396,10 +389,8 @@ def test_scan_named_groups_with_region(
 def test_scan_bad_group_id_exits_2(
     capsys: pytest.CaptureFixture[str], clients: FakeClients, ec2: FakeEc2
 ) -> None:
-    status, out, err = run(capsys, "scan", "--group-id", "default")
-    assert status == 2
-    assert out == ""
-    assert "--group-id: 'default' is not a security group id" in only_line(err)
+    line = refused(capsys, "scan", "--group-id", "default")
+    assert "--group-id: 'default' is not a security group id" in line
     assert clients.ec2_calls == []
 
 
@@ -582,10 +573,8 @@ def test_restore_refuses_another_account_or_region(
     ec2 = clients.fake_ec2
     ec2.rules = []
     path = write(tmp_path, "r.json", revoked_result(SMTP, account=account, region=region))
-    status, out, err = run(capsys, "restore", path)
-    assert status == 2
-    assert out == ""
-    assert message in only_line(err)
+    line = refused(capsys, "restore", path)
+    assert message in line
     assert ec2.authorized == []
 
 
@@ -594,11 +583,9 @@ def test_restore_refuses_a_result_without_account(
 ) -> None:
     ec2.rules = []
     path = write(tmp_path, "r.json", revoked_result(SMTP, account=None))
-    status, out, err = run(capsys, "restore", path)
-    assert status == 2
-    assert out == ""
-    assert "names no Account" in only_line(err)
-    assert "--force" in only_line(err)
+    line = refused(capsys, "restore", path)
+    assert "names no Account" in line
+    assert "--force" in line
     assert ec2.authorized == []
 
 
@@ -644,10 +631,8 @@ def test_restore_bad_result_exits_2(
     document: Any,
     message: str,
 ) -> None:
-    status, out, err = run(capsys, "restore", write(tmp_path, "r.json", document))
-    assert status == 2
-    assert out == ""
-    assert message in only_line(err)
+    line = refused(capsys, "restore", write(tmp_path, "r.json", document))
+    assert message in line
     assert clients.ec2_calls == []
 
 
@@ -682,10 +667,8 @@ def test_restore_of_a_notice_whose_result_is_broken_exits_2(
 
     notice = tmp_path / "notice.txt"
     notice.write_text(f"egress-guard revoked 1 egress rule\n\n{RESULT_MARKER}\n{{\n  cut here")
-    status, out, err = run(capsys, "restore", str(notice))
-    assert status == 2
-    assert out == ""
-    assert f"result file {notice}: the notice's result part is not JSON" in only_line(err)
+    line = refused(capsys, "restore", str(notice))
+    assert f"result file {notice}: the notice's result part is not JSON" in line
     assert clients.ec2_calls == []
 
 
@@ -796,9 +779,8 @@ def test_no_region_anywhere_exits_2_naming_it(
         "invoke": ["invoke", write(tmp_path, "e.json", manual_event(SMTP.rule_id))],
         "restore": ["restore", write(tmp_path, "r.json", revoked_result(SMTP))],
     }[command]
-    status, out, err = run(capsys, *argv)
-    assert (status, out) == (2, "")
-    assert only_line(err).startswith("egress-guard: a region is required: pass --region")
+    line = refused(capsys, *argv)
+    assert line.startswith("egress-guard: a region is required: pass --region")
     assert clients.ec2_calls == []
     assert clients.sts_calls == 0
 
@@ -819,9 +801,8 @@ def test_an_unknown_profile_exits_2_naming_it(
 ) -> None:
     monkeypatch.delenv("AWS_REGION")
     monkeypatch.delenv("AWS_DEFAULT_REGION")
-    status, out, err = run(capsys, "scan", "--profile", "nowhere")
-    assert (status, out) == (2, "")
-    assert only_line(err) == (
+    line = refused(capsys, "scan", "--profile", "nowhere")
+    assert line == (
         "egress-guard: AWS configuration: The config profile (nowhere) could not be found"
     )
 
@@ -853,9 +834,8 @@ def test_setup_problems_exit_2_with_one_line_and_no_result(
     monkeypatch.setattr(clients, "own_account", broken)
     event = write(tmp_path, "e.json", manual_event(SMTP.rule_id))
     for argv in (["scan", "-o", output], ["invoke", event, "-o", output]):
-        status, out, err = run(capsys, *argv)
-        assert (status, out) == (2, "")  # no table claiming "no offending egress rules"
-        assert only_line(err) == f"egress-guard: {line}"
+        said = refused(capsys, *argv)  # no table claiming "no offending egress rules"
+        assert said == f"egress-guard: {line}"
     assert clients.ec2_calls == []
 
 
@@ -868,9 +848,8 @@ def test_a_malformed_answer_exits_2_with_one_line(
             "Unable to parse response (syntax error), invalid XML received:\nb'<html>500</html>'"
         ),
     )
-    status, out, err = run(capsys, "scan", "-o", "table")
-    assert (status, out) == (2, "")
-    assert only_line(err) == (
+    line = refused(capsys, "scan", "-o", "table")
+    assert line == (
         "egress-guard: malformed answer from the AWS endpoint: Unable to parse response "
         "(syntax error), invalid XML received:"
     )
@@ -880,9 +859,8 @@ def test_invoke_refuses_an_event_from_another_region(
     capsys: pytest.CaptureFixture[str], clients: FakeClients, ec2: FakeEc2
 ) -> None:
     event = str(EVENTS / "cloudtrail-authorize-egress.json")  # names us-east-1
-    status, out, err = run(capsys, "invoke", event, "--region", "eu-west-1")
-    assert (status, out) == (2, "")
-    assert only_line(err) == (
+    line = refused(capsys, "invoke", event, "--region", "eu-west-1")
+    assert line == (
         "egress-guard: the event is from region us-east-1 but this command works in eu-west-1 "
         "(--region, AWS_REGION or the profile): pass --region us-east-1 to act on it"
     )
