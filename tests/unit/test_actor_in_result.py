@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from event_samples import DELETE, GROUP, changed, sample
+from support.event_samples import DELETE, GROUP, changed, sample
 
 from egress_guard.events import parse_event
 from egress_guard.events.actor import Actor

@@ -1,8 +1,8 @@
 """The command line in-process: argument parsing, exit statuses, output, progress.
 
-AWS is replaced by in-memory fakes (`FakeClients`, `FakeEc2`) through
-`cli.environment.new_clients`; the rest is the real code path (service.handle / run_targets,
-Remediator, restore).
+AWS is replaced by in-memory fakes (support.fake_aws: `FakeClients`, `FakeEc2`) through
+`cli.environment.new_clients` (the fixtures `cli_env`, `ec2` and `clients` of conftest.py);
+the rest is the real code path (service.handle / run_targets, Remediator, restore).
 """
 
 from __future__ import annotations
@@ -10,211 +10,22 @@ from __future__ import annotations
 import io
 import json
 import os
-from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
+from botocore.exceptions import EndpointConnectionError, NoCredentialsError
 from botocore.parsers import ResponseParserError
+from support.cli_session import only_line, refused, run, write
+from support.fake_aws import ACCOUNT, REGION, FakeClients, FakeEc2, client_error
+from support.rules import GROUP, HTTPS, OTHER_GROUP, OTHER_SMTP, SMTP
 
 import egress_guard.handler  # noqa: F401  (its logger must bind the session's stderr, not a test's)
 from egress_guard import __version__, cli
-from egress_guard.aws import DryRunResult, GroupInfo
 from egress_guard.rules import Rule
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
-ACCOUNT = "123456789012"
-REGION = "us-east-1"
-GROUP = "sg-0123456789abcdef0"
-OTHER_GROUP = "sg-0fedcba9876543210"
-DENYLIST = {
-    "version": 1,
-    "deny": [{"id": "smtp-out", "protocol": "tcp", "ports": "25", "cidr": ["0.0.0.0/0"]}],
-}
-SMTP = Rule(
-    "sgr-00000000000000001",
-    GROUP,
-    True,
-    "tcp",
-    25,
-    25,
-    cidr_ipv4="0.0.0.0/0",
-    description="mail relay",
-    tags=(("team", "ops"),),
-)
-HTTPS = Rule("sgr-00000000000000002", GROUP, True, "tcp", 443, 443, cidr_ipv4="0.0.0.0/0")
-OTHER_SMTP = Rule("sgr-00000000000000003", OTHER_GROUP, True, "tcp", 25, 25, cidr_ipv4="0.0.0.0/0")
-
-
-def client_error(code: str, message: str = "") -> ClientError:
-    return ClientError({"Error": {"Code": code, "Message": message or code}}, "Operation")
-
-
-class FakeEc2:
-    """The `aws.Ec2` methods the Remediator and restore use, over a list of rules."""
-
-    def __init__(self, rules: Sequence[Rule], region: str = REGION) -> None:
-        self.rules = list(rules)
-        self.region = region
-        self.account: str | None = None
-        self.revoke_error: ClientError | None = None
-        self.authorize_error: ClientError | None = None
-        self.revoked: list[tuple[str, list[str]]] = []
-        self.dry_runs: list[tuple[str, list[str]]] = []
-        self.authorized: list[tuple[str, dict[str, Any], dict[str, str]]] = []
-        self.pages_read = 0
-        self.groups = {GROUP: GroupInfo("web", "vpc-0a1b2c3d4e5f67890")}  # OTHER_GROUP: unknown
-        self.pages_error: Exception | None = None
-        self._next = 100
-
-    def rules_of_group(self, group_id: str) -> list[Rule]:
-        return [r for r in self.rules if r.group_id == group_id]
-
-    def rules_by_ids(self, group_id: str, rule_ids: Sequence[str]) -> list[Rule]:
-        return [r for r in self.rules_of_group(group_id) if r.rule_id in rule_ids]
-
-    def all_rule_pages(self) -> Iterator[list[Rule]]:
-        if self.pages_error is not None:
-            raise self.pages_error
-        for start in range(0, len(self.rules), 2):
-            self.pages_read += 1
-            yield self.rules[start : start + 2]
-
-    def group_tags(self, group_ids: Sequence[str]) -> dict[str, dict[str, str]]:
-        return {g: {} for g in group_ids}
-
-    def groups_tagged(self, key: str) -> dict[str, str]:
-        return {}
-
-    def group_info(self, group_ids: Sequence[str]) -> dict[str, GroupInfo]:
-        return {g: self.groups[g] for g in group_ids if g in self.groups}
-
-    def prefix_list_cidrs(self, prefix_list_id: str) -> list[str]:
-        return []
-
-    def revoke(self, group_id: str, rule_ids: Sequence[str]) -> dict[str, Any]:
-        if self.revoke_error is not None:
-            raise self.revoke_error
-        self.revoked.append((group_id, list(rule_ids)))
-        self.rules = [r for r in self.rules if r.rule_id not in rule_ids]
-        return {"Return": True}
-
-    def revoke_dry_run(self, group_id: str, rule_ids: Sequence[str]) -> DryRunResult:
-        self.dry_runs.append((group_id, list(rule_ids)))
-        return DryRunResult(True, "DryRunOperation")
-
-    def authorize(self, group_id: str, permission: dict[str, Any], tags: dict[str, str]) -> str:
-        if self.authorize_error is not None:
-            raise self.authorize_error
-        self.authorized.append((group_id, permission, tags))
-        self._next += 1
-        rule_id = f"sgr-{self._next:017d}"
-        item: dict[str, Any] = {
-            "SecurityGroupRuleId": rule_id,
-            "GroupId": group_id,
-            "IsEgress": True,
-            "IpProtocol": permission["IpProtocol"],
-            "FromPort": permission.get("FromPort"),
-            "ToPort": permission.get("ToPort"),
-        }
-        ranges = permission.get("IpRanges") or []
-        if ranges:
-            item["CidrIpv4"] = ranges[0]["CidrIp"]
-            item["Description"] = ranges[0].get("Description")
-        item["Tags"] = [{"Key": k, "Value": v} for k, v in tags.items()]
-        self.rules.append(Rule.from_ec2(item))
-        return rule_id
-
-
-class FakeClients:
-    def __init__(self, ec2: FakeEc2, account: str = ACCOUNT) -> None:
-        self.fake_ec2 = ec2
-        self.account = account
-        self.ec2_calls: list[tuple[str | None, str | None, str | None]] = []
-        self.sts_calls = 0
-
-    def own_account(self) -> str:
-        self.sts_calls += 1
-        return self.account
-
-    def set_own_account(self, account: str | None) -> None:
-        pass
-
-    def default_region(self) -> str:
-        return REGION
-
-    def ec2(self, account: str | None, region: str | None, role_name: str | None) -> FakeEc2:
-        self.ec2_calls.append((account, region, role_name))
-        self.fake_ec2.region = region or REGION
-        return self.fake_ec2
-
-    def client(self, service: str, region: str | None = None) -> Any:
-        raise AssertionError(f"no {service} client expected")
-
-
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The CLI sets some variables itself; monkeypatch puts them back afterwards (set
-    first, so that monkeypatch also removes the ones that were not there)."""
-    for name in (
-        "DENYLIST_FILE",
-        "DENYLIST_PARAMETER",
-        "MODE",
-        "EXEMPT_TAG",
-        "MEMBER_ROLE_NAME",
-        "NOTIFY_TOPIC_ARN",
-        "POWERTOOLS_METRICS_DISABLED",
-        "POWERTOOLS_LOG_LEVEL",
-        "SWEEP_CONCURRENCY",
-        "AWS_PROFILE",
-        "AWS_DEFAULT_PROFILE",
-        "AWS_ENDPOINT_URL",
-        "AWS_ENDPOINT_URL_EC2",
-        "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_SESSION_TOKEN",
-    ):
-        monkeypatch.setenv(name, "")
-        monkeypatch.delenv(name)
-    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
-    monkeypatch.setenv("DENYLIST", json.dumps(DENYLIST))
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("AWS_REGION", REGION)
-
-
-@pytest.fixture
-def ec2() -> FakeEc2:
-    return FakeEc2([SMTP, HTTPS, OTHER_SMTP])
-
-
-@pytest.fixture
-def clients(monkeypatch: pytest.MonkeyPatch, ec2: FakeEc2) -> FakeClients:
-    fake = FakeClients(ec2)
-    monkeypatch.setattr(cli.environment, "new_clients", lambda: fake)
-    return fake
-
-
-def write(tmp_path: Path, name: str, content: Any) -> str:
-    path = tmp_path / name
-    path.write_text(content if isinstance(content, str) else json.dumps(content))
-    return str(path)
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    status = cli.main(list(argv))
-    out, err = capsys.readouterr()
-    return status, out, err
-
-
-def only_line(err: str) -> str:
-    """stderr holds exactly one line from the CLI (JSON log lines aside)."""
-    lines = [line for line in err.splitlines() if not line.startswith("{")]
-    assert len(lines) == 1, err
-    assert "Traceback" not in err
-    return lines[0]
+pytestmark = pytest.mark.usefixtures("cli_env")
 
 
 # --- parsing ------------------------------------------------------------------------------------
@@ -388,7 +199,7 @@ def test_invoke_report_mode_from_the_environment(
 def test_invoke_failed_revocation_exits_1_and_still_prints_the_result(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], clients: FakeClients, ec2: FakeEc2
 ) -> None:
-    ec2.revoke_error = client_error("UnauthorizedOperation", "not allowed")
+    ec2.fail("revoke", client_error("UnauthorizedOperation", "not allowed"))
     event = write(tmp_path, "event.json", manual_event(SMTP.rule_id))
     status, out, err = run(capsys, "invoke", event)
     assert status == 1
@@ -424,10 +235,7 @@ def test_invoke_bad_event_exits_2_with_one_line(
     content: str,
     message: str,
 ) -> None:
-    status, out, err = run(capsys, "invoke", write(tmp_path, "e.json", content))
-    assert status == 2
-    assert out == ""
-    line = only_line(err)
+    line = refused(capsys, "invoke", write(tmp_path, "e.json", content))
     assert line.startswith("egress-guard: ")
     assert message in line
     assert clients.fake_ec2.revoked == []
@@ -478,10 +286,8 @@ def test_bad_settings_exit_2(
     variable, value, message = case
     monkeypatch.setenv(variable, value)
     for argv in (["invoke", write(tmp_path, "e.json", manual_event(SMTP.rule_id))], ["scan"]):
-        status, out, err = run(capsys, *argv)
-        assert status == 2
-        assert out == ""
-        assert message in only_line(err)
+        line = refused(capsys, *argv)
+        assert message in line
     assert clients.fake_ec2.revoked == []
 
 
@@ -499,10 +305,8 @@ def test_event_for_another_account_is_refused(
         "resources": [],
         "detail": {},
     }
-    status, out, err = run(capsys, "invoke", write(tmp_path, "e.json", event))
-    assert status == 2
-    assert out == ""
-    assert "999999999999" in only_line(err)
+    line = refused(capsys, "invoke", write(tmp_path, "e.json", event))
+    assert "999999999999" in line
     assert ec2.revoked == []
 
 
@@ -540,7 +344,7 @@ def test_scan_sweeps_the_region_with_progress(
 ) -> None:
     status, out, err = run(capsys, "scan", "--progress", "-o", "table")
     assert status == 0
-    assert ec2.pages_read == 2
+    assert len(ec2.made("page ")) == 2
     assert sorted(ec2.revoked) == [(GROUP, [SMTP.rule_id]), (OTHER_GROUP, [OTHER_SMTP.rule_id])]
     lines = out.splitlines()
     assert len(lines) == 4
@@ -575,7 +379,7 @@ def test_scan_named_groups_with_region(
         "--progress",
     )  # fmt: skip
     assert status == 0
-    assert ec2.pages_read == 0
+    assert len(ec2.made("page ")) == 0
     assert ec2.revoked == [(GROUP, [SMTP.rule_id])]
     assert clients.ec2_calls == [(None, "eu-west-1", None)]
     assert json.loads(out)["Region"] == "eu-west-1"
@@ -585,17 +389,15 @@ def test_scan_named_groups_with_region(
 def test_scan_bad_group_id_exits_2(
     capsys: pytest.CaptureFixture[str], clients: FakeClients, ec2: FakeEc2
 ) -> None:
-    status, out, err = run(capsys, "scan", "--group-id", "default")
-    assert status == 2
-    assert out == ""
-    assert "--group-id: 'default' is not a security group id" in only_line(err)
+    line = refused(capsys, "scan", "--group-id", "default")
+    assert "--group-id: 'default' is not a security group id" in line
     assert clients.ec2_calls == []
 
 
 def test_scan_failure_exits_1_and_prints_the_table(
     capsys: pytest.CaptureFixture[str], clients: FakeClients, ec2: FakeEc2
 ) -> None:
-    ec2.revoke_error = client_error("RequestLimitExceeded", "slow down")
+    ec2.fail("revoke", client_error("RequestLimitExceeded", "slow down"))
     status, out, err = run(capsys, "scan", "--output", "table")
     assert status == 1
     assert "0 revoked, 0 exempt, 2 failed" in out
@@ -724,7 +526,7 @@ def test_restore_duplicate_from_ec2_is_already_present(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], clients: FakeClients, ec2: FakeEc2
 ) -> None:
     ec2.rules = []
-    ec2.authorize_error = client_error("InvalidPermission.Duplicate", "already exists")
+    ec2.fail("authorize", client_error("InvalidPermission.Duplicate", "already exists"))
     status, out, _ = run(capsys, "restore", write(tmp_path, "r.json", revoked_result(SMTP)))
     assert status == 0
     assert json.loads(out)["Rules"][0]["Status"] == "already-present"
@@ -734,7 +536,7 @@ def test_restore_failure_exits_1(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], clients: FakeClients, ec2: FakeEc2
 ) -> None:
     ec2.rules = []
-    ec2.authorize_error = client_error("InvalidGroup.NotFound", "no such group")
+    ec2.fail("authorize", client_error("InvalidGroup.NotFound", "no such group"))
     status, out, err = run(capsys, "restore", write(tmp_path, "r.json", revoked_result(SMTP)))
     assert status == 1
     report = json.loads(out)
@@ -771,10 +573,8 @@ def test_restore_refuses_another_account_or_region(
     ec2 = clients.fake_ec2
     ec2.rules = []
     path = write(tmp_path, "r.json", revoked_result(SMTP, account=account, region=region))
-    status, out, err = run(capsys, "restore", path)
-    assert status == 2
-    assert out == ""
-    assert message in only_line(err)
+    line = refused(capsys, "restore", path)
+    assert message in line
     assert ec2.authorized == []
 
 
@@ -783,11 +583,9 @@ def test_restore_refuses_a_result_without_account(
 ) -> None:
     ec2.rules = []
     path = write(tmp_path, "r.json", revoked_result(SMTP, account=None))
-    status, out, err = run(capsys, "restore", path)
-    assert status == 2
-    assert out == ""
-    assert "names no Account" in only_line(err)
-    assert "--force" in only_line(err)
+    line = refused(capsys, "restore", path)
+    assert "names no Account" in line
+    assert "--force" in line
     assert ec2.authorized == []
 
 
@@ -833,10 +631,8 @@ def test_restore_bad_result_exits_2(
     document: Any,
     message: str,
 ) -> None:
-    status, out, err = run(capsys, "restore", write(tmp_path, "r.json", document))
-    assert status == 2
-    assert out == ""
-    assert message in only_line(err)
+    line = refused(capsys, "restore", write(tmp_path, "r.json", document))
+    assert message in line
     assert clients.ec2_calls == []
 
 
@@ -871,10 +667,8 @@ def test_restore_of_a_notice_whose_result_is_broken_exits_2(
 
     notice = tmp_path / "notice.txt"
     notice.write_text(f"egress-guard revoked 1 egress rule\n\n{RESULT_MARKER}\n{{\n  cut here")
-    status, out, err = run(capsys, "restore", str(notice))
-    assert status == 2
-    assert out == ""
-    assert f"result file {notice}: the notice's result part is not JSON" in only_line(err)
+    line = refused(capsys, "restore", str(notice))
+    assert f"result file {notice}: the notice's result part is not JSON" in line
     assert clients.ec2_calls == []
 
 
@@ -985,9 +779,8 @@ def test_no_region_anywhere_exits_2_naming_it(
         "invoke": ["invoke", write(tmp_path, "e.json", manual_event(SMTP.rule_id))],
         "restore": ["restore", write(tmp_path, "r.json", revoked_result(SMTP))],
     }[command]
-    status, out, err = run(capsys, *argv)
-    assert (status, out) == (2, "")
-    assert only_line(err).startswith("egress-guard: a region is required: pass --region")
+    line = refused(capsys, *argv)
+    assert line.startswith("egress-guard: a region is required: pass --region")
     assert clients.ec2_calls == []
     assert clients.sts_calls == 0
 
@@ -1008,9 +801,8 @@ def test_an_unknown_profile_exits_2_naming_it(
 ) -> None:
     monkeypatch.delenv("AWS_REGION")
     monkeypatch.delenv("AWS_DEFAULT_REGION")
-    status, out, err = run(capsys, "scan", "--profile", "nowhere")
-    assert (status, out) == (2, "")
-    assert only_line(err) == (
+    line = refused(capsys, "scan", "--profile", "nowhere")
+    assert line == (
         "egress-guard: AWS configuration: The config profile (nowhere) could not be found"
     )
 
@@ -1042,21 +834,22 @@ def test_setup_problems_exit_2_with_one_line_and_no_result(
     monkeypatch.setattr(clients, "own_account", broken)
     event = write(tmp_path, "e.json", manual_event(SMTP.rule_id))
     for argv in (["scan", "-o", output], ["invoke", event, "-o", output]):
-        status, out, err = run(capsys, *argv)
-        assert (status, out) == (2, "")  # no table claiming "no offending egress rules"
-        assert only_line(err) == f"egress-guard: {line}"
+        said = refused(capsys, *argv)  # no table claiming "no offending egress rules"
+        assert said == f"egress-guard: {line}"
     assert clients.ec2_calls == []
 
 
 def test_a_malformed_answer_exits_2_with_one_line(
     capsys: pytest.CaptureFixture[str], clients: FakeClients, ec2: FakeEc2
 ) -> None:
-    ec2.pages_error = ResponseParserError(
-        "Unable to parse response (syntax error), invalid XML received:\nb'<html>500</html>'"
+    ec2.fail(
+        "all_rule_pages",
+        ResponseParserError(
+            "Unable to parse response (syntax error), invalid XML received:\nb'<html>500</html>'"
+        ),
     )
-    status, out, err = run(capsys, "scan", "-o", "table")
-    assert (status, out) == (2, "")
-    assert only_line(err) == (
+    line = refused(capsys, "scan", "-o", "table")
+    assert line == (
         "egress-guard: malformed answer from the AWS endpoint: Unable to parse response "
         "(syntax error), invalid XML received:"
     )
@@ -1066,9 +859,8 @@ def test_invoke_refuses_an_event_from_another_region(
     capsys: pytest.CaptureFixture[str], clients: FakeClients, ec2: FakeEc2
 ) -> None:
     event = str(EVENTS / "cloudtrail-authorize-egress.json")  # names us-east-1
-    status, out, err = run(capsys, "invoke", event, "--region", "eu-west-1")
-    assert (status, out) == (2, "")
-    assert only_line(err) == (
+    line = refused(capsys, "invoke", event, "--region", "eu-west-1")
+    assert line == (
         "egress-guard: the event is from region us-east-1 but this command works in eu-west-1 "
         "(--region, AWS_REGION or the profile): pass --region us-east-1 to act on it"
     )

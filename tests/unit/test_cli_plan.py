@@ -1,6 +1,6 @@
 """`egress-guard plan` in-process: options, exit statuses, JSON, table and CSV, no writes.
 
-The fakes and fixtures are test_cli's (`FakeEc2` over SMTP, HTTPS in GROUP "web" and
+The fixtures are conftest.py's (`FakeEc2` over SMTP, HTTPS in GROUP "web" and
 OTHER_SMTP in OTHER_GROUP; DENYLIST set to the smtp-out denylist).
 """
 
@@ -12,15 +12,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import test_cli
 from botocore.exceptions import NoCredentialsError
-from test_cli import DENYLIST, GROUP, FakeClients, FakeEc2, client_error, only_line, run, write
+from support.cli_session import DENYLIST, only_line, run, write
+from support.fake_aws import FakeClients, FakeEc2, client_error
+from support.rules import GROUP
 
 from egress_guard import cli
 from egress_guard.table import render_plan
 
-# test_cli's fixtures: its environment (autouse), the fake EC2 and the clients using it.
-clean_env, ec2, clients = test_cli.clean_env, test_cli.ec2, test_cli.clients
+pytestmark = pytest.mark.usefixtures("cli_env")
 
 HTTPS_TOO = {
     "version": 1,
@@ -111,7 +111,7 @@ def test_an_unreadable_current_file_exits_2(
 def test_rules_that_cannot_be_read_exit_2_never_0_or_1(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, clients: FakeClients, ec2: FakeEc2
 ) -> None:
-    ec2.pages_error = client_error("RequestLimitExceeded", "slow down")
+    ec2.fail("all_rule_pages", client_error("RequestLimitExceeded", "slow down"))
     status, out, err = plan(capsys, tmp_path, NOTHING)
     assert (status, out) == (2, "")
     assert only_line(err) == (
@@ -184,7 +184,7 @@ def test_csv_has_a_row_per_change_with_its_place(
 def test_a_set_up_problem_while_reading_exits_2_naming_it(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, clients: FakeClients, ec2: FakeEc2
 ) -> None:
-    ec2.pages_error = NoCredentialsError()
+    ec2.fail("all_rule_pages", NoCredentialsError())
     status, out, err = plan(capsys, tmp_path, NOTHING)
     assert (status, out) == (2, "")
     assert only_line(err) == "egress-guard: no usable AWS credentials: Unable to locate credentials"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from support.rules import egress
 
 from egress_guard.denylist import parse_denylist
 from egress_guard.denylist_source import packaged_default
@@ -30,16 +31,7 @@ def judge() -> Judge:
     return Judge(parse_denylist(packaged_default(), "packaged default"))
 
 
-def rule(to: str, protocol: str = "-1", low: int = -1, high: int = -1) -> Rule:
-    if to.startswith("pl-"):
-        where = {"prefix_list_id": to}
-    elif to.startswith("sg-"):
-        where = {"referenced_group_id": to}
-    elif ":" in to:
-        where = {"cidr_ipv6": to}
-    else:
-        where = {"cidr_ipv4": to}
-    return Rule("sgr-0123456789abcdef0", "sg-0123456789abcdef0", True, protocol, low, high, **where)
+rule = egress  # an egress rule of one group, to a CIDR, a prefix list or a group
 
 
 def test_the_packaged_default_parses_without_warnings() -> None:

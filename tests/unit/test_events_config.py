@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 import pytest
-from event_samples import DELETE, GROUP, changed, reference, sample
+from support.event_samples import DELETE, GROUP, changed, reference, sample
 
 from egress_guard.events import parse_event
 from egress_guard.targets import ConfigInvocation, EventError, GroupTarget

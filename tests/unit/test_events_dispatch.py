@@ -13,9 +13,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from event_samples import EVENTS, REFERENCE, sample
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support.event_samples import EVENTS, REFERENCE, sample
 
 from egress_guard.events import parse_event
 from egress_guard.targets import EventError, Targets

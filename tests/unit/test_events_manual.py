@@ -8,7 +8,7 @@ import subprocess
 from typing import Any
 
 import pytest
-from event_samples import GROUP, RULE, sample
+from support.event_samples import GROUP, RULE, sample
 
 from egress_guard.events import parse_event
 from egress_guard.targets import EventError, GroupTarget

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from event_samples import sample
+from support.event_samples import sample
 
 from egress_guard.events import parse_event
 from egress_guard.targets import EventError

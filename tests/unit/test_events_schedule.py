@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from event_samples import reference, sample
+from support.event_samples import reference, sample
 
 from egress_guard.events import parse_event
 from egress_guard.targets import EventError

@@ -7,8 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from support.rules import GROUP as SG
+from support.rules import egress, judge
 
-from egress_guard.denylist import build_denylist, parse_denylist
+from egress_guard.denylist import parse_denylist
 from egress_guard.judge import (
     CLEAN,
     Judge,
@@ -21,28 +23,13 @@ from egress_guard.rules import Rule
 
 PL = "pl-0123456789abcdef0"
 OTHER_PL = "pl-0fedcba987654321f"
-SG = "sg-0123456789abcdef0"
 OTHER_SG = "sg-0fedcba9876543210"
-
-
-def judge(*deny: dict[str, Any], allow: tuple[dict[str, Any], ...] = ()) -> Judge:
-    entries = [{"id": f"deny-{n}", **entry} for n, entry in enumerate(deny)]
-    return Judge(build_denylist({"version": 1, "deny": entries, "allow": list(allow)}))
 
 
 def rule(to: str, protocol: str = "-1", ports: tuple[int, int] | None = None) -> Rule:
     """An egress rule to a CIDR, a prefix list (pl-) or a referenced group (sg-)."""
     low, high = ports if ports is not None else (-1, -1)
-    where: dict[str, Any]
-    if to.startswith("pl-"):
-        where = {"prefix_list_id": to}
-    elif to.startswith("sg-"):
-        where = {"referenced_group_id": to}
-    elif ":" in to:
-        where = {"cidr_ipv6": to}
-    else:
-        where = {"cidr_ipv4": to}
-    return Rule("sgr-0123456789abcdef0", SG, True, protocol, low, high, **where)
+    return egress(to, protocol, low, high)
 
 
 def offending(entry: dict[str, Any], target: Rule, lists: PrefixLists | None = None) -> bool:

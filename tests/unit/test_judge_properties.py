@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
-from reference_judge import reference_verdict
+from support.reference_judge import reference_verdict
+from support.rules import egress
 
 from egress_guard.denylist import build_denylist
 from egress_guard.judge import Judge, PrefixListNotRead, prefix_list_networks
@@ -161,16 +162,7 @@ def rule(destination: st.SearchStrategy[str] = RULE_DESTINATION) -> st.SearchStr
 
 def make_rule(traffic: tuple[str, int, int], where: str) -> Rule:
     protocol, low, high = traffic
-    fields: dict[str, Any]
-    if where.startswith("pl-"):
-        fields = {"prefix_list_id": where}
-    elif where.startswith("sg-"):
-        fields = {"referenced_group_id": where}
-    elif ":" in where:
-        fields = {"cidr_ipv6": where}
-    else:
-        fields = {"cidr_ipv4": where}
-    return Rule("sgr-00000001", "sg-0000000a", True, protocol, low, high, **fields)
+    return egress(where, protocol, low, high, rule_id="sgr-00000001", group="sg-0000000a")
 
 
 # The CIDRs of each managed prefix list, as GetManagedPrefixListEntries would give them
@@ -192,6 +184,18 @@ def merged(lists: dict[str, list[str]]) -> dict[str, Any]:
     return {name: prefix_list_networks(cidrs) for name, cidrs in lists.items()}
 
 
+def agrees_with_the_reference(
+    doc: dict[str, Any], rules: list[Rule], lists: dict[str, list[str]]
+) -> None:
+    """The indexed judge names the same deny entry (or allow entry) as the naive scan."""
+    judge, networks = compiled(doc), merged(lists)
+    for target in rules:
+        verdict = judge.verdict(target, networks)
+        assert (verdict.entry_id, verdict.allowed_by) == reference_verdict(doc, target, lists), (
+            target.describe()
+        )
+
+
 # --- properties -------------------------------------------------------------------------
 
 
@@ -200,12 +204,7 @@ def merged(lists: dict[str, list[str]]) -> dict[str, Any]:
 def test_the_indexed_judge_agrees_with_the_naive_reference(
     doc: dict[str, Any], rules: list[Rule], lists: dict[str, list[str]]
 ) -> None:
-    judge, networks = compiled(doc), merged(lists)
-    for target in rules:
-        verdict = judge.verdict(target, networks)
-        assert (verdict.entry_id, verdict.allowed_by) == reference_verdict(doc, target, lists), (
-            target.describe()
-        )
+    agrees_with_the_reference(doc, rules, lists)
 
 
 @EXAMPLES
@@ -219,12 +218,7 @@ def test_the_indexed_judge_names_the_same_allow_entry_as_the_naive_reference(
 ) -> None:
     # Every rule is denied, so every rule is a question for the allow entries.
     doc = {"version": 1, "deny": [{"id": "everything"}], "allow": allow}
-    judge, networks = compiled(doc), merged(lists)
-    for target in rules:
-        verdict = judge.verdict(target, networks)
-        assert (verdict.entry_id, verdict.allowed_by) == reference_verdict(doc, target, lists), (
-            target.describe()
-        )
+    agrees_with_the_reference(doc, rules, lists)
 
 
 CIDR_ENTRIES = st.lists(
@@ -247,12 +241,7 @@ def test_the_cidr_index_names_the_same_deny_entry_as_the_naive_reference(
 ) -> None:
     # One traffic class, many CIDRs: the sorted-interval index does all the work.
     doc = {"version": 1, "deny": deny}
-    judge, networks = compiled(doc), merged(lists)
-    for target in rules:
-        verdict = judge.verdict(target, networks)
-        assert (verdict.entry_id, verdict.allowed_by) == reference_verdict(doc, target, lists), (
-            target.describe()
-        )
+    agrees_with_the_reference(doc, rules, lists)
 
 
 @EXAMPLES

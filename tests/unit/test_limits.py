@@ -2,35 +2,42 @@
 
 from __future__ import annotations
 
+import pytest
+
 from egress_guard.limits import NO_LIMITS, Limits, hold_reason
 
-DEFAULT = Limits()
+DEFAULT = Limits()  # MAX_REVOCATIONS=25, MAX_REVOCATIONS_PERCENT=10
 
 
-def test_up_to_the_limit_goes_on() -> None:
-    assert hold_reason(25, 25, sweep=False, limits=DEFAULT) is None
+@pytest.mark.parametrize(
+    ("scenario", "due", "judged", "sweep", "limits"),
+    [
+        ("up to the limit goes on", 25, 25, False, DEFAULT),
+        ("zero means no limit", 10_000, 10_000, True, NO_LIMITS),
+        ("a few bad rules in a small estate are not held", 10, 20, True, DEFAULT),
+        ("the share applies to sweeps only", 12, 100, False, DEFAULT),
+    ],
+)
+def test_goes_on(scenario: str, due: int, judged: int, sweep: bool, limits: Limits) -> None:
+    assert hold_reason(due, judged, sweep=sweep, limits=limits) is None
 
 
-def test_over_the_limit_holds_and_names_limit_and_count() -> None:
-    reason = hold_reason(40, 1000, sweep=False, limits=DEFAULT)
+@pytest.mark.parametrize(
+    ("scenario", "due", "judged", "sweep", "named"),
+    [
+        (
+            "over the limit holds, naming limit and count",
+            40,
+            1000,
+            False,
+            ("40", "MAX_REVOCATIONS=25"),
+        ),
+        ("a sweep over the share holds", 12, 100, True, ("MAX_REVOCATIONS_PERCENT=10",)),
+    ],
+)
+def test_holds_naming_why(
+    scenario: str, due: int, judged: int, sweep: bool, named: tuple[str, ...]
+) -> None:
+    reason = hold_reason(due, judged, sweep=sweep, limits=DEFAULT)
     assert reason is not None
-    assert "40" in reason
-    assert "MAX_REVOCATIONS=25" in reason
-
-
-def test_zero_means_no_limit() -> None:
-    assert hold_reason(10_000, 10_000, sweep=True, limits=NO_LIMITS) is None
-
-
-def test_a_sweep_over_the_share_holds() -> None:
-    reason = hold_reason(12, 100, sweep=True, limits=DEFAULT)
-    assert reason is not None
-    assert "MAX_REVOCATIONS_PERCENT=10" in reason
-
-
-def test_a_few_bad_rules_in_a_small_estate_are_not_held() -> None:
-    assert hold_reason(10, 20, sweep=True, limits=DEFAULT) is None
-
-
-def test_the_share_applies_to_sweeps_only() -> None:
-    assert hold_reason(12, 100, sweep=False, limits=DEFAULT) is None
+    assert all(part in reason for part in named), reason

@@ -5,16 +5,15 @@ settings say so. The emulator-backed scenarios are in tests/integration/test_lim
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from test_remediate import JUDGE, GroupEc2, PagedEc2, smtp
+from support.fake_aws import FakeEc2
+from support.rules import SMTP_JUDGE, smtp
 
 from egress_guard import cli
-from egress_guard.aws import DryRunResult
 from egress_guard.exemptions import expiring
 from egress_guard.limits import Limits
 from egress_guard.remediate import Remediator
@@ -34,29 +33,8 @@ def rules(group: str, count: int, start: int = 1, tags: dict[str, str] | None = 
     return [replace(r, tags=tuple((tags or {}).items())) for r in made]
 
 
-class TaggedEc2(GroupEc2):
-    """GroupEc2 whose groups carry tags, listed by key as DescribeSecurityGroups does."""
-
-    def __init__(self, rules: Sequence[Rule], tags: dict[str, dict[str, str]]) -> None:
-        super().__init__(rules)
-        self.tags = tags
-        self.dry_runs: list[str] = []
-
-    def group_tags(self, group_ids: Sequence[str]) -> dict[str, Any]:
-        self.calls.append("tags")
-        return {g: self.tags.get(g, {}) for g in group_ids if g in self.groups}
-
-    def groups_tagged(self, keys: Sequence[str]) -> dict[str, dict[str, str]]:  # type: ignore[override]
-        self.calls.append(f"tagged {','.join(keys)}")
-        return {g: t for g, t in self.tags.items() if any(k in t for k in keys)}
-
-    def revoke_dry_run(self, group_id: str, rule_ids: Sequence[str]) -> DryRunResult:
-        self.dry_runs.append(group_id)
-        return DryRunResult(True, "DryRunOperation")
-
-
 def run(
-    ec2: PagedEc2,
+    ec2: FakeEc2,
     targets: Targets,
     *,
     dry_run: bool = False,
@@ -65,8 +43,8 @@ def run(
 ) -> Result:
     result = Result(targets.source, None, None, "us-east-1", "enforce", dry_run)
     remediator = Remediator(
-        ec2,  # type: ignore[arg-type]
-        JUDGE,
+        ec2.as_ec2(),
+        SMTP_JUDGE,
         Settings(sweep_concurrency=1, **settings),
         dry_run=dry_run,
         clock=lambda: clock,
@@ -85,12 +63,12 @@ SWEEP = Targets("schedule", sweep=True)
 
 
 def test_forty_rules_due_are_all_held_and_none_revoked() -> None:
-    ec2 = TaggedEc2(rules("sg-aaaaaaaa", 40), {})
+    ec2 = FakeEc2(rules("sg-aaaaaaaa", 40))
 
     result = run(ec2, one_group("sg-aaaaaaaa"))
 
     assert [f.action for f in result.findings] == ["held"] * 40
-    assert not [c for c in ec2.calls if c.startswith("revoke")]
+    assert not ec2.made("revoke")
     assert result.to_dict()["Return"] is False
     assert result.errors == [
         "40 rules due for revocation exceed MAX_REVOCATIONS=25: none revoked (held)"
@@ -99,7 +77,7 @@ def test_forty_rules_due_are_all_held_and_none_revoked() -> None:
 
 
 def test_no_limit_revokes_all_forty() -> None:
-    ec2 = TaggedEc2(rules("sg-aaaaaaaa", 40), {})
+    ec2 = FakeEc2(rules("sg-aaaaaaaa", 40))
 
     result = run(ec2, one_group("sg-aaaaaaaa"), max_revocations=0)
 
@@ -108,7 +86,7 @@ def test_no_limit_revokes_all_forty() -> None:
 
 
 def test_a_dry_run_over_the_limit_reports_held_and_asks_ec2_nothing() -> None:
-    ec2 = TaggedEc2(rules("sg-aaaaaaaa", 40), {})
+    ec2 = FakeEc2(rules("sg-aaaaaaaa", 40))
 
     result = run(ec2, one_group("sg-aaaaaaaa"), dry_run=True)
 
@@ -118,18 +96,18 @@ def test_a_dry_run_over_the_limit_reports_held_and_asks_ec2_nothing() -> None:
 
 
 def test_a_dry_run_within_the_limit_reports_would_revoke() -> None:
-    ec2 = TaggedEc2(rules("sg-aaaaaaaa", 25), {})
+    ec2 = FakeEc2(rules("sg-aaaaaaaa", 25))
 
     result = run(ec2, one_group("sg-aaaaaaaa"), dry_run=True)
 
     assert {f.action for f in result.findings} == {"would-revoke"}
-    assert ec2.dry_runs == ["sg-aaaaaaaa"]
+    assert [group for group, _ in ec2.dry_runs] == ["sg-aaaaaaaa"]
     assert result.ok
 
 
 def test_exempt_rules_do_not_count_towards_the_limit() -> None:
     exempt = rules("sg-aaaaaaaa", 20, tags={"egress-guard:exempt": "true"})
-    ec2 = TaggedEc2(exempt + rules("sg-aaaaaaaa", 20, start=21), {})
+    ec2 = FakeEc2(exempt + rules("sg-aaaaaaaa", 20, start=21))
 
     result = run(ec2, one_group("sg-aaaaaaaa"))
 
@@ -138,8 +116,9 @@ def test_exempt_rules_do_not_count_towards_the_limit() -> None:
 
 
 def test_a_sweep_under_a_limit_reads_every_page_before_revoking() -> None:
-    ec2 = TaggedEc2([], {})
-    ec2.pages = [[smtp("sg-aaaaaaaa", 1)], [smtp("sg-bbbbbbbb", 2)], [smtp("sg-cccccccc", 3)]]
+    ec2 = FakeEc2(
+        pages=[[smtp("sg-aaaaaaaa", 1)], [smtp("sg-bbbbbbbb", 2)], [smtp("sg-cccccccc", 3)]]
+    )
 
     run(ec2, SWEEP)
 
@@ -153,8 +132,7 @@ def test_a_sweep_over_the_share_is_held() -> None:
         Rule(f"sgr-{n:017x}", "sg-bbbbbbbb", True, "tcp", 443, 443, cidr_ipv4="0.0.0.0/0")
         for n in range(100, 148)
     ]
-    ec2 = TaggedEc2([], {})
-    ec2.pages = [offending, clean]
+    ec2 = FakeEc2(pages=[offending, clean])
 
     result = run(ec2, SWEEP)
 
@@ -164,7 +142,7 @@ def test_a_sweep_over_the_share_is_held() -> None:
 
 
 def test_the_share_does_not_hold_an_event_about_named_groups() -> None:
-    ec2 = TaggedEc2(rules("sg-aaaaaaaa", 12), {})
+    ec2 = FakeEc2(rules("sg-aaaaaaaa", 12))
 
     result = run(ec2, one_group("sg-aaaaaaaa"))
 
@@ -179,7 +157,7 @@ def test_the_share_does_not_hold_an_event_about_named_groups() -> None:
     [((NOW - timedelta(seconds=1)).isoformat(), "revoked"), ("2030-01-02", "exempt")],
 )
 def test_a_group_exempt_until_a_moment_is_exempt_before_it_only(until: str, action: str) -> None:
-    ec2 = TaggedEc2(rules("sg-aaaaaaaa", 1), {"sg-aaaaaaaa": {UNTIL: until}})
+    ec2 = FakeEc2(rules("sg-aaaaaaaa", 1), tags={"sg-aaaaaaaa": {UNTIL: until}})
 
     result = run(ec2, one_group("sg-aaaaaaaa"))
 
@@ -187,7 +165,7 @@ def test_a_group_exempt_until_a_moment_is_exempt_before_it_only(until: str, acti
 
 
 def test_an_expiring_exemption_is_reported_with_its_end() -> None:
-    ec2 = TaggedEc2(rules("sg-aaaaaaaa", 1), {"sg-aaaaaaaa": {UNTIL: "2030-01-02"}})
+    ec2 = FakeEc2(rules("sg-aaaaaaaa", 1), tags={"sg-aaaaaaaa": {UNTIL: "2030-01-02"}})
 
     result = run(ec2, one_group("sg-aaaaaaaa"))
 
@@ -195,19 +173,16 @@ def test_an_expiring_exemption_is_reported_with_its_end() -> None:
 
 
 def test_a_sweep_reads_both_exemption_keys_in_one_listing() -> None:
-    ec2 = TaggedEc2([], {"sg-aaaaaaaa": {UNTIL: "2030-01-02"}})
-    ec2.pages = [rules("sg-aaaaaaaa", 1)]
+    ec2 = FakeEc2(rules("sg-aaaaaaaa", 1), tags={"sg-aaaaaaaa": {UNTIL: "2030-01-02"}})
 
     result = run(ec2, SWEEP)
 
-    assert [c for c in ec2.calls if c.startswith("tagged")] == [
-        "tagged egress-guard:exempt,egress-guard:exempt-until"
-    ]
+    assert ec2.made("tagged") == ["tagged egress-guard:exempt,egress-guard:exempt-until"]
     assert result.findings[0].exempt_until == "2030-01-02T00:00:00Z"
 
 
 def test_a_malformed_until_on_a_rule_is_named_in_notes_and_the_rule_revoked() -> None:
-    ec2 = TaggedEc2(rules("sg-aaaaaaaa", 1, tags={UNTIL: "next tuesday"}), {})
+    ec2 = FakeEc2(rules("sg-aaaaaaaa", 1, tags={UNTIL: "next tuesday"}))
 
     result = run(ec2, one_group("sg-aaaaaaaa"))
 
@@ -219,7 +194,7 @@ def test_a_malformed_until_on_a_rule_is_named_in_notes_and_the_rule_revoked() ->
 
 
 def test_a_malformed_until_on_a_group_is_named_once() -> None:
-    ec2 = TaggedEc2(rules("sg-aaaaaaaa", 3), {"sg-aaaaaaaa": {UNTIL: "soon"}})
+    ec2 = FakeEc2(rules("sg-aaaaaaaa", 3), tags={"sg-aaaaaaaa": {UNTIL: "soon"}})
 
     result = run(ec2, one_group("sg-aaaaaaaa"))
 

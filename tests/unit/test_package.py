@@ -68,6 +68,7 @@ def package(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return target
 
 
+@pytest.mark.slow  # prunes a copy of the dependencies and runs it in a fresh interpreter
 def test_pruned_package_runs_with_only_the_runtime_beside_it(package: Path) -> None:
     done = check(package)
 

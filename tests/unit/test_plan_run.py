@@ -1,6 +1,6 @@
 """The plan's runner on one place: what it reads, what it refuses to guess, what it reports.
 
-EC2 is the in-memory `FakeEc2` of test_cli, counting the reads the plan makes.
+EC2 is the in-memory `FakeEc2` (support.fake_aws), logging the reads the plan makes.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import NoCredentialsError
-from test_cli import GROUP, OTHER_GROUP, FakeEc2, client_error
+from support.fake_aws import FakeEc2, client_error
+from support.rules import GROUP, OTHER_GROUP, tcp
 
 from egress_guard.denylist import parse_denylist
 from egress_guard.judge import Judge
@@ -40,39 +41,22 @@ SMB_INTERNET = {**SMB_OUT, "id": "smb-internet", "match": "covers"}  # all of th
 SSH_ANYWHERE = {"id": "ssh-anywhere", "protocol": "tcp", "ports": "22"}  # no CIDR entry
 
 
-def rule(n: int, port: int, group: str = GROUP, **kw: Any) -> Rule:
-    dest = {} if "prefix_list_id" in kw else {"cidr_ipv4": "0.0.0.0/0"}
-    return Rule(f"sgr-{n:017d}", group, True, "tcp", port, port, **dest, **kw)
+def rule(n: int, port: int, group: str = GROUP, **fields: Any) -> Rule:
+    """Rule number n of the group: TCP on one port, to the internet unless `to` says."""
+    return tcp(port, group, n, **fields)
 
 
-class CountingEc2(FakeEc2):
-    """FakeEc2 with prefix lists and group tags, counting the reads."""
-
-    def __init__(self, rules: Sequence[Rule]) -> None:
-        super().__init__(rules)
-        self.lists: dict[str, list[str]] = {}
-        self.tags: dict[str, dict[str, str]] = {GROUP: {}, OTHER_GROUP: {}}
-        self.lists_read: list[str] = []
-        self.tags_read: list[list[str]] = []
-        self.list_error: Exception | None = None
-
-    def prefix_list_cidrs(self, prefix_list_id: str) -> list[str]:
-        self.lists_read.append(prefix_list_id)
-        if self.list_error is not None:
-            raise self.list_error
-        return self.lists[prefix_list_id]
-
-    def group_tags(self, group_ids: Sequence[str]) -> dict[str, dict[str, str]]:
-        self.tags_read.append(list(group_ids))
-        return {g: self.tags[g] for g in group_ids if g in self.tags}
+def estate(rules: Sequence[Rule]) -> FakeEc2:
+    """The rules, in GROUP and OTHER_GROUP (both untagged)."""
+    return FakeEc2(rules, tags={GROUP: {}, OTHER_GROUP: {}})
 
 
 def planner(new: Judge, current: Judge, limits: Limits = DEFAULT_LIMITS) -> Planner:
     return Planner(new, current, TAG, limits, NOW)
 
 
-def run(ec2: CountingEc2, p: Planner, group_ids: Sequence[str] = ()) -> Any:
-    return p.place(Place(None, REGION, ec2), ACCOUNT, group_ids)  # type: ignore[arg-type]
+def run(ec2: FakeEc2, p: Planner, group_ids: Sequence[str] = ()) -> Any:
+    return p.place(Place(None, REGION, ec2.as_ec2()), ACCOUNT, group_ids)
 
 
 def changes(planned: Any) -> list[tuple[str, str, str]]:
@@ -83,7 +67,7 @@ def changes(planned: Any) -> list[tuple[str, str, str]]:
 
 
 def test_an_added_entry_newly_revokes_with_news_entry_and_a_dropped_one_spares() -> None:
-    ec2 = CountingEc2([rule(1, 25), rule(2, 22), rule(3, 443)])
+    ec2 = estate([rule(1, 25), rule(2, 22), rule(3, 443)])
     planned = run(ec2, planner(new=judge(SSH_OUT), current=judge(SMTP_OUT)))
     assert changes(planned) == [
         ("sgr-00000000000000001", "newly-spared", "smtp-out"),
@@ -93,67 +77,67 @@ def test_an_added_entry_newly_revokes_with_news_entry_and_a_dropped_one_spares()
 
 
 def test_a_prefix_list_rule_is_judged_through_its_entries_read_once() -> None:
-    ec2 = CountingEc2([rule(1, 445, prefix_list_id=PL), rule(2, 445, prefix_list_id=PL)])
+    ec2 = estate([rule(1, 445, to=PL), rule(2, 445, to=PL)])
     ec2.lists[PL] = ["10.0.0.0/8", "0.0.0.0/0"]
     planned = run(ec2, planner(new=judge(SMB_INTERNET), current=judge(SMTP_OUT)))
     assert [c[1:] for c in changes(planned)] == [("newly-revoked", "smb-internet")] * 2
-    assert ec2.lists_read == [PL]
+    assert ec2.made("list ") == [f"list {PL}"]
 
 
 def test_a_prefix_list_of_private_ranges_is_not_revoked_by_an_internet_entry() -> None:
-    ec2 = CountingEc2([rule(1, 445, prefix_list_id=PL)])
+    ec2 = estate([rule(1, 445, to=PL)])
     ec2.lists[PL] = ["10.0.0.0/8"]
     assert changes(run(ec2, planner(new=judge(SMB_INTERNET), current=judge(SMTP_OUT)))) == []
 
 
 def test_an_unreadable_prefix_list_fails_the_plan_naming_it() -> None:
-    ec2 = CountingEc2([rule(1, 445, prefix_list_id=PL)])
-    ec2.list_error = client_error("UnauthorizedOperation", "no")
+    ec2 = estate([rule(1, 445, to=PL)])
+    ec2.fail("prefix_list_cidrs", client_error("UnauthorizedOperation", "no"))
     with pytest.raises(PlanFailed, match=f"prefix list {PL} could not be read: UnauthorizedOp"):
         run(ec2, planner(new=judge(SMB_OUT), current=judge(SMTP_OUT)))
 
 
 def test_lists_are_not_read_when_no_denylist_judges_cidrs() -> None:
-    ec2 = CountingEc2([rule(1, 22, prefix_list_id=PL)])
+    ec2 = estate([rule(1, 22, to=PL)])
     planned = run(
         ec2, planner(new=judge(SSH_ANYWHERE), current=judge({**SSH_ANYWHERE, "ports": "23"}))
     )
     assert [c[1] for c in changes(planned)] == ["newly-revoked"]
-    assert ec2.lists_read == []
+    assert ec2.made("list ") == []
 
 
 def test_rules_that_cannot_be_read_fail_the_plan() -> None:
-    ec2 = CountingEc2([rule(1, 25)])
-    ec2.pages_error = client_error("RequestLimitExceeded", "slow down")
+    ec2 = estate([rule(1, 25)])
+    ec2.fail("all_rule_pages", client_error("RequestLimitExceeded", "slow down"))
     with pytest.raises(PlanFailed, match="the rules of the region could not be read"):
         run(ec2, planner(judge(SSH_OUT), judge(SMTP_OUT)))
 
 
 def test_a_set_up_problem_is_raised_as_itself_for_the_command_line_to_name() -> None:
-    ec2 = CountingEc2([rule(1, 25)])
-    ec2.pages_error = NoCredentialsError()
+    ec2 = estate([rule(1, 25)])
+    ec2.fail("all_rule_pages", NoCredentialsError())
     with pytest.raises(NoCredentialsError):
         run(ec2, planner(judge(SSH_OUT), judge(SMTP_OUT)))
 
 
 def test_a_named_group_that_does_not_exist_fails_the_plan() -> None:
-    ec2 = CountingEc2([rule(1, 25)])
+    ec2 = estate([rule(1, 25)])
     with pytest.raises(PlanFailed, match="'sg-0aaaaaaaaaaaaaaaa' does not exist"):
         run(ec2, planner(judge(SSH_OUT), judge(SMTP_OUT)), ["sg-0aaaaaaaaaaaaaaaa"])
 
 
 def test_named_groups_are_the_only_ones_read() -> None:
-    ec2 = CountingEc2([rule(1, 22), rule(2, 22, OTHER_GROUP)])
+    ec2 = estate([rule(1, 22), rule(2, 22, OTHER_GROUP)])
     planned = run(ec2, planner(judge(SSH_OUT), judge(SMTP_OUT)), [OTHER_GROUP])
     assert changes(planned) == [("sgr-00000000000000002", "newly-revoked", "ssh-out")]
-    assert ec2.pages_read == 0
+    assert ec2.made("page ") == []
 
 
 # --- exemptions ---------------------------------------------------------------------------
 
 
 def test_a_rule_of_an_exempt_group_is_left_out_and_counted() -> None:
-    ec2 = CountingEc2([rule(1, 22), rule(2, 22, OTHER_GROUP)])
+    ec2 = estate([rule(1, 22), rule(2, 22, OTHER_GROUP)])
     ec2.tags[GROUP] = {TAG: "true"}
     planned = run(ec2, planner(judge(SSH_OUT), judge(SMTP_OUT)))
     assert changes(planned) == [("sgr-00000000000000002", "newly-revoked", "ssh-out")]
@@ -161,7 +145,7 @@ def test_a_rule_of_an_exempt_group_is_left_out_and_counted() -> None:
 
 
 def test_a_rule_exempt_until_a_later_date_is_left_out_an_expired_one_is_not() -> None:
-    ec2 = CountingEc2(
+    ec2 = estate(
         [
             rule(1, 22, tags=((f"{TAG}-until", "2026-07-01"),)),
             rule(2, 22, tags=((f"{TAG}-until", "2026-05-01"),)),
@@ -172,7 +156,7 @@ def test_a_rule_exempt_until_a_later_date_is_left_out_an_expired_one_is_not() ->
 
 
 def test_a_malformed_until_exempts_nothing_and_is_noted() -> None:
-    ec2 = CountingEc2([rule(1, 22)])
+    ec2 = estate([rule(1, 22)])
     ec2.tags[GROUP] = {f"{TAG}-until": "next week"}
     planned = run(ec2, planner(judge(SSH_OUT), judge(SMTP_OUT)))
     assert len(planned.plan.changes) == 1
@@ -180,24 +164,20 @@ def test_a_malformed_until_exempts_nothing_and_is_noted() -> None:
 
 
 def test_group_tags_are_read_only_for_groups_with_an_offending_rule() -> None:
-    ec2 = CountingEc2([rule(1, 22), rule(2, 443, OTHER_GROUP)])
+    ec2 = estate([rule(1, 22), rule(2, 443, OTHER_GROUP)])
     run(ec2, planner(judge(SSH_OUT), judge(SMTP_OUT)))
-    assert ec2.tags_read == [[GROUP]]
+    assert ec2.made("tags") == [f"tags {GROUP}"]
 
 
 def test_no_tags_are_read_when_nothing_is_offending() -> None:
-    ec2 = CountingEc2([rule(1, 443)])
+    ec2 = estate([rule(1, 443)])
     run(ec2, planner(judge(SSH_OUT), judge(SMTP_OUT)))
-    assert ec2.tags_read == []
+    assert ec2.made("tags") == []
 
 
 def test_group_tags_that_cannot_be_read_fail_the_plan() -> None:
-    ec2 = CountingEc2([rule(1, 22)])
-
-    def broken(group_ids: Sequence[str]) -> dict[str, dict[str, str]]:
-        raise client_error("UnauthorizedOperation", "no")
-
-    ec2.group_tags = broken  # type: ignore[method-assign]
+    ec2 = estate([rule(1, 22)])
+    ec2.fail("group_tags", client_error("UnauthorizedOperation", "no"))
     with pytest.raises(PlanFailed, match="group tags"):
         run(ec2, planner(judge(SSH_OUT), judge(SMTP_OUT)))
 
@@ -210,7 +190,7 @@ def many(port: int, count: int, start: int = 1) -> list[Rule]:
 
 
 def test_a_sweep_with_more_due_than_max_revocations_names_the_limit() -> None:
-    ec2 = CountingEc2(many(22, 30) + many(443, 1000, start=100))
+    ec2 = estate(many(22, 30) + many(443, 1000, start=100))
     planned = run(ec2, planner(judge(SSH_OUT), judge(SMTP_OUT)))
     (held,) = planned.held
     assert (held.limit, held.setting, held.due, held.invocation) == (
@@ -223,20 +203,20 @@ def test_a_sweep_with_more_due_than_max_revocations_names_the_limit() -> None:
 
 
 def test_a_sweep_over_the_share_names_max_revocations_percent() -> None:
-    ec2 = CountingEc2(many(22, 20) + many(443, 80, start=100))
+    ec2 = estate(many(22, 20) + many(443, 80, start=100))
     planned = run(ec2, planner(judge(SSH_OUT), judge(SMTP_OUT)))
     assert [(h.limit, h.setting) for h in planned.held] == [("MAX_REVOCATIONS_PERCENT", 10)]
     assert "20 of 100 judged egress rules (20%)" in planned.held[0].reason
 
 
 def test_both_limits_are_named_when_both_trip() -> None:
-    ec2 = CountingEc2(many(22, 30))
+    ec2 = estate(many(22, 30))
     planned = run(ec2, planner(judge(SSH_OUT), judge(SMTP_OUT)))
     assert [h.limit for h in planned.held] == ["MAX_REVOCATIONS", "MAX_REVOCATIONS_PERCENT"]
 
 
 def test_named_groups_are_one_invocation_checked_against_max_revocations_only() -> None:
-    ec2 = CountingEc2(many(22, 20))
+    ec2 = estate(many(22, 20))
     planned = run(ec2, planner(judge(SSH_OUT), judge(SMTP_OUT), Limits(10, 10)), [GROUP])
     assert [(h.limit, h.invocation, h.due) for h in planned.held] == [
         ("MAX_REVOCATIONS", "groups", 20)
@@ -244,19 +224,19 @@ def test_named_groups_are_one_invocation_checked_against_max_revocations_only() 
 
 
 def test_a_limit_current_trips_already_says_so() -> None:
-    ec2 = CountingEc2(many(22, 30))
+    ec2 = estate(many(22, 30))
     planned = run(ec2, planner(judge(SSH_OUT), judge(SSH_OUT, SMTP_OUT), Limits(25, 0)))
     assert [(h.limit, h.tripped_by_current) for h in planned.held] == [("MAX_REVOCATIONS", True)]
 
 
 def test_exempt_rules_do_not_count_towards_the_limits() -> None:
-    ec2 = CountingEc2(many(22, 30))
+    ec2 = estate(many(22, 30))
     ec2.tags[GROUP] = {TAG: "true"}
     assert run(ec2, planner(judge(SSH_OUT), judge(SMTP_OUT))).held == ()
 
 
 def test_zero_limits_hold_nothing() -> None:
-    ec2 = CountingEc2(many(22, 30))
+    ec2 = estate(many(22, 30))
     assert run(ec2, planner(judge(SSH_OUT), judge(SMTP_OUT), Limits(0, 0))).held == ()
 
 
@@ -279,7 +259,7 @@ def test_a_limit_that_is_not_a_number_in_range_is_refused_naming_it(name: str, v
 
 
 def test_the_document_has_changes_in_the_findings_shape_places_and_totals() -> None:
-    ec2 = CountingEc2([rule(1, 25), rule(2, 22)])
+    ec2 = estate([rule(1, 25), rule(2, 22)])
     planned = run(ec2, planner(judge(SSH_OUT), judge(SMTP_OUT)))
     doc = plan_document([planned], new_source="new.yaml", current_source="DENYLIST")
     first = doc["Changes"][0]

@@ -1,15 +1,17 @@
 """Remediation over an in-memory EC2: sweeps that act while reading, and exemption tags.
 
-The fake records the order of calls, so the tests can say *when* something happened.
+The fake (support.fake_aws) logs the calls in order, so the tests can say *when* something
+happened.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
+from support.fake_aws import AS_USUAL, Answer, FakeEc2, Lost, client_error, throttled
+from support.rules import SMTP_JUDGE, smtp
 
 from egress_guard.denylist import parse_denylist
 from egress_guard.judge import Judge
@@ -19,70 +21,22 @@ from egress_guard.rules import Rule
 from egress_guard.settings import Settings
 from egress_guard.targets import GroupTarget, Targets
 
-JUDGE = Judge(
-    parse_denylist('{"version": 1, "deny": [{"id": "smtp", "protocol": "tcp", "ports": "25"}]}')
-)
 # Blast-radius limits off: sweeps act on groups while later pages are still read.
 NO_LIMIT: dict[str, Any] = {"max_revocations": 0, "max_revocations_percent": 0}
+SWEEP = Targets("schedule", sweep=True)
 
 
-def smtp(group: str, number: int) -> Rule:
-    return Rule(
-        rule_id=f"sgr-{number:017x}",
-        group_id=group,
-        is_egress=True,
-        ip_protocol="tcp",
-        from_port=25,
-        to_port=25,
-        cidr_ipv4="0.0.0.0/0",
-    )
-
-
-class PagedEc2:
-    """Pages of rules, and a log of every call in the order it was made."""
-
-    region = "us-east-1"
-    account = None
-
-    def __init__(self, pages: Sequence[Sequence[Rule]], tags_fail: bool = False) -> None:
-        self.pages = [list(p) for p in pages]
-        self.tags_fail = tags_fail
-        self.calls: list[str] = []
-
-    def all_rule_pages(self) -> Iterator[list[Rule]]:
-        for number, page in enumerate(self.pages, 1):
-            self.calls.append(f"page {number}")
-            yield page
-
-    def groups_tagged(self, key: str) -> dict[str, str]:
-        return self.group_tags([])  # type: ignore[return-value]
-
-    def group_tags(self, group_ids: Sequence[str]) -> dict[str, Any]:
-        self.calls.append("tags")
-        if self.tags_fail:
-            raise ClientError({"Error": {"Code": "RequestLimitExceeded"}}, "DescribeSecurityGroups")
-        return {}
-
-    def rules_of_group(self, group_id: str) -> list[Rule]:
-        live = [r for page in self.pages for r in page if r.group_id == group_id]
-        self.calls.append(f"read {group_id}")
-        return live
-
-    def revoke(self, group_id: str, rule_ids: Sequence[str]) -> dict[str, Any]:
-        self.calls.append(f"revoke {group_id} {len(rule_ids)}")
-        self.pages = [[r for r in p if r.rule_id not in rule_ids] for p in self.pages]
-        return {"Return": True}
-
-
-def sweep(ec2: PagedEc2) -> Result:
+def sweep(ec2: FakeEc2) -> Result:
     result = Result("schedule", None, None, "us-east-1", "enforce", False)
     settings = Settings(sweep_concurrency=1, **NO_LIMIT)  # acting while reading: no limit
-    remediator = Remediator(ec2, JUDGE, settings, dry_run=False)  # type: ignore[arg-type]
-    return remediator.run(Targets("schedule", sweep=True), result)
+    remediator = Remediator(ec2.as_ec2(), SMTP_JUDGE, settings, dry_run=False)
+    return remediator.run(SWEEP, result)
 
 
 def test_sweep_revokes_a_group_before_reading_the_next_page() -> None:
-    ec2 = PagedEc2([[smtp("sg-aaaaaaaa", 1), smtp("sg-bbbbbbbb", 2)], [smtp("sg-cccccccc", 3)]])
+    ec2 = FakeEc2(
+        pages=[[smtp("sg-aaaaaaaa", 1), smtp("sg-bbbbbbbb", 2)], [smtp("sg-cccccccc", 3)]]
+    )
 
     sweep(ec2)
 
@@ -90,16 +44,18 @@ def test_sweep_revokes_a_group_before_reading_the_next_page() -> None:
 
 
 def test_sweep_holds_back_a_group_that_may_go_on_in_the_next_page() -> None:
-    ec2 = PagedEc2([[smtp("sg-aaaaaaaa", 1), smtp("sg-bbbbbbbb", 2)], [smtp("sg-bbbbbbbb", 3)]])
+    ec2 = FakeEc2(
+        pages=[[smtp("sg-aaaaaaaa", 1), smtp("sg-bbbbbbbb", 2)], [smtp("sg-bbbbbbbb", 3)]]
+    )
 
     result = sweep(ec2)
 
-    assert [c for c in ec2.calls if c.startswith("revoke sg-bbbbbbbb")] == ["revoke sg-bbbbbbbb 2"]
+    assert ec2.made("revoke sg-bbbbbbbb") == ["revoke sg-bbbbbbbb 2"]
     assert sorted(f.action for f in result.findings) == ["revoked"] * 3
 
 
 def test_sweep_with_nothing_offending_reads_no_tags() -> None:
-    ec2 = PagedEc2([[]])
+    ec2 = FakeEc2()
 
     sweep(ec2)
 
@@ -107,28 +63,31 @@ def test_sweep_with_nothing_offending_reads_no_tags() -> None:
 
 
 def test_unreadable_group_tags_make_offending_rules_failed_not_exempt() -> None:
-    ec2 = PagedEc2([[smtp("sg-aaaaaaaa", 1)]], tags_fail=True)
+    ec2 = FakeEc2([smtp("sg-aaaaaaaa", 1)])
+    ec2.fail(
+        "group_tags", client_error("RequestLimitExceeded", "", operation="DescribeSecurityGroups")
+    )
     result = Result("cloudtrail", None, None, "us-east-1", "enforce", False)
-    remediator = Remediator(ec2, JUDGE, Settings(), dry_run=False)  # type: ignore[arg-type]
+    remediator = Remediator(ec2.as_ec2(), SMTP_JUDGE, Settings(), dry_run=False)
 
     remediator.run(Targets("cloudtrail", groups=(GroupTarget("sg-aaaaaaaa"),)), result)
 
     assert [(f.action, f.error) for f in result.findings] == [
         ("failed", "group tags not read: RequestLimitExceeded")
     ]
-    assert not any(c.startswith("revoke") for c in ec2.calls)
+    assert not ec2.made("revoke")
 
 
 @pytest.mark.parametrize("concurrency", [1, 4])
 def test_sweep_of_many_groups_revokes_each_once(concurrency: int) -> None:
     rules = [smtp(f"sg-{n:08x}", n) for n in range(1, 41)]
-    ec2 = PagedEc2([rules[i : i + 7] for i in range(0, 40, 7)])
+    ec2 = FakeEc2(rules, page_size=7)
     result = Result("schedule", None, None, "us-east-1", "enforce", False)
     settings = Settings(sweep_concurrency=concurrency, **NO_LIMIT)
 
-    Remediator(ec2, JUDGE, settings, dry_run=False).run(Targets("schedule", sweep=True), result)  # type: ignore[arg-type]
+    Remediator(ec2.as_ec2(), SMTP_JUDGE, settings, dry_run=False).run(SWEEP, result)
 
-    assert len([c for c in ec2.calls if c.startswith("revoke")]) == 40
+    assert len(ec2.made("revoke")) == 40
     assert len(result.revoked) == 40
 
 
@@ -156,69 +115,21 @@ def to_list(group: str, number: int, protocol: str = "udp") -> Rule:
     )
 
 
-def throttled(operation: str, retried: int = 0) -> ClientError:
-    return ClientError(
-        {
-            "Error": {"Code": "RequestLimitExceeded", "Message": "slow down"},
-            "ResponseMetadata": {"RetryAttempts": retried},
-        },
-        operation,
-    )
+def estate(rules: Sequence[Rule], groups: Sequence[str] = ()) -> FakeEc2:
+    """The rules (one page), in their groups and `groups` (empty ones); BAD_LIST's entries."""
+    lists = {BAD_LIST: ["203.0.113.0/26"]}
+    return FakeEc2(rules, tags={group: {} for group in groups}, prefix_lists=lists)
 
 
-class GroupEc2(PagedEc2):
-    """Groups of rules (one page), with scripted answers for the calls issue 8 is about."""
-
-    def __init__(self, rules: Sequence[Rule], groups: Sequence[str] = ()) -> None:
-        super().__init__([rules])
-        self.groups = set(groups) | {r.group_id for r in rules}
-        self.list_error: ClientError | None = None
-        self.revoke_answer: dict[str, Any] | None = None  # None: Return only, as moto
-        self.revoke_error: ClientError | None = None
-        self.revoke_applies = True  # the revoke takes effect (also when its answer is lost)
-        self.read_back_error: ClientError | None = None
-        self.revoked_once = False
-
-    def prefix_list_cidrs(self, prefix_list_id: str) -> list[str]:
-        self.calls.append(f"list {prefix_list_id}")
-        if self.list_error is not None:
-            raise self.list_error
-        return ["203.0.113.0/26"]
-
-    def rules_by_ids(self, group_id: str, rule_ids: Sequence[str]) -> list[Rule]:
-        self.calls.append(f"read ids {group_id}")
-        live = [r for page in self.pages for r in page]
-        return [r for r in live if r.rule_id in rule_ids and r.group_id == group_id]
-
-    def rules_of_group(self, group_id: str) -> list[Rule]:
-        if self.revoked_once and self.read_back_error is not None:
-            self.calls.append(f"read {group_id}")
-            raise self.read_back_error
-        return super().rules_of_group(group_id)
-
-    def group_tags(self, group_ids: Sequence[str]) -> dict[str, Any]:
-        self.calls.append("tags")
-        return {g: {} for g in group_ids if g in self.groups}
-
-    def revoke(self, group_id: str, rule_ids: Sequence[str]) -> dict[str, Any]:
-        self.calls.append(f"revoke {group_id} {len(rule_ids)}")
-        self.revoked_once = True
-        if self.revoke_applies:
-            self.pages = [[r for r in p if r.rule_id not in rule_ids] for p in self.pages]
-        if self.revoke_error is not None:
-            raise self.revoke_error
-        return self.revoke_answer or {"Return": True}
-
-
-def run_on(ec2: GroupEc2, *targets: GroupTarget, judge: Judge = JUDGE) -> Result:
+def run_on(ec2: FakeEc2, *targets: GroupTarget, judge: Judge = SMTP_JUDGE) -> Result:
     result = Result("manual", None, None, "us-east-1", "enforce", False)
-    remediator = Remediator(ec2, judge, Settings(sweep_concurrency=1), dry_run=False)  # type: ignore[arg-type]
+    remediator = Remediator(ec2.as_ec2(), judge, Settings(sweep_concurrency=1), dry_run=False)
     return remediator.run(Targets("manual", groups=targets), result)
 
 
 def test_a_prefix_list_that_cannot_be_read_fails_its_rule_never_clean() -> None:
-    ec2 = GroupEc2([to_list("sg-aaaaaaaa", 1)])
-    ec2.list_error = throttled("GetManagedPrefixListEntries")
+    ec2 = estate([to_list("sg-aaaaaaaa", 1)])
+    ec2.fail("prefix_list_cidrs", throttled("GetManagedPrefixListEntries"))
 
     result = run_on(ec2, GroupTarget("sg-aaaaaaaa"), judge=PL_JUDGE)
 
@@ -227,22 +138,22 @@ def test_a_prefix_list_that_cannot_be_read_fails_its_rule_never_clean() -> None:
     ]
     assert not result.ok  # the invocation raises: Lambda retries
     assert result.to_dict()["Return"] is False
-    assert not any(c.startswith("revoke") for c in ec2.calls)
+    assert not ec2.made("revoke")
 
 
 def test_an_unread_prefix_list_is_read_once_per_invocation() -> None:
-    ec2 = GroupEc2([to_list("sg-aaaaaaaa", 1), to_list("sg-aaaaaaaa", 2)])
-    ec2.list_error = throttled("GetManagedPrefixListEntries")
+    ec2 = estate([to_list("sg-aaaaaaaa", 1), to_list("sg-aaaaaaaa", 2)])
+    ec2.fail("prefix_list_cidrs", throttled("GetManagedPrefixListEntries"))
 
     result = run_on(ec2, GroupTarget("sg-aaaaaaaa"), judge=PL_JUDGE)
 
-    assert ec2.calls.count(f"list {BAD_LIST}") == 1
+    assert ec2.made(f"list {BAD_LIST}") == [f"list {BAD_LIST}"]
     assert [f.action for f in result.findings] == ["failed", "failed"]
 
 
 def test_a_rule_no_list_content_could_make_offending_stays_clean_when_the_list_is_unread() -> None:
-    ec2 = GroupEc2([to_list("sg-aaaaaaaa", 1, protocol="tcp")])  # the deny entry is udp only
-    ec2.list_error = throttled("GetManagedPrefixListEntries")
+    ec2 = estate([to_list("sg-aaaaaaaa", 1, protocol="tcp")])  # the deny entry is udp only
+    ec2.fail("prefix_list_cidrs", throttled("GetManagedPrefixListEntries"))
 
     result = run_on(ec2, GroupTarget("sg-aaaaaaaa"), judge=PL_JUDGE)
 
@@ -251,7 +162,7 @@ def test_a_rule_no_list_content_could_make_offending_stays_clean_when_the_list_i
 
 
 def test_a_readable_prefix_list_judges_its_rule_by_its_entries() -> None:
-    ec2 = GroupEc2([to_list("sg-aaaaaaaa", 1)])
+    ec2 = estate([to_list("sg-aaaaaaaa", 1)])
 
     result = run_on(ec2, GroupTarget("sg-aaaaaaaa"), judge=PL_JUDGE)
 
@@ -262,12 +173,10 @@ def test_a_revoke_ec2_answered_with_its_list_stands_however_the_reads_after_it_f
     """Return: true to a revoke by rule ids means every rule named is gone, even one the
     answer's list leaves out: no read-back, and a failing one could not undo it."""
     rules = [smtp("sg-aaaaaaaa", 1), smtp("sg-aaaaaaaa", 2)]
-    ec2 = GroupEc2(rules)
-    ec2.revoke_answer = {
-        "Return": True,
-        "RevokedSecurityGroupRules": [{**rules[0].to_revoked(), "Description": "from EC2"}],
-    }
-    ec2.read_back_error = throttled("DescribeSecurityGroupRules")
+    ec2 = estate(rules)
+    listed = [{**rules[0].to_revoked(), "Description": "from EC2"}]
+    ec2.script("revoke", Answer({"Return": True, "RevokedSecurityGroupRules": listed}))
+    ec2.script("rules_of_group", AS_USUAL, throttled("DescribeSecurityGroupRules"))
 
     result = run_on(ec2, GroupTarget("sg-aaaaaaaa"))
 
@@ -281,8 +190,8 @@ def test_a_revoke_ec2_answered_with_its_list_stands_however_the_reads_after_it_f
 def test_a_return_only_answer_is_a_confirmed_revoke_with_nothing_read_back() -> None:
     """`Return: true` to a revoke by rule ids means every rule is gone (EC2 fails the whole
     call when one id is unknown): a read-back that would fail is never made."""
-    ec2 = GroupEc2([smtp("sg-aaaaaaaa", 1)])
-    ec2.read_back_error = throttled("DescribeSecurityGroupRules")
+    ec2 = estate([smtp("sg-aaaaaaaa", 1)])
+    ec2.script("rules_of_group", AS_USUAL, throttled("DescribeSecurityGroupRules"))
 
     result = run_on(ec2, GroupTarget("sg-aaaaaaaa"))
 
@@ -293,9 +202,9 @@ def test_a_return_only_answer_is_a_confirmed_revoke_with_nothing_read_back() -> 
 
 
 def test_a_lost_answer_that_cannot_be_read_back_is_failed_and_maybe_revoked() -> None:
-    ec2 = GroupEc2([smtp("sg-aaaaaaaa", 1)])
-    ec2.revoke_error = throttled("RevokeSecurityGroupEgress", retried=2)
-    ec2.read_back_error = throttled("DescribeSecurityGroupRules")
+    ec2 = estate([smtp("sg-aaaaaaaa", 1)])
+    ec2.script("revoke", Lost(throttled("RevokeSecurityGroupEgress", retried=2)))
+    ec2.script("rules_of_group", AS_USUAL, throttled("DescribeSecurityGroupRules"))
 
     result = run_on(ec2, GroupTarget("sg-aaaaaaaa"))
 
@@ -304,9 +213,8 @@ def test_a_lost_answer_that_cannot_be_read_back_is_failed_and_maybe_revoked() ->
 
 
 def test_a_refused_revoke_is_failed_and_not_maybe_revoked() -> None:
-    ec2 = GroupEc2([smtp("sg-aaaaaaaa", 1)])
-    ec2.revoke_applies = False
-    ec2.revoke_error = throttled("RevokeSecurityGroupEgress")
+    ec2 = estate([smtp("sg-aaaaaaaa", 1)])
+    ec2.script("revoke", throttled("RevokeSecurityGroupEgress"))
 
     result = run_on(ec2, GroupTarget("sg-aaaaaaaa"))
 
@@ -316,7 +224,7 @@ def test_a_refused_revoke_is_failed_and_not_maybe_revoked() -> None:
 
 
 def test_a_missing_group_the_operator_named_is_an_error_and_nothing_is_written() -> None:
-    ec2 = GroupEc2([smtp("sg-aaaaaaaa", 1)])
+    ec2 = estate([smtp("sg-aaaaaaaa", 1)])
 
     with pytest.raises(GroupNotFound) as raised:
         run_on(
@@ -326,19 +234,17 @@ def test_a_missing_group_the_operator_named_is_an_error_and_nothing_is_written()
     assert str(raised.value) == (
         f"InvalidGroup.NotFound: the security group '{MISSING}' does not exist"
     )
-    assert not any(c.startswith("revoke") for c in ec2.calls)
+    assert not ec2.made("revoke")
 
 
 def test_a_missing_group_an_event_names_is_a_no_op() -> None:
-    result = run_on(GroupEc2([]), GroupTarget(MISSING))
+    result = run_on(estate([]), GroupTarget(MISSING))
 
     assert (result.findings, result.errors, result.ok) == ([], [], True)
 
 
 def test_an_operator_named_group_without_rules_exists_and_says_so() -> None:
-    result = run_on(
-        GroupEc2([], groups=["sg-aaaaaaaa"]), GroupTarget("sg-aaaaaaaa", must_exist=True)
-    )
+    result = run_on(estate([], groups=["sg-aaaaaaaa"]), GroupTarget("sg-aaaaaaaa", must_exist=True))
 
     assert result.notes == ["sg-aaaaaaaa: the group has no egress rules"]
     assert result.ok
@@ -348,7 +254,7 @@ def test_operator_named_rule_ids_that_match_nothing_are_named_in_notes() -> None
     mine, other = smtp("sg-aaaaaaaa", 1), smtp("sg-bbbbbbbb", 2)
     ingress = Rule("sgr-00000000000000003", "sg-aaaaaaaa", False, "tcp", 22, 22, "0.0.0.0/0")
     unknown = "sgr-0000000000000ffff"
-    ec2 = GroupEc2([mine, other, ingress])
+    ec2 = estate([mine, other, ingress])
 
     result = run_on(
         ec2,
@@ -367,8 +273,4 @@ def test_operator_named_rule_ids_that_match_nothing_are_named_in_notes() -> None
         " rule); nothing done for it",
         f"{ingress.rule_id}: an ingress rule; only egress rules are judged",
     ]
-    assert live_ids(ec2) == {mine.rule_id, other.rule_id, ingress.rule_id}
-
-
-def live_ids(ec2: PagedEc2) -> set[str]:
-    return {r.rule_id for page in ec2.pages for r in page}
+    assert ec2.live_ids() == {mine.rule_id, other.rule_id, ingress.rule_id}

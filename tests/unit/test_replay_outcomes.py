@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError, NoCredentialsError
-from event_samples import sample
+from support.event_samples import sample
 
 from egress_guard import queue_url
 from egress_guard.aws import QueueMessage

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from event_samples import GROUP, sample
+from support.event_samples import GROUP, sample
 
 from egress_guard.events import parse_event
 from egress_guard.result import Finding, Result

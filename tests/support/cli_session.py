@@ -1,0 +1,83 @@
+"""The command line run in-process for the unit tests: its environment, a run, its output.
+
+`cli_environment` is what the CLI tests' `cli_env` fixture (tests/unit/conftest.py) sets;
+the estate behind it is `fake_aws.FakeEc2`, through `cli.environment.new_clients`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from egress_guard import cli
+
+REGION = "us-east-1"
+DENYLIST: dict[str, Any] = {
+    "version": 1,
+    "deny": [{"id": "smtp-out", "protocol": "tcp", "ports": "25", "cidr": ["0.0.0.0/0"]}],
+}
+# What the CLI sets itself, or reads from the caller's shell: cleared for every test.
+CLI_VARIABLES = (
+    "DENYLIST_FILE",
+    "DENYLIST_PARAMETER",
+    "MODE",
+    "EXEMPT_TAG",
+    "MEMBER_ROLE_NAME",
+    "NOTIFY_TOPIC_ARN",
+    "POWERTOOLS_METRICS_DISABLED",
+    "POWERTOOLS_LOG_LEVEL",
+    "SWEEP_CONCURRENCY",
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_EC2",
+    "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+)
+
+
+def cli_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI sets some variables itself; monkeypatch puts them back afterwards (set
+    first, so that monkeypatch also removes the ones that were not there). DENYLIST is the
+    smtp-out denylist."""
+    for name in CLI_VARIABLES:
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
+    monkeypatch.setenv("DENYLIST", json.dumps(DENYLIST))
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_REGION", REGION)
+
+
+def write(tmp_path: Path, name: str, content: Any) -> str:
+    path = tmp_path / name
+    path.write_text(content if isinstance(content, str) else json.dumps(content))
+    return str(path)
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    status = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def only_line(err: str) -> str:
+    """stderr holds exactly one line from the CLI (JSON log lines aside)."""
+    lines = [line for line in err.splitlines() if not line.startswith("{")]
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    return lines[0]
+
+
+def refused(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
+    """Runs the CLI expecting exit status 2 with nothing on stdout; returns its one line."""
+    status, out, err = run(capsys, *argv)
+    assert (status, out) == (2, ""), err
+    return only_line(err)
