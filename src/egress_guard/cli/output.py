@@ -94,9 +94,7 @@ FOUND_ACTIONS = frozenset({"revoked", "would-revoke", "failed"})
 def _groups_of(clients: Clients, result: Mapping[str, Any]) -> dict[str, tuple[str, str]]:
     """Name and VPC of the result's groups for a table, from the reads the run made where
     it made them; "-" in the table where they cannot be read."""
-    from botocore.parsers import ResponseParserError
-
-    from egress_guard.aws import AwsErrors
+    from egress_guard.aws import CallErrors
     from egress_guard.settings import Settings
 
     ids = sorted({str(f["GroupId"]) for f in result.get("Findings") or () if f.get("GroupId")})
@@ -107,7 +105,7 @@ def _groups_of(clients: Clients, result: Mapping[str, Any]) -> dict[str, tuple[s
             result.get("Account"), result.get("Region"), Settings.from_env().member_role_name
         )
         found = ec2.group_info(ids)
-    except (*AwsErrors, ResponseParserError):
+    except CallErrors:
         return {}
     return {g: (info.name, info.vpc_id or "") for g, info in found.items()}
 

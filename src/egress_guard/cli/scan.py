@@ -4,7 +4,6 @@ place (account and region) or, with the org options, across many places."""
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 import uuid
 from collections.abc import Callable
@@ -113,6 +112,7 @@ def run_org_scan(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from egress_guard import handler
+    from egress_guard.aws import quiet_credential_warnings
     from egress_guard.places import (
         DEFAULT_CONCURRENCY,
         MetricsTally,
@@ -126,7 +126,7 @@ def run_org_scan(args: argparse.Namespace) -> int:
     set_log_level(args.log_level)
     # A member role that cannot be assumed is reported per place, in one line: not also as
     # botocore's own warning with a traceback on stderr.
-    logging.getLogger("botocore.credentials").setLevel(logging.ERROR)
+    quiet_credential_warnings()
     settings = Settings.from_env()
     role_name = args.role_name or settings.member_role_name or DEFAULT_MEMBER_ROLE
     settings = replace(settings, member_role_name=role_name)
