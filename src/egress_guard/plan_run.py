@@ -26,10 +26,10 @@ from egress_guard.aws import CallErrors, Ec2, answer_text, setup_problem
 from egress_guard.exemptions import Exemption, combine, exemption_of, until_key
 from egress_guard.judge import Judge, PrefixLists, prefix_list_networks
 from egress_guard.limits import Limits, hold_reason
-from egress_guard.log import SERVICE
 from egress_guard.planning import Judged, Plan, differences, judge_both
 from egress_guard.rules import Rule
 from egress_guard.settings import Settings
+from egress_guard.telemetry import SERVICE
 
 logger = Logger(service=SERVICE, child=True)
 

@@ -37,6 +37,7 @@ from egress_guard.cli.environment import (
     prepare_environment,
     resolve_region,
     set_log_level,
+    settings_of,
 )
 from egress_guard.cli.files import json_of, read_bytes, read_json, read_result
 from egress_guard.cli.invoke import add_invoke, run_invoke
@@ -97,6 +98,7 @@ __all__ = [
     "run_restore",
     "run_scan",
     "set_log_level",
+    "settings_of",
     "write_output",
     "write_places_output",
 ]

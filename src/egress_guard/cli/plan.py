@@ -83,16 +83,14 @@ def run_plan(args: argparse.Namespace) -> int:
         Place,
         PlanFailed,
         Planner,
-        configured_limits,
         plan_document,
     )
-    from egress_guard.settings import Settings
     from egress_guard.targets import check_group_id
 
     group_ids = list(dict.fromkeys(check_group_id(g, "--group-id") for g in args.group_ids))
     set_log_level(args.log_level)
-    settings = Settings.from_env()
-    limits = configured_limits()
+    settings = environment.settings_of(args)
+    limits = settings.limits
     new, new_source = _plan_denylist(args.new_denylist)
     region = args.working_region
     clients = environment.new_clients()
