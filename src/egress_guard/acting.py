@@ -19,10 +19,10 @@ from aws_lambda_powertools import Logger
 from egress_guard.aws import AwsErrors, Ec2, error_text
 from egress_guard.exemptions import NOT_EXEMPT, Exemption, combine, exemption_of, until_key
 from egress_guard.limits import hold_reason
-from egress_guard.log import SERVICE
 from egress_guard.result import Finding, Result
 from egress_guard.revoke import GroupOutcome, Offence, fail, log_fields
 from egress_guard.settings import Settings
+from egress_guard.telemetry import SERVICE
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor, Future

@@ -15,8 +15,8 @@ from aws_lambda_powertools import Logger
 from egress_guard.aws import Clients
 from egress_guard.denylist import DenylistError, parse_denylist
 from egress_guard.judge import Judge
-from egress_guard.log import SERVICE
 from egress_guard.settings import Settings
+from egress_guard.telemetry import SERVICE
 
 logger = Logger(service=SERVICE, child=True)
 PARAMETER_MAX_AGE = 300

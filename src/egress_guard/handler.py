@@ -1,18 +1,18 @@
-"""The Lambda entry point: egress_guard.handler.lambda_handler."""
+"""The Lambda entry point, wired: egress_guard.handler.lambda_handler -> service.handle."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from egress_guard import telemetry
 from egress_guard.aws import Clients
-from egress_guard.log import NAMESPACE, SERVICE, current_stderr
 from egress_guard.service import handle
+from egress_guard.settings import Settings, SettingsError
 
-logger = Logger(service=SERVICE, stream=current_stderr())
-metrics = Metrics(service=SERVICE, namespace=NAMESPACE)
+logger = telemetry.package_logger()
+metrics = telemetry.package_metrics()
 clients = Clients()  # once per container, reused by warm invocations
 
 
@@ -20,6 +20,12 @@ clients = Clients()  # once per container, reused by warm invocations
 # becomes the correlation id once the event is parsed (service.handle).
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        # One line naming the variable; raised bare, so the error is that line alone.
+        logger.error("bad setting", error=str(exc))
+        raise SettingsError(str(exc)) from None
     clients.set_own_account(_account_of(context))
 
     def time_left() -> float:
@@ -27,19 +33,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 
     clients.set_time_left(time_left)  # boto3's retries, too, end before Lambda's timeout
     try:
-        return handle(event, clients, metrics, time_left=time_left)
+        return handle(event, clients, metrics, settings=settings, time_left=time_left)
     finally:
-        flush_metrics()
-
-
-def flush_metrics() -> None:
-    """What `@metrics.log_metrics` does after each invocation, less its plain-text
-    "No application metrics to publish" warning on stderr after a no-op invocation (every
-    log line must be one JSON object; Powertools has no setting to silence it)."""
-    if metrics.metric_set:
-        metrics.flush_metrics()
-    # Flushing keeps the set when POWERTOOLS_METRICS_DISABLED is true; never carry it over.
-    metrics.clear_metrics()
+        telemetry.flush_metrics(metrics)
 
 
 def _account_of(context: LambdaContext) -> str | None:

@@ -21,16 +21,15 @@ from datetime import datetime
 from typing import Any, NoReturn
 
 from aws_lambda_powertools import Logger
-from botocore.parsers import ResponseParserError
 
-from egress_guard.aws import AwsErrors, Ec2, error_text, setup_problem
+from egress_guard.aws import CallErrors, Ec2, answer_text, setup_problem
 from egress_guard.exemptions import Exemption, combine, exemption_of, until_key
 from egress_guard.judge import Judge, PrefixLists, prefix_list_networks
 from egress_guard.limits import Limits, hold_reason
-from egress_guard.log import SERVICE
 from egress_guard.planning import Judged, Plan, differences, judge_both
 from egress_guard.rules import Rule
 from egress_guard.settings import Settings
+from egress_guard.telemetry import SERVICE
 
 logger = Logger(service=SERVICE, child=True)
 
@@ -220,7 +219,7 @@ class Planner:
             if len(group_ids) <= TAG_LISTING_THRESHOLD:
                 return ec2.group_tags(group_ids)
             return ec2.groups_tagged((self.exempt_tag, until_key(self.exempt_tag)))
-        except (*AwsErrors, ResponseParserError) as exc:
+        except CallErrors as exc:
             _fail("group tags (which rules are exempt) could not be read", exc)
 
 
@@ -263,7 +262,7 @@ class _Reading:
     def _read(self, what: str, pages: Callable[[], Iterable[list[Rule]]]) -> Iterator[list[Rule]]:
         try:
             yield from pages()
-        except (*AwsErrors, ResponseParserError) as exc:
+        except CallErrors as exc:
             _fail(f"{what} could not be read", exc)
 
     def _judge_pages(self, pages: Iterable[list[Rule]]) -> tuple[int, list[Judged]]:
@@ -293,7 +292,7 @@ class _Reading:
                 continue
             try:
                 self.lists[pl] = prefix_list_networks(self.ec2.prefix_list_cidrs(pl))
-            except (*AwsErrors, ResponseParserError) as exc:
+            except CallErrors as exc:
                 # Judged without its entries, a rule to the list could only be guessed at.
                 _fail(f"prefix list {pl} could not be read", exc)
 
@@ -303,8 +302,7 @@ def _fail(what: str, exc: Exception) -> NoReturn:
     command line to name; any other error as PlanFailed naming what was not read."""
     if setup_problem(exc) is not None:
         raise exc
-    detail = error_text(exc) if not isinstance(exc, ResponseParserError) else str(exc)
-    raise PlanFailed(f"plan not made: {what}: {detail}") from exc
+    raise PlanFailed(f"plan not made: {what}: {answer_text(exc)}") from exc
 
 
 def plan_document(

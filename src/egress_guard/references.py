@@ -12,10 +12,10 @@ from collections.abc import Callable, Iterable
 from aws_lambda_powertools import Logger
 
 from egress_guard.aws import AwsErrors, Ec2, error_text
-from egress_guard.log import SERVICE
 from egress_guard.result import Result
 from egress_guard.rules import Rule
 from egress_guard.targets import GroupTarget
+from egress_guard.telemetry import SERVICE
 
 logger = Logger(service=SERVICE, child=True)
 

@@ -19,13 +19,13 @@ from aws_lambda_powertools import Logger
 from egress_guard.acting import Acting, Invocation
 from egress_guard.aws import AwsErrors, Ec2, error_text
 from egress_guard.judge import Judge, PrefixLists, prefix_list_networks
-from egress_guard.log import SERVICE
 from egress_guard.references import new_vpc_group, referencing
 from egress_guard.result import Finding, Result
 from egress_guard.revoke import GroupOutcome, Offence, act_on_group, log_fields
 from egress_guard.rules import Rule
 from egress_guard.settings import Settings
 from egress_guard.targets import EventError, GroupTarget, Targets
+from egress_guard.telemetry import SERVICE
 
 logger = Logger(service=SERVICE, child=True)
 

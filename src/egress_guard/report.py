@@ -38,7 +38,7 @@ from egress_guard.aws import (
     put_evaluations,
 )
 from egress_guard.judge import Judge
-from egress_guard.log import SERVICE
+from egress_guard.telemetry import SERVICE
 from egress_guard.notice import (
     ACTED,
     NoticeContext,

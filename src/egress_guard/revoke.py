@@ -16,9 +16,9 @@ from aws_lambda_powertools import Logger
 
 from egress_guard.aws import AwsErrors, DryRunResult, Ec2, NotFound, error_text, may_have_applied
 from egress_guard.judge import Judge, PrefixLists
-from egress_guard.log import SERVICE
 from egress_guard.result import Finding, PermissionCheck
 from egress_guard.rules import Rule
+from egress_guard.telemetry import SERVICE
 
 logger = Logger(service=SERVICE, child=True)
 

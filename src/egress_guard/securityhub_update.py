@@ -35,9 +35,9 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from egress_guard.aws import AwsErrors, Clients, error_text
-from egress_guard.log import SERVICE
 from egress_guard.result import Finding, Result
 from egress_guard.targets import HubFinding, HubFindings
+from egress_guard.telemetry import SERVICE
 
 logger = Logger(service=SERVICE, child=True)
 

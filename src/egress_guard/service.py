@@ -16,12 +16,12 @@ from aws_lambda_powertools import Logger, Metrics
 from egress_guard.aws import AwsErrors, Clients
 from egress_guard.denylist_source import load_judge
 from egress_guard.events import parse_event
-from egress_guard.log import SERVICE
 from egress_guard.remediate import Remediator
 from egress_guard.report import log_result, notify, record_metrics, report_to_config
 from egress_guard.result import Result
 from egress_guard.settings import Settings
 from egress_guard.targets import EventError, Targets
+from egress_guard.telemetry import SERVICE
 
 logger = Logger(service=SERVICE, child=True)
 

@@ -1,10 +1,16 @@
-"""Typed settings, read once per invocation from the environment (docs/configuration.md)."""
+"""Typed settings: the environment read and validated once, at the entry (docs/configuration.md).
+
+The Lambda handler reads them once per invocation, the command line once per command (its
+options override them: `Settings.overriding`); both pass the value down. A bad value is a
+`SettingsError` whose one line names the variable. Powertools' variables (POWERTOOLS_*) and
+those boto3 reads itself (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL...) are the libraries' own.
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from egress_guard.limits import DEFAULT_MAX_PERCENT, DEFAULT_MAX_REVOCATIONS, Limits
@@ -16,6 +22,42 @@ DEFAULT_EXEMPT_TAG = "egress-guard:exempt"
 
 class SettingsError(ValueError):
     """An environment variable has a value egress-guard cannot use."""
+
+
+@dataclass(frozen=True, slots=True)
+class AwsTimeouts:
+    """AWS_CONNECT_TIMEOUT and AWS_READ_TIMEOUT (seconds per attempt; botocore reads no
+    variable for them) and AWS_MAX_ATTEMPTS (boto3's own: attempts, the first included).
+    None: the AWS layer's default (aws/clients.py)."""
+
+    connect: float | None = None
+    read: float | None = None
+    attempts: int | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> AwsTimeouts:
+        env = os.environ if env is None else env
+        attempts = _number(env, "AWS_MAX_ATTEMPTS", int, 1)
+        return cls(
+            connect=_number(env, "AWS_CONNECT_TIMEOUT", float, 0.001),
+            read=_number(env, "AWS_READ_TIMEOUT", float, 0.001),
+            attempts=None if attempts is None else int(attempts),
+        )
+
+
+def _number(
+    env: Mapping[str, str], name: str, kind: type[int] | type[float], minimum: float
+) -> float | None:
+    text = env.get(name, "").strip()
+    if not text:
+        return None
+    try:
+        value = kind(text)
+    except ValueError:
+        raise SettingsError(f"{name}: {text!r} is not a number") from None
+    if not value >= minimum:  # also refuses nan
+        raise SettingsError(f"{name}: {text!r} is below {minimum}")
+    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +74,7 @@ class Settings:
     max_revocations_percent: int = DEFAULT_MAX_PERCENT
     revoke_rate: float = DEFAULT_RATE
     revoke_burst: int = DEFAULT_BURST
+    aws: AwsTimeouts = AwsTimeouts()
 
     @property
     def pace(self) -> Pace:
@@ -78,7 +121,27 @@ class Settings:
             max_revocations_percent=DEFAULT_MAX_PERCENT if max_percent is None else max_percent,
             revoke_rate=pace.rate,
             revoke_burst=pace.burst,
+            aws=AwsTimeouts.from_env(env),
         )
+
+    def overriding(
+        self,
+        *,
+        mode: str | None = None,
+        denylist_file: str | None = None,
+        max_revocations: int | None = None,
+    ) -> Settings:
+        """These settings with the command line's options (None: not given) in place of
+        the environment's: a denylist file wins over an inline DENYLIST, and a number of
+        revocations the operator names is that run's only limit (no percentage)."""
+        changed = self
+        if mode is not None:
+            changed = replace(changed, mode="report" if mode == "report" else "enforce")
+        if denylist_file is not None:
+            changed = replace(changed, denylist_file=denylist_file, denylist_inline=None)
+        if max_revocations is not None:
+            changed = replace(changed, max_revocations=max_revocations, max_revocations_percent=0)
+        return changed
 
 
 def _count(value: str | None, name: str, top: int | None) -> int | None:

@@ -926,7 +926,7 @@ def test_aws_options_before_or_after_the_command() -> None:
         assert (args.profile, args.endpoint_url) == ("p", "http://e")
 
 
-def test_options_stand_for_their_environment_variables(
+def test_aws_options_stand_for_their_environment_variables(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("AWS_DEFAULT_PROFILE", "other")
@@ -943,9 +943,18 @@ def test_options_stand_for_their_environment_variables(
     assert "AWS_ACCESS_KEY_ID" not in os.environ
     assert os.environ["AWS_ENDPOINT_URL"] == "http://127.0.0.1:5000"
     assert "AWS_ENDPOINT_URL_EC2" not in os.environ
-    assert os.environ["DENYLIST_FILE"] == os.path.abspath("d.yaml")
-    assert "DENYLIST" not in os.environ
-    assert os.environ["MODE"] == "report"
+
+
+def test_denylist_and_mode_options_override_their_settings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DENYLIST", '{"version": 1, "deny": []}')
+    monkeypatch.setenv("MODE", "enforce")
+    args = cli.build_parser().parse_args(["scan", "--denylist", "d.yaml", "--mode", "report"])
+    settings = cli.settings_of(args)
+    assert settings.denylist_file == os.path.abspath("d.yaml")
+    assert settings.denylist_inline is None  # it would win over the file
+    assert settings.mode == "report"
 
 
 def test_denylist_and_mode_options(

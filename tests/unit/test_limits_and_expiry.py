@@ -304,9 +304,10 @@ def test_max_revocations_on_the_command_line_is_the_runs_only_limit(
     monkeypatch.setenv("MAX_REVOCATIONS", "25")  # monkeypatch restores what the CLI sets
     monkeypatch.setenv("MAX_REVOCATIONS_PERCENT", "10")
 
-    cli.prepare_environment(cli.build_parser().parse_args(["scan", "--max-revocations", "100"]))
+    args = cli.build_parser().parse_args(["scan", "--max-revocations", "100"])
+    cli.prepare_environment(args)
 
-    assert Settings.from_env().limits == Limits(100, 0)
+    assert cli.settings_of(args).limits == Limits(100, 0)
 
 
 @pytest.mark.parametrize(

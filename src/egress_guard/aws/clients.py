@@ -7,9 +7,8 @@ AWS_ENDPOINT_URL_EC2 like any other boto3 program.
 
 from __future__ import annotations
 
-import os
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -22,7 +21,7 @@ from egress_guard import __version__
 from egress_guard.aws.ec2 import Ec2, GroupInfo
 from egress_guard.aws.errors import DEADLINE_MARGIN, OutOfTime
 from egress_guard.pacing import Pace, Pacers, TokenBucket
-from egress_guard.settings import pace_from_env
+from egress_guard.settings import AwsTimeouts, pace_from_env
 
 ROLE_SESSION_SECONDS = 3600
 ROLE_SESSION_NAME = "egress-guard"
@@ -40,44 +39,23 @@ CLIENT_CONFIG = Config(
 )
 
 
-def client_config(env: Mapping[str, str] | None = None) -> Config:
-    """`CLIENT_CONFIG`, with the timeouts and attempts the environment asks for.
+def client_config(timeouts: AwsTimeouts | None = None) -> Config:
+    """`CLIENT_CONFIG`, with the timeouts and attempts the settings ask for (None: as the
+    environment says, read through settings.py; a bad value is a SettingsError).
 
-    Retries stay boto3's own adaptive mode. ``AWS_MAX_ATTEMPTS`` is boto3's standard
-    variable (total attempts, the first included); ``AWS_CONNECT_TIMEOUT`` and
-    ``AWS_READ_TIMEOUT`` (seconds, per attempt) are egress-guard's, as botocore reads no
-    variable for them. The worst case of one call is about attempts x (connect + read)
-    plus backoff, so lower them together with the Lambda timeout. Read when a client is
-    created, i.e. once per container.
+    Retries stay boto3's own adaptive mode. The worst case of one call is about attempts x
+    (connect + read) plus backoff, so lower them together with the Lambda timeout. Read
+    when a client is created, i.e. once per container.
     """
-    env = os.environ if env is None else env
+    timeouts = AwsTimeouts.from_env() if timeouts is None else timeouts
     overrides: dict[str, Any] = {}
-    for name, key in (
-        ("AWS_CONNECT_TIMEOUT", "connect_timeout"),
-        ("AWS_READ_TIMEOUT", "read_timeout"),
-    ):
-        seconds = _number(env, name, float, 0.001)
-        if seconds is not None:
-            overrides[key] = seconds
-    attempts = _number(env, "AWS_MAX_ATTEMPTS", int, 1)
-    if attempts is not None:
-        overrides["retries"] = {"mode": "adaptive", "total_max_attempts": attempts}
+    if timeouts.connect is not None:
+        overrides["connect_timeout"] = timeouts.connect
+    if timeouts.read is not None:
+        overrides["read_timeout"] = timeouts.read
+    if timeouts.attempts is not None:
+        overrides["retries"] = {"mode": "adaptive", "total_max_attempts": timeouts.attempts}
     return CLIENT_CONFIG.merge(Config(**overrides)) if overrides else CLIENT_CONFIG
-
-
-def _number(
-    env: Mapping[str, str], name: str, kind: type[int] | type[float], minimum: float
-) -> float | None:
-    text = env.get(name, "").strip()
-    if not text:
-        return None
-    try:
-        value = kind(text)
-    except ValueError:
-        raise ValueError(f"{name}: {text!r} is not a number") from None
-    if not value >= minimum:  # also refuses nan
-        raise ValueError(f"{name}: {text!r} is below {minimum}")
-    return value
 
 
 MAX_BACKOFF = 20.0  # botocore's cap on one backoff (standard and adaptive modes)
@@ -102,9 +80,15 @@ class Clients:
     (`DeferredRefreshableCredentials`: first assumed when a client first signs a request).
     `own_account` comes from the Lambda context when there is one (free), else from STS
     once. `clock` (tests only) is the time the member credentials' expiry is judged by.
+    `timeouts`: the settings' (AWS_CONNECT_TIMEOUT, AWS_READ_TIMEOUT, AWS_MAX_ATTEMPTS).
     """
 
-    def __init__(self, *, clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        timeouts: AwsTimeouts | None = None,
+    ) -> None:
         # Reentrant: a member client's first request assumes the role through the STS
         # client that `_client` hands out.
         self._lock = threading.RLock()
@@ -115,6 +99,7 @@ class Clients:
         self._session: botocore.session.Session | None = None
         self._members: dict[str, botocore.session.Session] = {}  # role ARN -> its session
         self._clock = clock
+        self._timeouts = timeouts  # None: the environment's, when the first client is made
         self._own_account: str | None = None
         self._time_left: Callable[[], float] | None = None
         self._parameters: Any = None
@@ -260,7 +245,8 @@ class Clients:
             client = self._cache.get(key)
             if client is None:
                 session = self._botocore() if role_arn is None else self._member(role_arn, region)
-                client = session.create_client(service, region_name=region, config=client_config())
+                config = client_config(self._timeouts)
+                client = session.create_client(service, region_name=region, config=config)
                 self._cache[key] = client = self._watch_deadline(client)
             return client
 

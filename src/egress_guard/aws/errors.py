@@ -6,6 +6,8 @@ may have taken effect) and the one line that names it; no AWS calls here.
 
 from __future__ import annotations
 
+import logging
+
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
@@ -34,6 +36,10 @@ NOT_FOUND = frozenset(
 )
 
 AwsErrors = (ClientError, BotoCoreError)
+# Every error an AWS call may raise: AwsErrors, and an answer that is not AWS's at all (an
+# HTML page from a proxy, a truncated body), which botocore raises outside BotoCoreError.
+# The one family code outside this package catches: no botocore import there.
+CallErrors = (ClientError, BotoCoreError, ResponseParserError)
 
 # No attempt (first or retry) is sent that could end, at its connect and read timeouts
 # and the longest backoff boto3 may sleep after it, within this many seconds of the
@@ -87,6 +93,18 @@ def error_text(exc: Exception) -> str:
         message = exc.response.get("Error", {}).get("Message", "")
         return f"{error_code(exc)}: {message}".rstrip(": ")
     return f"{type(exc).__name__}: {exc}"
+
+
+def answer_text(exc: Exception) -> str:
+    """`error_text`, except for an answer that is not AWS's: its own words (the parser
+    names what it could not read)."""
+    return str(exc) if isinstance(exc, ResponseParserError) else error_text(exc)
+
+
+def quiet_credential_warnings() -> None:
+    """botocore's own warning (with a traceback) when a member role cannot be assumed
+    silenced: the command line reports such a place in one line of its own."""
+    logging.getLogger("botocore.credentials").setLevel(logging.ERROR)
 
 
 # --- a place that could not be worked in (the command line's org scan) ------------------------

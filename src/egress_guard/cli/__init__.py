@@ -37,6 +37,7 @@ from egress_guard.cli.environment import (
     prepare_environment,
     resolve_region,
     set_log_level,
+    settings_of,
 )
 from egress_guard.cli.files import json_of, read_bytes, read_json, read_result
 from egress_guard.cli.invoke import add_invoke, run_invoke
@@ -97,6 +98,7 @@ __all__ = [
     "run_restore",
     "run_scan",
     "set_log_level",
+    "settings_of",
     "write_output",
     "write_places_output",
 ]
@@ -204,10 +206,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error(f"{flag} means nothing for {args.command}")
     prepare_environment(args)
     # Imported after the environment is prepared; none of these imports Powertools.
-    from botocore.exceptions import BotoCoreError, ClientError
-    from botocore.parsers import ResponseParserError
-
-    from egress_guard.aws import error_text, setup_problem
+    from egress_guard.aws import CallErrors, error_text, setup_problem
     from egress_guard.denylist import DenylistError
     from egress_guard.restore import RestoreInputError, RestoreRefused
     from egress_guard.settings import SettingsError
@@ -227,7 +226,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         RestoreRefused,
     ) as exc:
         return fail(str(exc))
-    except (ClientError, BotoCoreError, ResponseParserError) as exc:
+    except CallErrors as exc:
         # Credentials, profile, region, endpoint, or an answer that is not AWS's: exit 2
         # naming it, before any result could claim the estate clean.
         problem = setup_problem(exc)

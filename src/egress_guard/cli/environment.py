@@ -1,5 +1,9 @@
-"""The command's environment: options as environment variables, the region, the profile's
-credentials, the AWS clients, the log level, bad input and the exit status.
+"""The command's environment: its settings, the AWS options, region and clients, the log
+level, bad input and the exit status.
+
+The options that stand for egress-guard settings (--denylist, --mode, --max-revocations)
+override the environment's in one `Settings` value (`settings_of`); the AWS ones are set as
+the AWS CLI's environment variables, which boto3 reads itself.
 
 `new_clients` is the seam tests replace: commands call it as `environment.new_clients()`.
 """
@@ -12,10 +16,11 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
-from egress_guard.log import SERVICE
+from egress_guard.telemetry import SERVICE
 
 if TYPE_CHECKING:
     from egress_guard.aws import Clients
+    from egress_guard.settings import Settings
 
 PROG = "egress-guard"
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
@@ -33,8 +38,8 @@ def fail(message: str, status: int = EXIT_BAD_INPUT) -> int:
 
 
 def prepare_environment(args: argparse.Namespace) -> None:
-    """Before Powertools and boto3 are imported: metrics off, log level, and the options
-    that stand for environment variables (the AWS ones as the AWS CLI reads them)."""
+    """Before Powertools and boto3 are imported: metrics off, log level, and the AWS
+    options as the AWS CLI's environment variables."""
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     level = getattr(args, "log_level", None)
     level = level or os.environ.get("POWERTOOLS_LOG_LEVEL", "").strip().upper()
@@ -60,15 +65,20 @@ def prepare_environment(args: argparse.Namespace) -> None:
             ):
                 del os.environ[name]
         os.environ["AWS_ENDPOINT_URL"] = args.endpoint_url
-    if getattr(args, "denylist", None):
-        os.environ["DENYLIST_FILE"] = os.path.abspath(args.denylist)
-        os.environ.pop("DENYLIST", None)  # it would win over DENYLIST_FILE
-    if getattr(args, "mode", None):
-        os.environ["MODE"] = args.mode
-    if getattr(args, "max_revocations", None) is not None:
+
+
+def settings_of(args: argparse.Namespace) -> Settings:
+    """The environment's settings, read and validated once (SettingsError naming a bad
+    variable: exit 2), with the command's options in their place."""
+    from egress_guard.settings import Settings
+
+    denylist = getattr(args, "denylist", None)
+    return Settings.from_env().overriding(
+        mode=getattr(args, "mode", None),
+        denylist_file=os.path.abspath(denylist) if denylist else None,
         # The operator names the number they accept: that alone is the limit of this run.
-        os.environ["MAX_REVOCATIONS"] = str(args.max_revocations)
-        os.environ["MAX_REVOCATIONS_PERCENT"] = "0"
+        max_revocations=getattr(args, "max_revocations", None),
+    )
 
 
 ENVIRONMENT_CREDENTIALS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
@@ -100,7 +110,12 @@ def new_clients() -> Clients:
 
 
 def set_log_level(level: str) -> None:
-    """The level of the package's loggers, also those made before the CLI ran (in tests)."""
+    """The package's logger made (the parent of every module's; after prepare_environment,
+    so that it starts at the level asked for), and the level of the package's loggers, also
+    those made before the CLI ran (in tests)."""
+    from egress_guard.telemetry import package_logger
+
+    package_logger()
     for name, found in list(logging.root.manager.loggerDict.items()):
         # Existing loggers only: making one where a placeholder is would come between the
         # package's child loggers and the handler's logger, their parent.

@@ -1,4 +1,4 @@
-"""The `invoke` command: the handler run on an event file, its result printed."""
+"""The `invoke` command: an event file handled as the Lambda function would, result printed."""
 
 from __future__ import annotations
 
@@ -39,9 +39,10 @@ def add_invoke(command: Callable[..., argparse.ArgumentParser]) -> None:
 
 def run_invoke(args: argparse.Namespace) -> int:
     event = read_json(args.event, "event")
-    from egress_guard import handler
+    settings = environment.settings_of(args)
     from egress_guard.events import parse_event
     from egress_guard.service import handle
+    from egress_guard.telemetry import package_metrics
 
     region = args.working_region
     named = parse_event(event).region
@@ -55,11 +56,18 @@ def run_invoke(args: argparse.Namespace) -> int:
     set_log_level(args.log_level)
     clients = environment.new_clients()
     clients.own_account()  # credentials and endpoint work, before anything is judged
+    metrics = package_metrics()
     return run_and_print(
         args,
-        handler.metrics,
+        metrics,
         clients,
         lambda progress: handle(
-            event, clients, handler.metrics, force_dry_run=args.dry_run, progress=progress
+            event,
+            clients,
+            metrics,
+            settings=settings,
+            force_dry_run=args.dry_run,
+            progress=progress,
         ),
+        settings=settings,
     )

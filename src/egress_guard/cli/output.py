@@ -1,7 +1,7 @@
 """Writing results on stdout (JSON, a table or CSV) and progress on stderr.
 
-Also `run_and_print`: one invocation of the handler (invoke, scan) with progress, its
-result printed, its metrics flushed and its exit status.
+Also `run_and_print`: one invocation (invoke, scan) as the Lambda function's, with
+progress, its result printed, its metrics flushed and its exit status.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools import Metrics
 
     from egress_guard.aws import Clients
+    from egress_guard.settings import Settings
 
 
 def run_and_print(
@@ -27,10 +28,13 @@ def run_and_print(
     clients: Clients,
     call: Callable[[Callable[[str], None]], dict[str, Any]],
     account: str | None = None,
+    *,
+    settings: Settings,
 ) -> int:
     """Runs one invocation with progress, prints its result, flushes metrics."""
     from egress_guard.places import is_merged
     from egress_guard.service import PlacesFailed, RemediationFailed
+    from egress_guard.telemetry import publish_metrics
 
     # Powertools Metrics instances share one metric set, and printing it once 100 values
     # pile up ignores POWERTOOLS_METRICS_DISABLED: start each command from an empty one.
@@ -47,8 +51,7 @@ def run_and_print(
         progress.close()
     if is_merged(output):
         write_places_output(args, output)
-        if metrics.metric_set:
-            metrics.flush_metrics()
+        publish_metrics(metrics)
         if failure is not None:
             return fail(f"remediation failed: {failure}", EXIT_FAILED)
         return EXIT_OK
@@ -61,10 +64,10 @@ def run_and_print(
 
         within = timedelta(days=args.expiring_within)
         output["ExpiringExemptions"] = expiring(output, datetime.now(UTC), within)
-    groups = _groups_of(clients, output) if args.output != "json" else {}
+    role_name = settings.member_role_name
+    groups = _groups_of(clients, output, role_name) if args.output != "json" else {}
     write_output(args, output, "result", groups)
-    if metrics.metric_set:
-        metrics.flush_metrics()  # printed only when POWERTOOLS_METRICS_DISABLED is false
+    publish_metrics(metrics)  # printed only when POWERTOOLS_METRICS_DISABLED is false
     if failure is not None:
         return fail(f"remediation failed: {failure}", EXIT_FAILED)
     if getattr(args, "fail_on_findings", False):
@@ -91,23 +94,20 @@ def write_places_output(args: argparse.Namespace, data: Mapping[str, Any]) -> No
 FOUND_ACTIONS = frozenset({"revoked", "would-revoke", "failed"})
 
 
-def _groups_of(clients: Clients, result: Mapping[str, Any]) -> dict[str, tuple[str, str]]:
+def _groups_of(
+    clients: Clients, result: Mapping[str, Any], role_name: str | None
+) -> dict[str, tuple[str, str]]:
     """Name and VPC of the result's groups for a table, from the reads the run made where
     it made them; "-" in the table where they cannot be read."""
-    from botocore.parsers import ResponseParserError
-
-    from egress_guard.aws import AwsErrors
-    from egress_guard.settings import Settings
+    from egress_guard.aws import CallErrors
 
     ids = sorted({str(f["GroupId"]) for f in result.get("Findings") or () if f.get("GroupId")})
     if not ids:
         return {}
     try:
-        ec2 = clients.ec2(
-            result.get("Account"), result.get("Region"), Settings.from_env().member_role_name
-        )
+        ec2 = clients.ec2(result.get("Account"), result.get("Region"), role_name)
         found = ec2.group_info(ids)
-    except (*AwsErrors, ResponseParserError):
+    except CallErrors:
         return {}
     return {g: (info.name, info.vpc_id or "") for g, info in found.items()}
 

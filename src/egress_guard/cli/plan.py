@@ -78,24 +78,19 @@ def run_plan(args: argparse.Namespace) -> int:
     """Exit 0 when NEW and CURRENT revoke the same rules, 1 when they differ."""
     from datetime import UTC, datetime
 
-    from botocore.exceptions import BotoCoreError, ClientError
-    from botocore.parsers import ResponseParserError
-
-    from egress_guard.aws import error_text, setup_problem
+    from egress_guard.aws import CallErrors, error_text, setup_problem
     from egress_guard.plan_run import (
         Place,
         PlanFailed,
         Planner,
-        configured_limits,
         plan_document,
     )
-    from egress_guard.settings import Settings
     from egress_guard.targets import check_group_id
 
     group_ids = list(dict.fromkeys(check_group_id(g, "--group-id") for g in args.group_ids))
     set_log_level(args.log_level)
-    settings = Settings.from_env()
-    limits = configured_limits()
+    settings = environment.settings_of(args)
+    limits = settings.limits
     new, new_source = _plan_denylist(args.new_denylist)
     region = args.working_region
     clients = environment.new_clients()
@@ -116,7 +111,7 @@ def run_plan(args: argparse.Namespace) -> int:
             groups = _plan_groups(place, planned_places[0]) if args.output != "json" else {}
     except PlanFailed as exc:
         return fail(str(exc))
-    except (ClientError, BotoCoreError, ResponseParserError) as exc:
+    except CallErrors as exc:
         # Whatever AWS said, a plan that could not be made is never "no difference" (0)
         # nor "a difference" (1).
         return fail(setup_problem(exc) or f"plan not made: AWS error: {error_text(exc)}")
@@ -189,13 +184,13 @@ def _configured_denylist(settings: Any, clients: Clients) -> tuple[Any, str]:
 
 def _plan_groups(place: Any, planned: Any) -> dict[str, tuple[str, str]]:
     """Name and VPC of the changed rules' groups, for a table (mostly read already)."""
-    from botocore.exceptions import BotoCoreError, ClientError
+    from egress_guard.aws import AwsErrors
 
     ids = sorted({c.rule.group_id for c in planned.plan.changes})
     if not ids:
         return {}
     try:
         found = place.ec2.group_info(ids)
-    except (ClientError, BotoCoreError):
+    except AwsErrors:
         return {}
     return {g: (info.name, info.vpc_id or "") for g, info in found.items()}

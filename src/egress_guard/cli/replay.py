@@ -1,4 +1,4 @@
-"""The `replay` command: the failure queue's messages run through the handler again."""
+"""The `replay` command: the failure queue's messages handled again, as the function would."""
 
 from __future__ import annotations
 
@@ -48,29 +48,30 @@ def add_replay(command: Callable[..., argparse.ArgumentParser]) -> None:
 
 
 def run_replay(args: argparse.Namespace) -> int:
-    from egress_guard import handler, replay
+    from egress_guard import replay
     from egress_guard.aws import FailureQueue
     from egress_guard.service import RemediationFailed, handle
+    from egress_guard.telemetry import package_metrics, publish_metrics
 
     try:
         url = replay.check_queue_url(args.queue)
     except ValueError as exc:
         raise BadInput(str(exc)) from None
+    settings = environment.settings_of(args)
     set_log_level(args.log_level)
     clients = environment.new_clients()
     clients.own_account()  # credentials and endpoint work, before anything is received
     queue = FailureQueue(
         clients.client("sqs", replay.queue_region(url) or args.working_region), url
     )
-    metrics = handler.metrics
+    metrics = package_metrics()
 
     def run(event: Mapping[str, Any]) -> Mapping[str, Any]:
         metrics.clear_metrics()  # as `run_and_print`: each message from an empty metric set
         try:
-            return handle(event, clients, metrics, force_dry_run=args.dry_run)
+            return handle(event, clients, metrics, settings=settings, force_dry_run=args.dry_run)
         finally:
-            if metrics.metric_set:
-                metrics.flush_metrics()  # printed only when POWERTOOLS_METRICS_DISABLED is false
+            publish_metrics(metrics)  # printed only when POWERTOOLS_METRICS_DISABLED is false
 
     def failure_of(exc: BaseException) -> Mapping[str, Any] | None:
         return exc.result.to_dict() if isinstance(exc, RemediationFailed) else None

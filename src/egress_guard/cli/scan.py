@@ -4,7 +4,6 @@ place (account and region) or, with the org options, across many places."""
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 import uuid
 from collections.abc import Callable
@@ -89,20 +88,28 @@ def run_scan(args: argparse.Namespace) -> int:
         groups=tuple(GroupTarget(g, must_exist=True) for g in group_ids),
         sweep=not group_ids,
     )
-    from egress_guard import handler
+    settings = environment.settings_of(args)
     from egress_guard.service import run_targets
+    from egress_guard.telemetry import package_metrics
 
     set_log_level(args.log_level)
     clients = environment.new_clients()
     account = clients.own_account()  # credentials and endpoint work; the result names it
+    metrics = package_metrics()
     return run_and_print(
         args,
-        handler.metrics,
+        metrics,
         clients,
         lambda progress: run_targets(
-            targets, clients, handler.metrics, force_dry_run=args.dry_run, progress=progress
+            targets,
+            clients,
+            metrics,
+            settings=settings,
+            force_dry_run=args.dry_run,
+            progress=progress,
         ),
         account=account,
+        settings=settings,
     )
 
 
@@ -112,7 +119,7 @@ def run_org_scan(args: argparse.Namespace) -> int:
     check_org_options(args)
     from dataclasses import replace
 
-    from egress_guard import handler
+    from egress_guard.aws import quiet_credential_warnings
     from egress_guard.places import (
         DEFAULT_CONCURRENCY,
         MetricsTally,
@@ -121,13 +128,13 @@ def run_org_scan(args: argparse.Namespace) -> int:
         run_units,
         sweep_unit,
     )
-    from egress_guard.settings import Settings
+    from egress_guard.telemetry import package_metrics, publish_metrics
 
+    settings = environment.settings_of(args)
     set_log_level(args.log_level)
     # A member role that cannot be assumed is reported per place, in one line: not also as
     # botocore's own warning with a traceback on stderr.
-    logging.getLogger("botocore.credentials").setLevel(logging.ERROR)
-    settings = Settings.from_env()
+    quiet_credential_warnings()
     role_name = args.role_name or settings.member_role_name or DEFAULT_MEMBER_ROLE
     settings = replace(settings, member_role_name=role_name)
     concurrency = args.concurrency or DEFAULT_CONCURRENCY
@@ -135,7 +142,7 @@ def run_org_scan(args: argparse.Namespace) -> int:
     clients.groups_seen = None  # many places' groups: the table reads none of them
     clients.own_account()  # credentials and endpoint work, before anything else
     places, unreachable = places_of(args, clients, role_name, concurrency, "scan")
-    metrics = handler.metrics
+    metrics = package_metrics()
     metrics.clear_metrics()
     tally = MetricsTally()
     event_id = f"cli-scan-{uuid.uuid4()}"
@@ -164,8 +171,7 @@ def run_org_scan(args: argparse.Namespace) -> int:
     )
     write_places_output(args, output)
     tally.flush_into(metrics)
-    if metrics.metric_set:
-        metrics.flush_metrics()  # printed only when POWERTOOLS_METRICS_DISABLED is false
+    publish_metrics(metrics)
     totals = output["Totals"]
     if not output["Return"]:
         return fail(

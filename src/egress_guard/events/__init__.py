@@ -1,6 +1,8 @@
 """Event parsing: any supported event to `Targets`, with no AWS calls.
 
-`parse_event` recognises the shape and hands it to one module per source:
+`parse_event` recognises the shape and hands it to one module per source; an EventBridge
+event goes to the module whose `ROUTES` name its source and detail-type (`ROUTES` here is
+their table, which the template's rules are tested against):
 
 - cloudtrail: EventBridge "AWS API Call via CloudTrail" (aws.ec2) and raw CloudTrail records
 - config: EventBridge Config item/compliance changes and Config custom-rule invocations
@@ -21,9 +23,10 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from egress_guard.events import cloudtrail, config, schedule, securityhub
 from egress_guard.events._access import Node, key_list, kind, short
-from egress_guard.events._envelope import Envelope, read_envelope
-from egress_guard.events.cloudtrail import parse_cloudtrail
+from egress_guard.events._envelope import Envelope, Route, read_envelope
+from egress_guard.events.cloudtrail import CLOUDTRAIL_DETAIL_TYPE, parse_cloudtrail
 from egress_guard.events.config import parse_config
 from egress_guard.events.failure_record import (
     FailedInvocation,
@@ -34,13 +37,16 @@ from egress_guard.events.manual import KEYS as MANUAL_KEYS
 from egress_guard.events.manual import parse_manual
 from egress_guard.events.place import KIND_KEY as PLACE_KEY
 from egress_guard.events.place import parse_place
-from egress_guard.events.schedule import parse_schedule
-from egress_guard.events.securityhub import parse_securityhub
 from egress_guard.targets import EventError, Targets
 
-__all__ = ["EventError", "parse_event"]
+__all__ = ["ROUTES", "EventError", "Route", "parse_event"]
 
-CLOUDTRAIL_DETAIL_TYPE = "AWS API Call via CloudTrail"
+# (source, detail-type) -> its route, from the source modules' own declarations.
+ROUTES: Mapping[tuple[str, str], Route] = {
+    (route.source, route.detail_type): route
+    for module in (cloudtrail, config, securityhub, schedule)
+    for route in module.ROUTES
+}
 EXPECTED = (
     "expected an EventBridge event (source, detail-type, detail), a CloudTrail record "
     "(eventSource, eventName), a Config rule invocation (invokingEvent, resultToken) or a "
@@ -83,17 +89,19 @@ def _replayed(failed: FailedInvocation) -> str:
 
 
 def _eventbridge(root: Node, envelope: Envelope) -> Targets:
-    source = envelope.source
-    if source == "aws.ec2" and envelope.detail_type == CLOUDTRAIL_DETAIL_TYPE:
-        return parse_cloudtrail(envelope.detail, envelope)
-    if source == "aws.config":
-        return parse_config(root, envelope)
-    if source == "aws.securityhub":
-        return parse_securityhub(envelope)
-    if source == "aws.events":
-        return parse_schedule(envelope)
+    source, detail_type = envelope.source, envelope.detail_type
+    route = ROUTES.get((source, detail_type))
+    if route is not None:
+        return route.parse(root, envelope)
+    known = [repr(t) for (s, t) in ROUTES if s == source]
+    if known:
+        raise EventError(
+            f"unsupported EventBridge event: source {short(source)}, detail-type: "
+            f"{short(detail_type)} is not a supported {source} event "
+            f"(expected {' or '.join(known)})"
+        )
     raise EventError(
         f"unsupported EventBridge event: source {short(source)}, detail-type "
-        f"{short(envelope.detail_type)}; expected aws.ec2 {CLOUDTRAIL_DETAIL_TYPE!r}, aws.config "
+        f"{short(detail_type)}; expected aws.ec2 {CLOUDTRAIL_DETAIL_TYPE!r}, aws.config "
         "item or compliance changes, aws.securityhub findings or an aws.events schedule"
     )

@@ -1,4 +1,4 @@
-"""The EventBridge envelope shared by every EventBridge-delivered source.
+"""The EventBridge envelope shared by every EventBridge-delivered source, and its routes.
 
 {"version": "0", "id": ..., "detail-type": ..., "source": ..., "account": ...,
  "time": ..., "region": ..., "resources": [...], "detail": {...}}
@@ -6,10 +6,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from egress_guard.events._access import Node
-from egress_guard.targets import check_account, check_region
+from egress_guard.targets import Targets, check_account, check_region
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,3 +32,14 @@ def read_envelope(event: Node) -> Envelope:
         region=event.opt_id_text("region", check_region),
         detail=event.node("detail"),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """An EventBridge `source` and `detail-type` a source module parses, and its parser
+    (given the whole event and its envelope). Each source module declares its own as
+    `ROUTES`; events/__init__.py dispatches on them, and the template's rules route them."""
+
+    source: str
+    detail_type: str
+    parse: Callable[[Node, Envelope], Targets]

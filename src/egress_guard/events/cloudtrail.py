@@ -28,7 +28,7 @@ import re
 from dataclasses import replace
 
 from egress_guard.events._access import Node, short
-from egress_guard.events._envelope import Envelope
+from egress_guard.events._envelope import Envelope, Route
 from egress_guard.events._permissions import CLOUDTRAIL, specs_from_permissions
 from egress_guard.events.actor import actor_of
 from egress_guard.targets import (
@@ -190,3 +190,13 @@ def _walk(node: Node | None, keys: tuple[str, ...]) -> Node | None:
             return None
         node = node.opt_node(key)
     return node
+
+
+CLOUDTRAIL_DETAIL_TYPE = "AWS API Call via CloudTrail"
+ROUTES = (
+    Route(
+        "aws.ec2",
+        CLOUDTRAIL_DETAIL_TYPE,
+        lambda _, envelope: parse_cloudtrail(envelope.detail, envelope),
+    ),
+)

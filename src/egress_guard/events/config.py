@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from egress_guard.events._access import MAX_TOKEN, Node, check_timestamp, parse_arn, short
-from egress_guard.events._envelope import Envelope
+from egress_guard.events._envelope import Envelope, Route
 from egress_guard.ids import SECURITY_GROUP
 from egress_guard.targets import (
     ConfigInvocation,
@@ -201,3 +201,9 @@ def _resource_targets(base: Targets, resource: _Resource) -> Targets:
     if resource.status in DELETED:
         return replace(base, reason=f"group {group_id} deleted ({resource.status})")
     return replace(base, groups=(GroupTarget(group_id),))
+
+
+ROUTES = (
+    Route("aws.config", ITEM_CHANGE, lambda _, envelope: _item_change(envelope)),
+    Route("aws.config", COMPLIANCE_CHANGE, lambda _, envelope: _compliance_change(envelope)),
+)

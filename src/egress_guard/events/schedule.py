@@ -6,7 +6,7 @@ rules added while the function was broken). The event names no group, only where
 
 from __future__ import annotations
 
-from egress_guard.events._envelope import Envelope
+from egress_guard.events._envelope import Envelope, Route
 from egress_guard.targets import EventError, Targets
 
 SCHEDULED = "Scheduled Event"
@@ -26,3 +26,6 @@ def parse_schedule(envelope: Envelope) -> Targets:
         region=envelope.region,
         sweep=True,
     )
+
+
+ROUTES = (Route("aws.events", SCHEDULED, lambda _, envelope: parse_schedule(envelope)),)

@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 from egress_guard.events._access import MAX_ITEMS, Node
-from egress_guard.events._envelope import Envelope
+from egress_guard.events._envelope import Envelope, Route
 from egress_guard.targets import (
     EventError,
     GroupTarget,
@@ -242,3 +242,9 @@ def _group_id(resource: Node) -> tuple[str, re.Match[str] | None]:
             f"(arn:aws:ec2:<region>:<account>:security-group/sg-...) and no Details GroupId"
         )
     return from_details, None
+
+
+ROUTES = tuple(
+    Route("aws.securityhub", detail_type, lambda _, envelope: parse_securityhub(envelope))
+    for detail_type in KINDS
+)
