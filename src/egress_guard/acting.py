@@ -19,6 +19,7 @@ from aws_lambda_powertools import Logger
 from egress_guard.aws import AwsErrors, Ec2, error_text
 from egress_guard.exemptions import NOT_EXEMPT, Exemption, combine, exemption_of, until_key
 from egress_guard.limits import hold_reason
+from egress_guard.progress import GroupsActed, Progress
 from egress_guard.result import Finding, Result
 from egress_guard.revoke import GroupOutcome, Offence, fail, log_fields
 from egress_guard.settings import Settings
@@ -42,7 +43,7 @@ class Invocation:
     dry_run: bool
     act: Callable[[str, list[Offence]], GroupOutcome]  # acts on one group's rules due
     clock: Callable[[], datetime]  # the time expiring exemptions are judged at
-    progress: Callable[[str], None]
+    progress: Progress
     who: Mapping[str, Any]  # the actor, on each decision's log line (CloudTrail)
 
 
@@ -215,14 +216,13 @@ class Acting:
         return self._pool
 
     def _collect(self) -> None:
-        verb = "checking" if self.invocation.dry_run else "revoking"
         total = len(self._slots)
         for number, slot in enumerate(self._slots, 1):
             outcomes = [slot.decided]
             if slot.acted is not None:
                 acted = slot.acted
                 outcomes.append(acted if isinstance(acted, GroupOutcome) else acted.result())
-            self.invocation.progress(f"{verb} {number}/{total} groups")
+            self.invocation.progress(GroupsActed(number, total, self.invocation.dry_run))
             for outcome in outcomes:
                 self.result.findings.extend(outcome.findings)
                 self.result.revoked.extend(outcome.revoked)

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from egress_guard.aws import Clients, place_problem
 from egress_guard.ids import AccountId, Region
+from egress_guard.progress import AtPlace, PlaceDone, Progress, Step, ignore
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Metrics
@@ -104,37 +105,33 @@ def parse_place(text: str) -> Place:
 
 # --- running units ---------------------------------------------------------------------------
 
-Unit = Callable[[Place, Callable[[str], None]], Mapping[str, Any]]
+Unit = Callable[[Place, Progress], Mapping[str, Any]]
 
 
 class PlaceProgress:
-    """Progress of many places on one `Progress` (cli): a line for each place done, and
-    the latest message of the places at work in between. Thread-safe."""
+    """Progress of many places on one callback: each place's own steps as `AtPlace`, and a
+    `PlaceDone` for each place finished (counted here). Thread-safe."""
 
-    def __init__(self, show: Callable[[str], None], total: int) -> None:
-        self._show = show
+    def __init__(self, progress: Progress, total: int) -> None:
+        self._progress = progress
         self._total = total
         self._done = 0
         self._lock = threading.Lock()
 
-    def of(self, place: Place) -> Callable[[str], None]:
-        def tell(message: str) -> None:
+    def of(self, place: Place) -> Progress:
+        def tell(step: Step) -> None:
             with self._lock:
-                self._show(f"scanning {place}: {message}")
+                self._progress(AtPlace(str(place), step))
 
         return tell
 
     def finished(self, outcome: Outcome) -> None:
-        from egress_guard.table import result_summary
-
         with self._lock:
             self._done += 1
-            if outcome.result is not None:
-                text = result_summary(outcome.result)
-            else:
-                text = f"{outcome.place}: not scanned: {outcome.error}"
-            # "[k/n]" first: a phase of its own, so that each place's line stays.
-            self._show(f"[{self._done}/{self._total}] {text}")
+            done = PlaceDone(
+                self._done, self._total, str(outcome.place), outcome.result, outcome.error
+            )
+            self._progress(done)
 
 
 def run_units(
@@ -150,7 +147,7 @@ def run_units(
 
     def run(place: Place) -> Outcome:
         start = time.perf_counter()
-        tell = progress.of(place) if progress else _quiet
+        tell = progress.of(place) if progress else ignore
         try:
             result = unit(place, tell)
         except Exception as exc:  # every cause is reported, as the place's reason
@@ -165,10 +162,6 @@ def run_units(
         return []
     with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(places)))) as pool:
         return list(pool.map(run, places))
-
-
-def _quiet(_: str) -> None:
-    return None
 
 
 def sweep_unit(
@@ -186,7 +179,7 @@ def sweep_unit(
     from egress_guard.service import RemediationFailed, run_targets
     from egress_guard.targets import Targets
 
-    def sweep(place: Place, progress: Callable[[str], None]) -> Mapping[str, Any]:
+    def sweep(place: Place, progress: Progress) -> Mapping[str, Any]:
         clients.assume_now(place.account, place.region, settings.member_role_name)
         targets = Targets(
             source=source,

@@ -27,6 +27,7 @@ from egress_guard.exemptions import Exemption, combine, exemption_of, until_key
 from egress_guard.judge import Judge, PrefixLists, prefix_list_networks
 from egress_guard.limits import Limits, hold_reason
 from egress_guard.planning import Judged, Plan, differences, judge_both
+from egress_guard.progress import PlanPageRead, Progress, ignore
 from egress_guard.rules import Rule
 from egress_guard.settings import Settings
 from egress_guard.telemetry import SERVICE
@@ -36,7 +37,6 @@ logger = Logger(service=SERVICE, child=True)
 # Above this many groups, exemption tags are read by two tag-filtered listings of the
 # region (the exempt tag and its -until form) rather than group by group.
 TAG_LISTING_THRESHOLD = 50
-Progress = Callable[[str], None]
 
 
 class PlanFailed(Exception):
@@ -125,7 +125,7 @@ class Planner:
         progress: Progress | None = None,
     ) -> PlacePlan:
         """The plan of one place: of the named groups, or (none named) of every group."""
-        reading = _Reading(place.ec2, self, progress or (lambda _message: None))
+        reading = _Reading(place.ec2, self, progress or ignore)
         if group_ids:
             rules_judged, found = reading.groups(group_ids)
         else:
@@ -279,7 +279,7 @@ class _Reading:
             )
             judged += count
             found.extend(offending)
-            self.progress(f"read {number}: {judged} rules judged; {len(found)} offending")
+            self.progress(PlanPageRead(number, judged, len(found)))
         return judged, found
 
     def _read_lists(self, rules: Iterable[Rule]) -> None:

@@ -19,6 +19,7 @@ from aws_lambda_powertools import Logger
 from egress_guard.acting import Acting, Invocation
 from egress_guard.aws import AwsErrors, Ec2, error_text
 from egress_guard.judge import Judge, PrefixLists, prefix_list_networks
+from egress_guard.progress import GroupsRead, PageRead, Progress, ignore
 from egress_guard.references import new_vpc_group, referencing
 from egress_guard.result import Finding, Result
 from egress_guard.revoke import GroupOutcome, Offence, act_on_group, log_fields
@@ -59,7 +60,7 @@ class Remediator:
         *,
         dry_run: bool,
         time_left: Callable[[], float] | None = None,
-        progress: Callable[[str], None] | None = None,
+        progress: Progress | None = None,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         """`progress`, if given, is told how a long run is getting on: once per sweep page
@@ -72,7 +73,7 @@ class Remediator:
         self._time_left = time_left or (lambda: float("inf"))
         self._prefix_lists: dict[str, tuple[Any, ...]] = {}
         self._prefix_list_errors: dict[str, str] = {}  # list id -> why its entries are unknown
-        self._progress = progress or (lambda _message: None)
+        self._progress = progress or ignore
         self._clock = clock or (lambda: datetime.now(UTC))
         self._who: dict[str, Any] = {}  # the actor, on each decision's log line (CloudTrail)
 
@@ -111,7 +112,7 @@ class Remediator:
             found = self._judge_target(target, result, missing)
             if found:
                 offences.setdefault(target.group_id, []).extend(found)
-            self._progress(f"read {number}/{len(targets)} groups; {_count(offences)} offending")
+            self._progress(GroupsRead(number, len(targets), _count(offences)))
         return offences
 
     # --- reading and judging --------------------------------------------------------------
@@ -230,10 +231,7 @@ class Remediator:
                     held[tail] = found.pop(tail)
                 for group_id, offences in found.items():
                     acting.submit(group_id, offences)
-                self._progress(
-                    f"read page {number}: {rules_read} rules, {len(result.groups_judged)} groups;"
-                    f" {offending} offending"
-                )
+                self._progress(PageRead(number, rules_read, len(result.groups_judged), offending))
                 if self._out_of_time():
                     result.errors.append("sweep incomplete: the invocation ran out of time")
                     break

@@ -24,10 +24,10 @@ from aws_lambda_powertools import Logger
 
 from egress_guard.aws import AwsErrors, FailureQueue, QueueMessage, error_text, setup_problem
 from egress_guard.events import parse_event
-from egress_guard.telemetry import SERVICE
 from egress_guard.queue_url import check_queue_url, queue_region
 from egress_guard.replay_report import Replayed, Report, render_report, report_csv
 from egress_guard.targets import EventError
+from egress_guard.telemetry import SERVICE
 
 __all__ = [  # the queue URL and report text are re-exported for cli/replay.py
     "QueueUnavailable",

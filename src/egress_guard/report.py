@@ -38,7 +38,6 @@ from egress_guard.aws import (
     put_evaluations,
 )
 from egress_guard.judge import Judge
-from egress_guard.telemetry import SERVICE
 from egress_guard.notice import (
     ACTED,
     NoticeContext,
@@ -49,6 +48,7 @@ from egress_guard.notice import (
 )
 from egress_guard.result import Finding, Result
 from egress_guard.targets import ConfigInvocation, Targets
+from egress_guard.telemetry import SERVICE
 
 logger = Logger(service=SERVICE, child=True)
 SECURITY_GROUP = "AWS::EC2::SecurityGroup"

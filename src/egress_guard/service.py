@@ -16,6 +16,7 @@ from aws_lambda_powertools import Logger, Metrics
 from egress_guard.aws import AwsErrors, Clients
 from egress_guard.denylist_source import load_judge
 from egress_guard.events import parse_event
+from egress_guard.progress import Progress
 from egress_guard.remediate import Remediator
 from egress_guard.report import log_result, notify, record_metrics, report_to_config
 from egress_guard.result import Result
@@ -47,7 +48,7 @@ class RunOptions(TypedDict, total=False):
     settings: Settings | None
     time_left: Callable[[], float] | None
     force_dry_run: bool
-    progress: Callable[[str], None] | None
+    progress: Progress | None
     clock: Callable[[], datetime] | None
 
 
@@ -71,13 +72,13 @@ def run_targets(
     settings: Settings | None = None,
     time_left: Callable[[], float] | None = None,
     force_dry_run: bool = False,
-    progress: Callable[[str], None] | None = None,
+    progress: Progress | None = None,
     clock: Callable[[], datetime] | None = None,
 ) -> dict[str, Any]:
     """Everything after event parsing: `handle` for targets from anywhere (the CLI's scan).
 
-    `progress` is told, in a few words, how a long run is getting on (sweep pages read,
-    groups acted on); the CLI shows it on stderr. `clock`: the time expiring exemptions
+    `progress` is told how a long run is getting on (typed steps, progress.py: sweep pages
+    read, groups acted on); the CLI shows them on stderr. `clock`: the time expiring exemptions
     are judged at (default: now).
     """
     settings = settings or Settings.from_env()

@@ -22,6 +22,7 @@ from support.rules import GROUP, HTTPS, OTHER_GROUP, OTHER_SMTP, SMTP
 
 import egress_guard.handler  # noqa: F401  (its logger must bind the session's stderr, not a test's)
 from egress_guard import __version__, cli
+from egress_guard.progress import GroupsActed, GroupsRead
 from egress_guard.rules import Rule
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
@@ -675,6 +676,10 @@ def test_restore_of_a_notice_whose_result_is_broken_exits_2(
 # --- progress -----------------------------------------------------------------------------------
 
 
+def read(done: int) -> GroupsRead:
+    return GroupsRead(done, 5, offending=0)
+
+
 class Clock:
     def __init__(self) -> None:
         self.now = 0.0
@@ -687,14 +692,14 @@ def test_progress_lines_keep_first_and_last_of_each_phase_and_one_a_second() -> 
     stream, clock = io.StringIO(), Clock()
     progress = cli.Progress(stream, interval=1.0, clock=clock)
     for page in range(1, 6):
-        progress(f"read page {page}")
+        progress(read(page))
         clock.now += 0.3
     for group in range(1, 4):
-        progress(f"revoking {group}/3 groups")
+        progress(GroupsActed(group, 3, dry_run=False))
     progress.close()
     assert stream.getvalue().splitlines() == [
-        "read page 1",
-        "read page 5",  # 1.2 s after page 1
+        "read 1/5 groups; 0 offending",
+        "read 5/5 groups; 0 offending",  # 1.2 s after the first
         "revoking 1/3 groups",
         "revoking 3/3 groups",
     ]
@@ -704,24 +709,28 @@ def test_progress_shows_the_last_message_of_a_phase_before_the_next() -> None:
     stream, clock = io.StringIO(), Clock()
     progress = cli.Progress(stream, clock=clock)
     for page in range(1, 4):
-        progress(f"read page {page}")
-    progress("revoking 1/1 groups")
+        progress(read(page))
+    progress(GroupsActed(1, 1, dry_run=False))
     progress.close()
-    assert stream.getvalue().splitlines() == ["read page 1", "read page 3", "revoking 1/1 groups"]
+    assert stream.getvalue().splitlines() == [
+        "read 1/5 groups; 0 offending",
+        "read 3/5 groups; 0 offending",
+        "revoking 1/1 groups",
+    ]
 
 
 def test_progress_on_a_terminal_rewrites_one_line_per_phase() -> None:
     stream, clock = io.StringIO(), Clock()
     progress = cli.Progress(stream, tty=True, clock=clock)
-    progress("read page 1")
+    progress(read(1))
     clock.now += 1
-    progress("read page 2")
-    progress("revoking 1/2 groups")
+    progress(read(2))
+    progress(GroupsActed(1, 2, dry_run=False))
     clock.now += 1
-    progress("revoking 2/2 groups")
+    progress(GroupsActed(2, 2, dry_run=False))
     progress.close()
     assert stream.getvalue() == (
-        "\rread page 1\x1b[K\rread page 2\x1b[K\n"
+        "\rread 1/5 groups; 0 offending\x1b[K\rread 2/5 groups; 0 offending\x1b[K\n"
         "\rrevoking 1/2 groups\x1b[K\rrevoking 2/2 groups\x1b[K\n"
     )
 
@@ -733,7 +742,7 @@ def test_progress_off_and_broken_streams_are_silent() -> None:
 
     quiet = cli.Progress.for_stream(NotATerminal(), None)
     assert quiet.stream is None
-    quiet("read page 1")
+    quiet(read(1))
     quiet.close()
     forced = cli.Progress.for_stream(NotATerminal(), True)
     assert forced.stream is not None
@@ -741,7 +750,7 @@ def test_progress_off_and_broken_streams_are_silent() -> None:
     closed = io.StringIO()
     closed.close()
     progress = cli.Progress(closed)
-    progress("read page 1")  # no exception: progress never stops a remediation
+    progress(read(1))  # no exception: progress never stops a remediation
     progress.close()
 
 

@@ -14,6 +14,9 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 from egress_guard.cli.environment import EXIT_FAILED, EXIT_OK, fail
+from egress_guard.cli.progress_text import describe
+from egress_guard.progress import Progress as ProgressCallback
+from egress_guard.progress import Step
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Metrics
@@ -26,7 +29,7 @@ def run_and_print(
     args: argparse.Namespace,
     metrics: Metrics,
     clients: Clients,
-    call: Callable[[Callable[[str], None]], dict[str, Any]],
+    call: Callable[[ProgressCallback], dict[str, Any]],
     account: str | None = None,
     *,
     settings: Settings,
@@ -136,9 +139,11 @@ def write_output(
 class Progress:
     """Progress messages on stderr, never so many that they drown the rest.
 
-    On a terminal, one line rewritten in place. Elsewhere (`--progress` into a file or
-    pipe), whole lines: the first and last message of each phase ("read", "revoking", ...)
-    and at most one a second in between. Never raises: progress must not stop a remediation.
+    Takes the typed steps of egress_guard.progress and writes them in words
+    (cli/progress_text.py). On a terminal, one line rewritten in place. Elsewhere
+    (`--progress` into a file or pipe), whole lines: the first and last message of each
+    phase ("read", "revoking", ...) and at most one a second in between. Never raises:
+    progress must not stop a remediation.
     """
 
     def __init__(
@@ -167,10 +172,10 @@ class Progress:
         show = tty if wanted is None else wanted
         return cls(stream if show else None, tty=tty)
 
-    def __call__(self, message: str) -> None:
+    def __call__(self, step: Step) -> None:
         if self.stream is None:
             return
-        phase = message.split(" ", 1)[0]
+        phase, message = describe(step)
         now = self.clock()
         if phase != self._phase:
             if self._pending is not None:

@@ -23,6 +23,7 @@ from egress_guard.cli.output import Progress
 
 if TYPE_CHECKING:
     from egress_guard.aws import Clients
+    from egress_guard.progress import Progress as ProgressCallback
 
 PLAN_EPILOG = """\
 Reads the live rules (nothing is written, no DryRun call is made) and judges each egress
@@ -134,7 +135,7 @@ def _plan_places(
     clients: Clients,
     planner: Any,
     settings: Any,
-    progress: Callable[[str], None],
+    progress: ProgressCallback,
 ) -> list[Any]:
     """Each place of the org options planned, one after another (reads only). A place that
     cannot be reached makes the plan incomplete: PlanFailed naming it (exit 2), since a
