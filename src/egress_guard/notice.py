@@ -1,7 +1,7 @@
 """The SNS notice as a person reads it: plain text first, the result's JSON after it.
 
 Pure: rendered from a result document (or one part of it), so that the size of what is
-sent can be measured and split exactly as the document is (report.py). The text names,
+sent can be measured and split exactly as the document is (sinks/). The text names,
 per rule, the group with its name and VPC, the traffic, the deny entry with its
 description, who made the change (CloudTrail events), what was done, and an AWS CLI
 command that puts a revoked rule back. Below a marker line follows the result itself, the
