@@ -20,7 +20,7 @@ from botocore.parsers import ResponseParserError
 
 import egress_guard.handler  # noqa: F401  (its logger must bind the session's stderr, not a test's)
 from egress_guard import __version__, cli
-from egress_guard.aws import DryRunResult, GroupInfo
+from egress_guard.aws import DryRunResult, Duplicate, GroupInfo
 from egress_guard.rules import Rule
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
@@ -59,7 +59,7 @@ class FakeEc2:
         self.region = region
         self.account: str | None = None
         self.revoke_error: ClientError | None = None
-        self.authorize_error: ClientError | None = None
+        self.authorize_error: Exception | None = None
         self.revoked: list[tuple[str, list[str]]] = []
         self.dry_runs: list[tuple[str, list[str]]] = []
         self.authorized: list[tuple[str, dict[str, Any], dict[str, str]]] = []
@@ -724,7 +724,7 @@ def test_restore_duplicate_from_ec2_is_already_present(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], clients: FakeClients, ec2: FakeEc2
 ) -> None:
     ec2.rules = []
-    ec2.authorize_error = client_error("InvalidPermission.Duplicate", "already exists")
+    ec2.authorize_error = Duplicate("InvalidPermission.Duplicate: already exists")
     status, out, _ = run(capsys, "restore", write(tmp_path, "r.json", revoked_result(SMTP)))
     assert status == 0
     assert json.loads(out)["Rules"][0]["Status"] == "already-present"
