@@ -222,7 +222,7 @@ class PlaceProgress:
         return tell
 
     def finished(self, outcome: Outcome) -> None:
-        from egress_guard.table import result_summary
+        from egress_guard.tables.result import result_summary
 
         with self._lock:
             self._done += 1

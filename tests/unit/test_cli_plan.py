@@ -17,7 +17,7 @@ from botocore.exceptions import NoCredentialsError
 from test_cli import DENYLIST, GROUP, FakeClients, FakeEc2, client_error, only_line, run, write
 
 from egress_guard import cli
-from egress_guard.table import render_plan
+from egress_guard.tables.plan import render_plan
 
 # test_cli's fixtures: its environment (autouse), the fake EC2 and the clients using it.
 clean_env, ec2, clients = test_cli.clean_env, test_cli.ec2, test_cli.clients
