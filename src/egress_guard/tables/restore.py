@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from egress_guard.tables.layout import format_table, one_line, raw, text, to_csv, where_of
@@ -13,17 +13,7 @@ RESTORE_CSV_HEADERS = ("group_id", "rule_id", "traffic", "status", "detail")
 
 def render_restore(report: Mapping[str, Any]) -> str:
     """A restore report (egress_guard.restore.Report.to_dict) as a table and a summary."""
-    items = [i for i in report.get("Rules") or () if isinstance(i, Mapping)]
-    rows = [
-        (
-            text(item.get("GroupId")),
-            text(item.get("SecurityGroupRuleId")),
-            text(item.get("Traffic")),
-            text(item.get("Status")),
-            _restore_detail(item),
-        )
-        for item in items
-    ]
+    rows = _rows(report, text)
     parts = [format_table(RESTORE_HEADERS, rows)] if rows else ["nothing to restore"]
     parts.append(restore_summary(report))
     parts.extend(f"note: {one_line(str(n))}" for n in report.get("Notes") or ())
@@ -32,17 +22,7 @@ def render_restore(report: Mapping[str, Any]) -> str:
 
 def restore_csv(report: Mapping[str, Any]) -> str:
     """A restore report's rules as CSV."""
-    rows = [
-        (
-            raw(item.get("GroupId")),
-            raw(item.get("SecurityGroupRuleId")),
-            raw(item.get("Traffic")),
-            raw(item.get("Status")),
-            _restore_detail(item),
-        )
-        for item in report.get("Rules") or ()
-        if isinstance(item, Mapping)
-    ]
+    rows = _rows(report, raw)
     return to_csv(RESTORE_CSV_HEADERS, rows)
 
 
@@ -59,6 +39,16 @@ def restore_summary(report: Mapping[str, Any]) -> str:
     tally = ", ".join(f"{counts.get(s, 0)} {s.replace('-', ' ')}" for s in shown)
     dry = " (dry run)" if report.get("DryRun") else ""
     return f"{tally} in {where_of(report)}{dry}"
+
+
+def _rows(report: Mapping[str, Any], cell: Callable[[Any], str]) -> list[tuple[str, ...]]:
+    """A row per rule: group, rule, traffic and status as `cell` writes them, the detail."""
+    keys = ("GroupId", "SecurityGroupRuleId", "Traffic", "Status")
+    return [
+        (*(cell(item.get(key)) for key in keys), _restore_detail(item))
+        for item in report.get("Rules") or ()
+        if isinstance(item, Mapping)
+    ]
 
 
 def _restore_detail(item: Mapping[str, Any]) -> str:
