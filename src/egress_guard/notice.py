@@ -1,7 +1,7 @@
 """The SNS notice as a person reads it: plain text first, the result's JSON after it.
 
 Pure: rendered from a result document (or one part of it), so that the size of what is
-sent can be measured and split exactly as the document is (report.py). The text names,
+sent can be measured and split exactly as the document is (sinks/). The text names,
 per rule, the group with its name and VPC, the traffic, the deny entry with its
 description, who made the change (CloudTrail events), what was done, and an AWS CLI
 command that puts a revoked rule back. Below a marker line follows the result itself, the
@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from egress_guard.aws import GroupInfo
-from egress_guard.events.actor import Actor
+from egress_guard.result_document import FindingRecord, ResultDocument, read
 from egress_guard.rules import Rule
 from egress_guard.settings import DEFAULT_EXEMPT_TAG
 
@@ -108,53 +108,50 @@ def result_in_notice(text: str) -> Any:
 def notice_message(document: Mapping[str, Any], context: NoticeContext) -> str:
     """The text a person reads: a headline, a block per finding, errors and notes, and
     how to put back what this message revoked."""
-    region = str(document.get("Region") or "")
-    findings = [f for f in document.get("Findings") or () if isinstance(f, Mapping)]
-    revoked = _revoked_rules(document)
-    lines = _headline(document, findings)
-    for finding in findings:
+    result = read(document)
+    region = result.region or ""
+    revoked = result.revoked_items()
+    lines = _headline(result)
+    for finding in result.findings:
         lines.append("")
         lines.extend(_finding_block(finding, revoked, region, context))
-    for key, title in (("Errors", "Errors"), ("Notes", "Notes")):
-        texts = [t for t in document.get(key) or () if isinstance(t, str)]
+    for texts, title in ((result.errors, "Errors"), (result.notes, "Notes")):
         if texts:
             lines.append("")
             lines.append(f"{title}:")
             lines.extend(f"  - {_cut(t)}" for t in texts)
-    if any(_restorable(f) for f in findings):
+    if any(f.restorable for f in result.findings):
         lines.append("")
-        lines.extend(_restore_all(document, context))
+        lines.extend(_restore_all(result, context))
     return "\n".join(lines)
 
 
-def _headline(document: Mapping[str, Any], findings: list[Mapping[str, Any]]) -> list[str]:
-    actions = Counter(str(f.get("Action")) for f in findings)
+def _headline(result: ResultDocument) -> list[str]:
+    actions = Counter(str(f.action) for f in result.findings)
     what = counts_phrase(actions) or "found no rule to revoke"
-    where = f"account {document.get('Account') or '?'}, region {document.get('Region') or '?'}"
+    where = f"account {result.account or '?'}, region {result.region or '?'}"
     lines = [f"egress-guard {what} in {where}."]
-    source = document.get("Source")
-    if source:
-        event = f" (event {document['EventId']})" if document.get("EventId") else ""
-        lines.append(f"Triggered by {source}{event}, mode {document.get('Mode') or '?'}.")
-    if document.get("Part"):
+    if result.source:
+        event = f" (event {result.event_id})" if result.event_id else ""
+        lines.append(f"Triggered by {result.source}{event}, mode {result.mode or '?'}.")
+    if result.part:
         lines.append(
-            f"This is part {document['Part']} of {document.get('Parts')}: it names its own"
+            f"This is part {result.part} of {result.parts}: it names its own"
             " rules, and its result below restores them by itself."
         )
     return lines
 
 
 def _finding_block(
-    finding: Mapping[str, Any],
+    finding: FindingRecord,
     revoked: Mapping[str, Mapping[str, Any]],
     region: str,
     context: NoticeContext,
 ) -> list[str]:
-    group_id = str(finding.get("GroupId"))
-    rule_id = str(finding.get("SecurityGroupRuleId"))
-    entry = str(finding.get("DenylistEntry"))
+    group_id = str(finding.group_id)
+    entry = str(finding.entry_id)
     rule = _rule_of(finding, revoked)
-    traffic = f"{rule_id}: {finding.get('Traffic')}"
+    traffic = f"{finding.rule_id}: {finding.traffic}"
     if rule is not None and rule.description:
         traffic += f' ("{_cut(rule.description)}")'
     description = context.descriptions.get(entry)
@@ -163,12 +160,11 @@ def _finding_block(
         _field("Rule", traffic),
         _field("Denylist", entry + (f": {_cut(description)}" if description else "")),
     ]
-    actor = _actor(finding.get("Actor"))
-    if actor is not None:
-        lines.append(_field("Changed by", actor.describe()))
+    if finding.actor is not None:
+        lines.append(_field("Changed by", finding.actor.describe()))
     lines.append(_field("Action", _action_text(finding, context)))
     if rule is not None and region:
-        how = "If it is gone, put it back" if finding.get("Action") == "failed" else "Put back"
+        how = "If it is gone, put it back" if finding.action == "failed" else "Put back"
         lines.append(f"  {how} with:")
         lines.append(f"    {authorize_command(rule, region)}")
     return lines
@@ -178,15 +174,15 @@ def _field(label: str, value: str, bullet: str = " ") -> str:
     return f"{bullet} {label + ':':<11} {value}"
 
 
-def _action_text(finding: Mapping[str, Any], context: NoticeContext) -> str:
-    action = str(finding.get("Action"))
-    error = f": {_cut(str(finding['Error']))}" if finding.get("Error") else ""
+def _action_text(finding: FindingRecord, context: NoticeContext) -> str:
+    action = str(finding.action)
+    error = f": {_cut(finding.error)}" if finding.error else ""
     if action == "revoked":
         return "revoked"
     if action == "would-revoke":
         return "would revoke (report mode or dry run: left in place)"
     if action == "failed":
-        maybe = " It may have been revoked after all." if finding.get("MaybeRevoked") else ""
+        maybe = " It may have been revoked after all." if finding.maybe_revoked else ""
         return f"FAILED to revoke{error}.{maybe}"
     if action == "exempt":
         return f"exempt ({context.exempt_tag} tag): left in place"
@@ -197,13 +193,9 @@ def _action_text(finding: Mapping[str, Any], context: NoticeContext) -> str:
     return f"{action}{error}"
 
 
-def _restorable(finding: Mapping[str, Any]) -> bool:
-    return finding.get("Action") == "revoked" or finding.get("MaybeRevoked") is True
-
-
-def _restore_all(document: Mapping[str, Any], context: NoticeContext) -> list[str]:
-    account = document.get("Account") or "?"
-    region = document.get("Region") or "?"
+def _restore_all(result: ResultDocument, context: NoticeContext) -> list[str]:
+    account = result.account or "?"
+    region = result.region or "?"
     return [
         f"To put back every rule this message revoked, with credentials for account {account}:",
         "save this message as it is (or the result below) as notice.txt, then run",
@@ -234,54 +226,19 @@ def _json_word(value: Any) -> str:
     return shlex.quote(json.dumps(value, separators=(",", ":"), ensure_ascii=False))
 
 
-def _revoked_rules(document: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
-    out: dict[str, Mapping[str, Any]] = {}
-    for item in document.get("RevokedSecurityGroupRules") or ():
-        if isinstance(item, Mapping) and item.get("SecurityGroupRuleId"):
-            out[str(item["SecurityGroupRuleId"])] = item
-    return out
-
-
-def _rule_of(finding: Mapping[str, Any], revoked: Mapping[str, Mapping[str, Any]]) -> Rule | None:
+def _rule_of(finding: FindingRecord, revoked: Mapping[str, Mapping[str, Any]]) -> Rule | None:
     """The full rule a revoked (or maybe revoked) finding names, with its tags and a
     referenced group's owner; None for other findings or a definition not at hand."""
-    if not _restorable(finding):
+    if not finding.restorable:
         return None
-    if finding.get("Action") == "revoked":
-        item = revoked.get(str(finding.get("SecurityGroupRuleId")))
-    else:
-        item = finding.get("Rule")
-    if not isinstance(item, Mapping) or item.get("GroupId") != finding.get("GroupId"):
+    item = revoked.get(str(finding.rule_id)) if finding.action == "revoked" else finding.rule
+    if item is None or item.get("GroupId") != finding.group_id:
         return None
-    tags = tuple(
-        (str(t.get("Key")), str(t.get("Value", "")))
-        for t in finding.get("Tags") or ()
-        if isinstance(t, Mapping)
-    )
-    ref = finding.get("ReferencedGroupInfo")
-    owner = ref.get("UserId") if isinstance(ref, Mapping) else None
+    owner = finding.referenced.owner if finding.referenced is not None else None
     try:
-        return Rule.from_revoked(item, tags, str(owner) if owner else None)
+        return Rule.from_revoked(item, finding.tags or (), owner or None)
     except (KeyError, TypeError, ValueError):
         return None
-
-
-def _actor(value: Any) -> Actor | None:
-    if not isinstance(value, Mapping):
-        return None
-
-    def text(key: str) -> str | None:
-        found = value.get(key)
-        return found if isinstance(found, str) and found else None
-
-    actor = Actor(
-        arn=text("Arn"),
-        identity_type=text("Type"),
-        session_issuer=text("SessionIssuer"),
-        source_ip=text("SourceIPAddress"),
-        user_agent=text("UserAgent"),
-    )
-    return actor if actor.to_dict() else None
 
 
 def _cut(text: str) -> str:

@@ -82,7 +82,7 @@ REPLAY_CSV_HEADERS = ("message_id", "outcome", "deleted", "source", "event_id", 
 
 
 def render_report(report: Mapping[str, Any]) -> str:
-    from egress_guard.table import format_table
+    from egress_guard.tables.layout import format_table
 
     rows = [
         (cells["id"], cells["outcome"], "yes" if cells["deleted"] else "no", cells["source"] or "-",
@@ -96,7 +96,7 @@ def render_report(report: Mapping[str, Any]) -> str:
 
 
 def report_csv(report: Mapping[str, Any]) -> str:
-    from egress_guard.table import to_csv
+    from egress_guard.tables.layout import to_csv
 
     rows = [
         (cells["id"], cells["outcome"], "true" if cells["deleted"] else "false", cells["source"],

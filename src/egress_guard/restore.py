@@ -24,21 +24,25 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from botocore.exceptions import ClientError
-
-from egress_guard.aws import AwsErrors, Ec2, error_code, error_text
-from egress_guard.rules import Rule, Tags
-from egress_guard.targets import ACCOUNT_ID, GROUP_ID, RULE_ID
+from egress_guard.aws import AwsErrors, Duplicate, Ec2, error_text
+from egress_guard.result_document import (
+    DocumentError,
+    FindingRecord,
+    kind,
+    read,
+    read_finding,
+    revoked_rule,
+)
+from egress_guard.rules import Rule
+from egress_guard.targets import ACCOUNT_ID
 from egress_guard.traffic import Traffic
 
 Status = Literal["restored", "would-restore", "already-present", "failed"]
-DUPLICATE = "InvalidPermission.Duplicate"
-DESTINATION_KEYS = ("CidrIpv4", "CidrIpv6", "PrefixListId", "ReferencedGroupId")
 RESERVED_TAG_PREFIX = "aws:"
 
 
-class RestoreInputError(ValueError):
-    """The document is not a result that can be restored; the message says what is wrong."""
+# The document is not a result that can be restored; the message says what is wrong.
+RestoreInputError = DocumentError
 
 
 class RestoreRefused(ValueError):
@@ -111,26 +115,6 @@ class Report:
         return out
 
 
-# --- reading the result ---------------------------------------------------------------------
-
-
-def result_of(document: Any) -> Mapping[str, Any]:
-    """The result in a document: a handler result, an SNS notice body, EC2's own
-    RevokeSecurityGroupEgress response, or the handler's "result" log line."""
-    if not isinstance(document, Mapping):
-        raise RestoreInputError(f"expected a JSON object, got {_kind(document)}")
-    found: Mapping[str, Any] = document
-    inner = found.get("result")  # the handler's log line {"message": "result", ...}
-    if "RevokedSecurityGroupRules" not in found and isinstance(inner, Mapping):
-        found = inner
-    if "RevokedSecurityGroupRules" not in found:
-        raise RestoreInputError(
-            "not an egress-guard result: it has no RevokedSecurityGroupRules "
-            f"(keys: {', '.join(sorted(map(str, found))[:10]) or 'none'})"
-        )
-    return found
-
-
 def rules_to_restore(
     result: Mapping[str, Any], *, force: bool = False, notes: list[str] | None = None
 ) -> list[Rule]:
@@ -144,23 +128,20 @@ def rules_to_restore(
     """
     items = result.get("RevokedSecurityGroupRules")
     if not isinstance(items, list):
-        raise RestoreInputError(f"RevokedSecurityGroupRules: expected a list, got {_kind(items)}")
-    findings = _findings(result.get("Findings"))
+        raise RestoreInputError(f"RevokedSecurityGroupRules: expected a list, got {kind(items)}")
+    revoked, maybe_revoked = _findings(result.get("Findings"))
     rules: list[Rule] = []
     unvouched: list[str] = []
     for position, item in enumerate(items):
         where = f"RevokedSecurityGroupRules[{position}]"
-        rule = _rule(where, item)
-        finding = findings.revoked.get(rule.rule_id)
+        rule = revoked_rule(where, item)
+        finding = revoked.get(rule.rule_id)
         problem = _mismatch(rule, finding)
         if problem is not None:
             unvouched.append(f"{where} ({rule.rule_id}): {problem}")
             if not force:
                 continue
-        found = finding or {}
-        rules.append(
-            Rule.from_revoked(item, _finding_tags(found), _owner(f"{where}'s finding", found))
-        )
+        rules.append(_restorable(item, finding, f"{where}'s finding"))
     if unvouched and not force:
         raise RestoreInputError(
             f"{'; '.join(unvouched[:5])}; restore puts back only what the result's findings "
@@ -169,18 +150,16 @@ def rules_to_restore(
     if notes is not None:
         notes.extend(f"restored without a finding (--force): {text}" for text in unvouched)
     listed = {rule.rule_id for rule in rules}
-    for where, finding in findings.maybe_revoked:
-        rule = _rule(f"{where}.Rule", finding.get("Rule"))
+    for where, finding in maybe_revoked:
+        rule = revoked_rule(f"{where}.Rule", finding.rule)
         problem = _mismatch(rule, finding)
-        if rule.rule_id != finding.get("SecurityGroupRuleId"):
-            problem = f"the finding names rule {finding.get('SecurityGroupRuleId')!r}"
+        if rule.rule_id != finding.rule_id:
+            problem = f"the finding names rule {finding.rule_id!r}"
         if problem is not None:
             raise RestoreInputError(f"{where}.Rule ({rule.rule_id}): {problem}")
         if rule.rule_id not in listed:
             listed.add(rule.rule_id)
-            rules.append(
-                Rule.from_revoked(finding["Rule"], _finding_tags(finding), _owner(where, finding))
-            )
+            rules.append(_restorable(finding.rule or {}, finding, where))
     return rules
 
 
@@ -189,118 +168,65 @@ def check_place(
 ) -> None:
     """Refuses a result made in another account or region than `account`/`region`, or one
     that names no account (unless `force`)."""
-    theirs_account = result.get("Account")
-    theirs_region = result.get("Region")
+    document = read(result)
+    theirs_account, theirs_region = document.account, document.region
     if not theirs_account and not force:
         raise RestoreRefused(
             f"the result names no Account, so it cannot be shown to come from account "
             f"{account}; pass --force to restore it there"
         )
-    if theirs_account and account and str(theirs_account) != account:
+    if theirs_account and account and theirs_account != account:
         raise RestoreRefused(
             f"the result is from account {theirs_account}, but these credentials are for "
             f"account {account}; run restore with credentials for {theirs_account}"
         )
-    if theirs_region and str(theirs_region) != region:
+    if theirs_region and theirs_region != region:
         raise RestoreRefused(
             f"the result is from region {theirs_region}, but restore runs in {region}; "
             f"pass --region {theirs_region}"
         )
 
 
-def _rule(where: str, item: Any) -> Rule:
-    if not isinstance(item, Mapping):
-        raise RestoreInputError(f"{where}: expected an object, got {_kind(item)}")
-    for key, pattern, what in (
-        ("SecurityGroupRuleId", RULE_ID, "a security group rule id (sgr-...)"),
-        ("GroupId", GROUP_ID, "a security group id (sg-...)"),
-    ):
-        value = item.get(key)
-        if not isinstance(value, str) or not pattern.match(value):
-            raise RestoreInputError(f"{where}: {key}: {value!r} is not {what}")
-    if item.get("IsEgress") is False:
-        raise RestoreInputError(f"{where}: IsEgress is false; restore puts back egress rules only")
-    if not isinstance(item.get("IpProtocol"), str | int) or isinstance(item["IpProtocol"], bool):
-        raise RestoreInputError(f"{where}: IpProtocol: missing or not a protocol")
-    for key in ("FromPort", "ToPort"):
-        value = item.get(key)
-        if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
-            raise RestoreInputError(f"{where}: {key}: {value!r} is not an integer")
-    present = [key for key in DESTINATION_KEYS if item.get(key) is not None]
-    if len(present) != 1:
-        raise RestoreInputError(
-            f"{where}: expected exactly one of {', '.join(DESTINATION_KEYS)}, "
-            f"got {', '.join(present) or 'none'}"
-        )
-    if not isinstance(item[present[0]], str):
-        raise RestoreInputError(f"{where}: {present[0]}: {item[present[0]]!r} is not a string")
-    description = item.get("Description")
-    if description is not None and not isinstance(description, str):
-        raise RestoreInputError(f"{where}: Description: {description!r} is not a string")
-    try:
-        return Rule.from_revoked(item)
-    except ValueError as exc:
-        raise RestoreInputError(f"{where}: {exc}") from None
-
-
-@dataclass
-class _Findings:
-    """A result's findings that restore uses: `revoked` by rule id (the first of each), and
-    the `failed` ones marked MaybeRevoked, with where each is."""
-
-    revoked: dict[str, Mapping[str, Any]] = field(default_factory=dict)
-    maybe_revoked: list[tuple[str, Mapping[str, Any]]] = field(default_factory=list)
-
-
-def _findings(findings: Any) -> _Findings:
-    out = _Findings()
-    for position, finding in enumerate(findings if isinstance(findings, list) else ()):
-        if not isinstance(finding, Mapping) or not isinstance(
-            finding.get("SecurityGroupRuleId"), str
-        ):
+def _findings(
+    findings: Any,
+) -> tuple[dict[str, FindingRecord], list[tuple[str, FindingRecord]]]:
+    """A result's findings that restore uses: the `revoked` ones by rule id (the first of
+    each), and the `failed` ones marked MaybeRevoked, with where each is."""
+    revoked: dict[str, FindingRecord] = {}
+    maybe_revoked: list[tuple[str, FindingRecord]] = []
+    for position, item in enumerate(findings if isinstance(findings, list) else ()):
+        finding = read_finding(item) if isinstance(item, Mapping) else None
+        if finding is None or finding.rule_id is None:
             continue
-        if finding.get("Action") == "revoked":
-            out.revoked.setdefault(finding["SecurityGroupRuleId"], finding)
-        elif finding.get("Action") == "failed" and finding.get("MaybeRevoked") is True:
-            out.maybe_revoked.append((f"Findings[{position}]", finding))
-    return out
+        if finding.action == "revoked":
+            revoked.setdefault(finding.rule_id, finding)
+        elif finding.action == "failed" and finding.maybe_revoked:
+            maybe_revoked.append((f"Findings[{position}]", finding))
+    return revoked, maybe_revoked
 
 
-def _mismatch(rule: Rule, finding: Mapping[str, Any] | None) -> str | None:
+def _mismatch(rule: Rule, finding: FindingRecord | None) -> str | None:
     """Why `finding` does not vouch for `rule` (None: it does)."""
     if finding is None:
         return "no revoked finding names this rule"
-    if finding.get("GroupId") != rule.group_id:
-        return f"the finding names group {finding.get('GroupId')!r}"
-    traffic = finding.get("Traffic")
-    if traffic is not None and traffic != rule.describe():
-        return f"the finding says {traffic!r}, the rule is {rule.describe()!r}"
+    if finding.group_id != rule.group_id:
+        return f"the finding names group {finding.group_id!r}"
+    if finding.traffic is not None and finding.traffic != rule.describe():
+        return f"the finding says {finding.traffic!r}, the rule is {rule.describe()!r}"
     return None
 
 
-def _finding_tags(finding: Mapping[str, Any]) -> Tags:
-    """The tags a `revoked` finding recorded."""
-    tags = finding.get("Tags")
-    if not isinstance(tags, list):
-        return ()
-    return tuple(
-        (str(tag["Key"]), str(tag.get("Value", "")))
-        for tag in tags
-        if isinstance(tag, Mapping) and isinstance(tag.get("Key"), str)
-    )
-
-
-def _owner(where: str, finding: Mapping[str, Any]) -> str | None:
-    """The referenced group's owner account a finding recorded, if it did."""
-    info = finding.get("ReferencedGroupInfo")
-    if info is None:
-        return None
-    owner = info.get("UserId") if isinstance(info, Mapping) else None
-    if not isinstance(owner, str) or not ACCOUNT_ID.fullmatch(owner):
+def _restorable(item: Mapping[str, Any], finding: FindingRecord | None, where: str) -> Rule:
+    """The rule of `item` with the tags and the referenced group's owner `finding`
+    recorded (an owner that is not an account id is refused, naming `where`)."""
+    if finding is None:
+        return Rule.from_revoked(item)
+    owner = finding.referenced.owner if finding.referenced is not None else None
+    if finding.referenced is not None and (owner is None or not ACCOUNT_ID.fullmatch(owner)):
         raise RestoreInputError(
             f"{where}: ReferencedGroupInfo.UserId: {owner!r} is not a 12-digit account id"
         )
-    return owner
+    return Rule.from_revoked(item, finding.tags or (), owner)
 
 
 # --- writing ---------------------------------------------------------------------------------
@@ -359,10 +285,8 @@ def _restore_group(
 def _authorize(ec2: Ec2, rule: Rule, tags: dict[str, str]) -> Outcome:
     try:
         new_id = ec2.authorize(rule.group_id, rule.to_ip_permission(), tags)
-    except ClientError as exc:
-        if error_code(exc) == DUPLICATE:
-            return Outcome(rule, "already-present")
-        return Outcome(rule, "failed", error=error_text(exc))
+    except Duplicate:
+        return Outcome(rule, "already-present")
     except AwsErrors as exc:
         return Outcome(rule, "failed", error=error_text(exc))
     return Outcome(rule, "restored", new_rule_id=new_id or None)
@@ -400,7 +324,3 @@ def _key(rule: Rule) -> tuple[Traffic, str, str]:
     if rule.prefix_list_id:
         return rule.traffic, "prefix-list", rule.prefix_list_id.lower()
     return rule.traffic, "group", (rule.referenced_group_id or "").lower()
-
-
-def _kind(value: Any) -> str:
-    return "null" if value is None else type(value).__name__

@@ -6,6 +6,14 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from egress_guard.events.actor import Actor
+from egress_guard.result_document import (
+    FindingRecord,
+    PermissionRecord,
+    ReferencedGroup,
+    ResultDocument,
+    write,
+    write_finding,
+)
 from egress_guard.rules import Rule
 
 Action = Literal["revoked", "would-revoke", "exempt", "gone", "failed", "held"]
@@ -31,36 +39,31 @@ class Finding:
 
     def to_dict(self, actor: Actor | None = None) -> dict[str, Any]:
         """`actor`: who made the change this finding is about (CloudTrail events)."""
-        out: dict[str, Any] = {
-            "GroupId": self.rule.group_id,
-            "SecurityGroupRuleId": self.rule.rule_id,
-            "DenylistEntry": self.entry_id,
-            "Action": self.action,
-            "Traffic": self.rule.describe(),
-        }
-        if (self.action == "revoked" or self.maybe_revoked) and self.rule.tags:
-            out["Tags"] = [{"Key": k, "Value": v} for k, v in self.rule.tags]
-        owner = self.rule.foreign_referenced_owner
-        if owner is not None:
+        return write_finding(self.record(actor))
+
+    def record(self, actor: Actor | None = None) -> FindingRecord:
+        """The finding as the result document holds it (docs/result.md, "Findings")."""
+        rule = self.rule
+        restorable = self.action == "revoked" or self.maybe_revoked
+        owner = rule.foreign_referenced_owner
+        return FindingRecord(
+            group_id=rule.group_id,
+            rule_id=rule.rule_id,
+            entry_id=self.entry_id,
+            action=self.action,
+            traffic=rule.describe(),
+            tags=rule.tags if restorable else None,
             # EC2's RevokedSecurityGroupRule names the group only: keep its owner here, so
             # that restore re-creates the reference to the other account's group.
-            out["ReferencedGroupInfo"] = {
-                "GroupId": self.rule.referenced_group_id,
-                "UserId": owner,
-            }
-        if self.exempt_until is not None:
-            out["ExemptUntil"] = self.exempt_until
-        if self.error:
-            out["Error"] = self.error
-        if self.action == "failed":
+            referenced=None if owner is None else ReferencedGroup(rule.referenced_group_id, owner),
+            exempt_until=self.exempt_until,
+            error=self.error,
             # A revoke whose answer was lost may have happened after all: keep the rule's
             # full definition (RevokedSecurityGroupRule shape) so it can still be restored.
-            out["Rule"] = self.rule.to_revoked()
-            if self.maybe_revoked:
-                out["MaybeRevoked"] = True
-        if actor is not None:
-            out["Actor"] = actor.to_dict()
-        return out
+            rule=rule.to_revoked() if self.action == "failed" else None,
+            maybe_revoked=self.action == "failed" and self.maybe_revoked,
+            actor=actor,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,8 +74,8 @@ class PermissionCheck:
     permitted: bool
     detail: str
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"GroupId": self.group_id, "RevokePermitted": self.permitted, "Detail": self.detail}
+    def record(self) -> PermissionRecord:
+        return PermissionRecord(self.group_id, self.permitted, self.detail)
 
 
 @dataclass
@@ -106,25 +109,24 @@ class Result:
         return sum(1 for f in self.findings if f.action == action)
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "Return": self.ok,
-            "DryRun": self.dry_run,
-            "RevokedSecurityGroupRules": self.revoked,
-            "UnknownIpPermissions": self.unknown_permissions,
-            "Findings": [f.to_dict(self.actor) for f in self.findings],
-            "EventId": self.event_id,
-            "Source": self.source,
-            "Account": self.account,
-            "Region": self.region,
-            "Mode": self.mode,
-            "RulesJudged": self.rules_judged,
-        }
-        if self.actor is not None:
-            out["Actor"] = self.actor.to_dict()
-        if self.permission_checks:
-            out["PermissionChecks"] = [c.to_dict() for c in self.permission_checks]
-        if self.errors:
-            out["Errors"] = self.errors
-        if self.notes:
-            out["Notes"] = self.notes
-        return out
+        return write(self.document())
+
+    def document(self) -> ResultDocument:
+        """The result as its document holds it (docs/result.md)."""
+        return ResultDocument(
+            ok=self.ok,
+            dry_run=self.dry_run,
+            revoked=tuple(self.revoked),
+            unknown_permissions=tuple(self.unknown_permissions),
+            findings=tuple(f.record(self.actor) for f in self.findings),
+            event_id=self.event_id,
+            source=self.source,
+            account=self.account,
+            region=self.region,
+            mode=self.mode,
+            rules_judged=self.rules_judged,
+            actor=self.actor,
+            permission_checks=tuple(c.record() for c in self.permission_checks),
+            errors=tuple(self.errors),
+            notes=tuple(self.notes),
+        )

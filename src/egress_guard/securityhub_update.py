@@ -31,11 +31,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import MetricUnit
 
-from egress_guard.aws import AwsErrors, Clients, error_text
+from egress_guard.aws import AwsErrors, error_text
 from egress_guard.result import Finding, Result
+from egress_guard.sinks.base import AwsClients, MetricCounter
 from egress_guard.targets import HubFinding, HubFindings
 from egress_guard.telemetry import SERVICE
 
@@ -146,10 +147,10 @@ def _cut(items: list[str], room: int) -> str:
 
 
 def update_findings(
-    clients: Clients,
+    clients: AwsClients,
     hub: HubFindings,
     result: Result,
-    metrics: Metrics,
+    metrics: MetricCounter,
     *,
     role_name: str | None,
 ) -> None:
@@ -179,7 +180,7 @@ def _batches(updates: list[FindingUpdate]) -> Iterable[list[FindingUpdate]]:
             yield same[start : start + BATCH_LIMIT]
 
 
-def _send(client: Any, batch: list[FindingUpdate], result: Result, metrics: Metrics) -> None:
+def _send(client: Any, batch: list[FindingUpdate], result: Result, metrics: MetricCounter) -> None:
     first = batch[0]
     request: dict[str, Any] = {
         "FindingIdentifiers": [
@@ -214,7 +215,9 @@ def _send(client: Any, batch: list[FindingUpdate], result: Result, metrics: Metr
         )
 
 
-def _failed(metrics: Metrics, result: Result, updates: list[FindingUpdate], reason: str) -> None:
+def _failed(
+    metrics: MetricCounter, result: Result, updates: list[FindingUpdate], reason: str
+) -> None:
     """Logged, counted and noted; the remediation stands and the invocation goes on."""
     metrics.add_metric("SecurityHubUpdateFailed", MetricUnit.Count, len(updates))
     ids = [u.finding.finding_id for u in updates]

@@ -13,18 +13,35 @@ from typing import Any, TypedDict, Unpack
 
 from aws_lambda_powertools import Logger, Metrics
 
-from egress_guard.aws import AwsErrors, Clients
+from egress_guard.aws import AwsErrors, Clients, Ec2
 from egress_guard.denylist_source import load_judge
 from egress_guard.events import parse_event
+from egress_guard.judge import Judge
 from egress_guard.progress import Progress
 from egress_guard.remediate import Remediator
-from egress_guard.report import log_result, notify, record_metrics, report_to_config
 from egress_guard.result import Result
 from egress_guard.settings import Settings
+from egress_guard.sinks import Delivery, Sink, deliver
+from egress_guard.sinks.config import ConfigSink
+from egress_guard.sinks.log_line import LogLineSink
+from egress_guard.sinks.metrics import MetricsSink
+from egress_guard.sinks.securityhub import SecurityHubSink
+from egress_guard.sinks.sns_notice import SnsNoticeSink
 from egress_guard.targets import EventError, Targets
 from egress_guard.telemetry import SERVICE
 
 logger = Logger(service=SERVICE, child=True)
+
+# Where every result goes, in this order: Config and Security Hub first, so that what they
+# could not do is in the counts, the notice and the log line (egress_guard.sinks: each
+# sink's failure policy).
+SINKS: tuple[Sink, ...] = (
+    ConfigSink(),
+    SecurityHubSink(),
+    MetricsSink(),
+    SnsNoticeSink(),
+    LogLineSink(),
+)
 
 
 class RemediationFailed(RuntimeError):
@@ -96,8 +113,10 @@ def run_targets(
     if targets.is_noop and targets.config is None:
         logger.info("no action", source=targets.source, reason=targets.reason)
         result.notes.append(f"no action: {targets.reason}")
-        _tell_security_hub(
-            clients, targets, result, metrics, settings=settings, force_dry_run=force_dry_run
+        deliver(
+            SINKS,
+            result,
+            _delivery(clients, targets, metrics, settings, force_dry_run, acted=False),
         )
         return result.to_dict()
     judge = load_judge(settings, clients)
@@ -111,28 +130,9 @@ def run_targets(
         ec2, judge, settings, dry_run=dry_run, time_left=time_left, progress=progress, clock=clock
     )
     remediator.run(targets, result)
-    # A dry run asked for by hand (the command line's --dry-run, a manual request's DryRun)
-    # writes nothing anywhere, as EC2's own DryRun: no Config evaluation, no notice. Report
-    # mode (MODE=report) still reports to Config and announces what it would revoke.
-    writes = not (force_dry_run or targets.dry_run)
-    if writes:
-        report_to_config(clients, targets, result, role_name=settings.member_role_name)
-        _tell_security_hub(
-            clients, targets, result, metrics, settings=settings, force_dry_run=force_dry_run
-        )
-    record_metrics(metrics, result)
-    if writes and settings.notify_topic_arn:
-        notify(
-            clients,
-            settings.notify_topic_arn,
-            result,
-            metrics,
-            ec2=ec2,
-            judge=judge,
-            exempt_tag=settings.exempt_tag,
-        )
+    run = _delivery(clients, targets, metrics, settings, force_dry_run, ec2=ec2, judge=judge)
+    deliver(SINKS, result, run)
     output = result.to_dict()
-    log_result(output)  # one line, or a summary and numbered parts when too large
     if not result.ok:
         raise RemediationFailed(result)
     return output
@@ -193,29 +193,31 @@ def _own_account(clients: Clients) -> str | None:
         return None
 
 
-def _tell_security_hub(
+def _delivery(
     clients: Clients,
     targets: Targets,
-    result: Result,
     metrics: Metrics,
-    *,
     settings: Settings,
     force_dry_run: bool,
-) -> None:
-    """Security Hub findings get their workflow status and note (securityhub_update); a
-    failed update is logged and counted and never fails the invocation. A CLI dry run
-    writes nothing anywhere, this included."""
-    if targets.securityhub is None or force_dry_run:
-        return
-    # Imported here: only Security Hub events pay for it.
-    from egress_guard.securityhub_update import update_findings
-
-    update_findings(
+    *,
+    acted: bool = True,
+    ec2: Ec2 | None = None,
+    judge: Judge | None = None,
+) -> Delivery:
+    """What the sinks need. A dry run asked for by hand (the command line's --dry-run, a
+    manual request's DryRun) writes nothing anywhere, as EC2's own DryRun; report mode
+    (MODE=report) still reports to Config and announces what it would revoke."""
+    return Delivery(
         clients,
-        targets.securityhub,
-        result,
+        targets,
         metrics,
+        writes=not (force_dry_run or targets.dry_run),
+        acted=acted,
         role_name=settings.member_role_name,
+        topic_arn=settings.notify_topic_arn,
+        exempt_tag=settings.exempt_tag,
+        ec2=ec2,
+        judge=judge,
     )
 
 

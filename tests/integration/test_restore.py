@@ -27,7 +27,8 @@ from emulator import (
 from test_command_line import SMTP, cli_lines, egress_cli, egress_rules, without_id
 
 from egress_guard.aws import Ec2
-from egress_guard.restore import Report, restore, result_of, rules_to_restore
+from egress_guard.restore import Report, restore, rules_to_restore
+from egress_guard.result_document import result_of
 
 pytestmark = pytest.mark.integration
 

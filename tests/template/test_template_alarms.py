@@ -85,7 +85,7 @@ def test_metric_alarms_watch_the_functions_own_namespace_and_service(
 
 
 def test_revocations_failed_is_a_metric_the_function_records() -> None:
-    source = (REPO / "src" / "egress_guard" / "report.py").read_text()
+    source = (REPO / "src" / "egress_guard" / "sinks" / "metrics.py").read_text()
     assert re.search(r'add_metric\(\s*"RevocationsFailed"', source)
 
 

@@ -22,6 +22,7 @@ from support.rules import GROUP, HTTPS, OTHER_GROUP, OTHER_SMTP, SMTP
 
 import egress_guard.handler  # noqa: F401  (its logger must bind the session's stderr, not a test's)
 from egress_guard import __version__, cli
+from egress_guard.aws import Duplicate
 from egress_guard.progress import GroupsActed, GroupsRead
 from egress_guard.rules import Rule
 
@@ -527,7 +528,7 @@ def test_restore_duplicate_from_ec2_is_already_present(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], clients: FakeClients, ec2: FakeEc2
 ) -> None:
     ec2.rules = []
-    ec2.fail("authorize", client_error("InvalidPermission.Duplicate", "already exists"))
+    ec2.fail("authorize", Duplicate("InvalidPermission.Duplicate: already exists"))
     status, out, _ = run(capsys, "restore", write(tmp_path, "r.json", revoked_result(SMTP)))
     assert status == 0
     assert json.loads(out)["Rules"][0]["Status"] == "already-present"

@@ -18,7 +18,7 @@ from support.fake_aws import FakeClients, FakeEc2, client_error
 from support.rules import GROUP
 
 from egress_guard import cli
-from egress_guard.table import render_plan
+from egress_guard.tables.plan import render_plan
 
 pytestmark = pytest.mark.usefixtures("cli_env")
 

@@ -17,11 +17,12 @@ from egress_guard import cli
 from egress_guard.exemptions import expiring
 from egress_guard.limits import Limits
 from egress_guard.remediate import Remediator
-from egress_guard.report import notice_subject, record_metrics
 from egress_guard.result import Finding, Result
 from egress_guard.rules import Rule
 from egress_guard.settings import Settings, SettingsError
-from egress_guard.table import render_result
+from egress_guard.sinks.metrics import record_metrics
+from egress_guard.sinks.notice_subject import notice_subject
+from egress_guard.tables.result import render_result
 from egress_guard.targets import GroupTarget, Targets
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)

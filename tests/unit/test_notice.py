@@ -23,9 +23,10 @@ from egress_guard.notice import (
     descriptions_of,
     result_in_notice,
 )
-from egress_guard.report import NOTICE_BODY_BUDGET, notices, utf8_size
 from egress_guard.result import Finding, Result
 from egress_guard.rules import Rule
+from egress_guard.sinks.sns_notice import NOTICE_BODY_BUDGET, notices
+from egress_guard.sinks.split import utf8_size
 
 GROUP = "sg-0abc1234def567890"
 VPC = "vpc-0123456789abcdef0"
@@ -342,7 +343,7 @@ class NamesRefused:
 
 
 def test_a_notice_is_never_failed_for_want_of_a_group_name() -> None:
-    from egress_guard.report import notice_context
+    from egress_guard.sinks.sns_notice import notice_context
 
     result = result_of(revoked())
 

@@ -10,7 +10,6 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
-from egress_guard import table
 from egress_guard.aws import organization_accounts, place_problem, region_states, unit_accounts
 from egress_guard.places import (
     MetricsTally,
@@ -22,6 +21,7 @@ from egress_guard.places import (
     place_of,
     run_units,
 )
+from egress_guard.tables import places as table
 
 A, B = "111111111111", "222222222222"
 

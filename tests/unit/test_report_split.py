@@ -15,19 +15,13 @@ from typing import Any
 import pytest
 
 from egress_guard.notice import result_in_notice
-from egress_guard.report import (
-    LOG_LINE_BUDGET,
-    NOTICE_BODY_BUDGET,
-    log_text,
-    notice_text,
-    notices,
-    part_subject,
-    split_result,
-    utf8_size,
-)
 from egress_guard.restore import rules_to_restore
 from egress_guard.result import Finding, Result
 from egress_guard.rules import Rule
+from egress_guard.sinks.log_line import LOG_LINE_BUDGET
+from egress_guard.sinks.notice_subject import part_subject
+from egress_guard.sinks.sns_notice import NOTICE_BODY_BUDGET, notices
+from egress_guard.sinks.split import log_text, notice_text, split_result, utf8_size
 
 SNS_LIMIT = 262_144
 BUDGETS = [(NOTICE_BODY_BUDGET, notice_text), (LOG_LINE_BUDGET, log_text)]

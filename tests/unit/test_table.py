@@ -4,16 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from egress_guard.table import (
-    denylist_csv,
-    format_table,
-    render_denylist,
-    render_restore,
-    render_result,
-    restore_csv,
-    result_csv,
-    result_summary,
-)
+from egress_guard.tables.denylist import denylist_csv, render_denylist
+from egress_guard.tables.layout import format_table
+from egress_guard.tables.restore import render_restore, restore_csv
+from egress_guard.tables.result import render_result, result_csv, result_summary
 
 
 def finding(group: str, rule: str, entry: str, action: str, **extra: Any) -> dict[str, Any]:

@@ -14,8 +14,10 @@ from botocore.exceptions import ClientError
 
 from egress_guard.aws.errors import (
     DEADLINE_MARGIN,
+    DUPLICATE,
     NOT_FOUND,
     DryRunResult,
+    Duplicate,
     NotFound,
     OutOfTime,
     error_code,
@@ -262,7 +264,8 @@ class Ec2:
         return DryRunResult(True, "the endpoint ignored DryRun")
 
     def authorize(self, group_id: str, permission: dict[str, Any], tags: dict[str, str]) -> str:
-        """Re-creates one egress rule (restore); returns its new rule id."""
+        """Re-creates one egress rule (restore); returns its new rule id. Duplicate when
+        the group has the rule already."""
         kwargs: dict[str, Any] = {"GroupId": group_id, "IpPermissions": [permission]}
         if tags:
             kwargs["TagSpecifications"] = [
@@ -272,6 +275,11 @@ class Ec2:
                 }
             ]
         self._wait_for_token()
-        response = self.client.authorize_security_group_egress(**kwargs)
+        try:
+            response = self.client.authorize_security_group_egress(**kwargs)
+        except ClientError as exc:
+            if error_code(exc) == DUPLICATE:
+                raise Duplicate(error_text(exc)) from exc
+            raise
         rules = response.get("SecurityGroupRules") or []
         return str(rules[-1]["SecurityGroupRuleId"]) if rules else ""

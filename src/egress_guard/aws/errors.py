@@ -65,6 +65,13 @@ class NotFound(Exception):
         self.retried = retried
 
 
+class Duplicate(Exception):
+    """EC2 refuses to create a rule that the group already has (InvalidPermission.Duplicate)."""
+
+
+DUPLICATE = "InvalidPermission.Duplicate"
+
+
 class DryRunResult(Exception):
     """EC2's answer to a DryRun request: `permitted` tells whether it would have succeeded."""
 

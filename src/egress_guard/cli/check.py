@@ -45,7 +45,7 @@ def run_check_denylist(args: argparse.Namespace) -> int:
     for warning in denylist.warnings:
         print(f"{args.file}: warning: {warning}", file=sys.stderr)
     if args.output in ("table", "csv"):
-        from egress_guard.table import denylist_csv, render_denylist
+        from egress_guard.tables.denylist import denylist_csv, render_denylist
 
         render = denylist_csv if args.output == "csv" else render_denylist
         sys.stdout.write(render(denylist.document))

@@ -83,9 +83,9 @@ def run_and_print(
 def write_places_output(args: argparse.Namespace, data: Mapping[str, Any]) -> None:
     """A merged result on stdout: JSON, or a table (csv) of places and findings."""
     if args.output in ("table", "csv"):
-        from egress_guard import table
+        from egress_guard.tables.places import places_csv, render_places
 
-        text = (table.places_csv if args.output == "csv" else table.render_places)(data)
+        text = (places_csv if args.output == "csv" else render_places)(data)
     else:
         text = json.dumps(data, indent=2, default=str) + "\n"
     sys.stdout.write(text)
@@ -123,13 +123,14 @@ def write_output(
 ) -> None:
     """A result or a restore report on stdout: JSON, or with --output table (csv) a table."""
     if args.output in ("table", "csv"):
-        from egress_guard import table
+        from egress_guard.tables.restore import render_restore, restore_csv
+        from egress_guard.tables.result import render_result, result_csv
 
         csv = args.output == "csv"
         if kind == "result":
-            text = (table.result_csv if csv else table.render_result)(data, groups)
+            text = (result_csv if csv else render_result)(data, groups)
         else:
-            text = (table.restore_csv if csv else table.render_restore)(data)
+            text = (restore_csv if csv else render_restore)(data)
     else:
         text = json.dumps(data, indent=2, default=str) + "\n"
     sys.stdout.write(text)

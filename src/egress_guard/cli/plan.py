@@ -120,7 +120,7 @@ def run_plan(args: argparse.Namespace) -> int:
         progress.close()
     document = plan_document(planned_places, new_source=new_source, current_source=current_source)
     if args.output in ("table", "csv"):
-        from egress_guard import table
+        from egress_guard.tables import plan as table
 
         render = table.plan_csv if args.output == "csv" else table.render_plan
         sys.stdout.write(render(document, groups))

@@ -49,7 +49,7 @@ def _at_place(step: AtPlace) -> tuple[str, str]:
 
 
 def _place_done(step: PlaceDone) -> tuple[str, str]:
-    from egress_guard.table import result_summary
+    from egress_guard.tables.result import result_summary
 
     if step.result is not None:
         text = result_summary(step.result)

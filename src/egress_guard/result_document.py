@@ -1,0 +1,346 @@
+"""The result document (docs/result.md): written from typed values, read back into them.
+
+`write` is the one place that decides the document's keys and their order; `Result.to_dict`
+and `Finding.to_dict` build a `ResultDocument` and call it. `read` turns a document (the
+handler's return value, a notice's or a log line's result, one part of a split result, a
+file given to `restore`) back into the same values, so that readers (restore, the tables,
+the notice text) use fields instead of string keys: `write(read(doc)) == doc` for every
+document `write` makes.
+
+Reading is lenient, as the readers were: an item that is not an object is left out, a
+value of the wrong type reads as missing (None, or empty), and keys this module does not
+know are kept in `extra` and written back after the known ones. Items of
+`RevokedSecurityGroupRules`, `UnknownIpPermissions` and a finding's `Rule` are EC2's own
+shapes and stay as they are (`restore` checks them, naming the item and field).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from egress_guard.events.actor import Actor
+from egress_guard.rules import Rule, Tags
+from egress_guard.targets import GROUP_ID, RULE_ID
+
+Item = Mapping[str, Any]  # an item in EC2's own shape, kept as it is
+DESTINATION_KEYS = ("CidrIpv4", "CidrIpv6", "PrefixListId", "ReferencedGroupId")
+
+# The keys `read` knows, in the order `write` writes them; anything else is `extra`.
+RESULT_KEYS = (
+    "Return", "DryRun", "RevokedSecurityGroupRules", "UnknownIpPermissions", "Findings",
+    "EventId", "Source", "Account", "Region", "Mode", "RulesJudged", "Actor",
+    "PermissionChecks", "Errors", "Notes", "Part", "Parts",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class ReferencedGroup:
+    """`ReferencedGroupInfo`: a referenced group of another account, with its owner."""
+
+    group_id: str | None
+    owner: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class FindingRecord:
+    """One item of `Findings` (docs/result.md, "Findings")."""
+
+    group_id: str | None
+    rule_id: str | None
+    entry_id: str | None
+    action: str | None
+    traffic: str | None
+    tags: Tags | None = None
+    referenced: ReferencedGroup | None = None
+    exempt_until: str | None = None
+    error: str | None = None
+    rule: Item | None = None
+    maybe_revoked: bool = False
+    actor: Actor | None = None
+
+    @property
+    def restorable(self) -> bool:
+        """Revoked, or failed with an unknown outcome: `restore` may put it back."""
+        return self.action == "revoked" or self.maybe_revoked
+
+
+@dataclass(frozen=True, slots=True)
+class PermissionRecord:
+    """One item of `PermissionChecks`: would EC2 have permitted the group's revoke?"""
+
+    group_id: str | None
+    permitted: bool
+    detail: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ResultDocument:
+    """A whole result, or one part of a split one (`part` of `parts`)."""
+
+    ok: bool
+    dry_run: bool
+    revoked: tuple[Item, ...] = ()
+    unknown_permissions: tuple[Item, ...] = ()
+    findings: tuple[FindingRecord, ...] = ()
+    event_id: str | None = None
+    source: str | None = None
+    account: str | None = None
+    region: str | None = None
+    mode: str | None = None
+    rules_judged: int | None = None
+    actor: Actor | None = None
+    permission_checks: tuple[PermissionRecord, ...] = ()
+    errors: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    part: int | None = None
+    parts: int | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def revoked_items(self) -> dict[str, Item]:
+        """The items of `RevokedSecurityGroupRules` by rule id (the last of each)."""
+        out: dict[str, Item] = {}
+        for item in self.revoked:
+            rule_id = item.get("SecurityGroupRuleId")
+            if rule_id:
+                out[str(rule_id)] = item
+        return out
+
+
+# --- writing -------------------------------------------------------------------------------
+
+
+def write(document: ResultDocument) -> dict[str, Any]:
+    """The JSON-ready dict of a result (or a part of one)."""
+    out: dict[str, Any] = {
+        "Return": document.ok,
+        "DryRun": document.dry_run,
+        "RevokedSecurityGroupRules": [dict(item) for item in document.revoked],
+        "UnknownIpPermissions": [dict(item) for item in document.unknown_permissions],
+        "Findings": [write_finding(f) for f in document.findings],
+        "EventId": document.event_id,
+        "Source": document.source,
+        "Account": document.account,
+        "Region": document.region,
+        "Mode": document.mode,
+        "RulesJudged": document.rules_judged,
+    }
+    if document.actor is not None:
+        out["Actor"] = document.actor.to_dict()
+    if document.permission_checks:
+        out["PermissionChecks"] = [_write_check(c) for c in document.permission_checks]
+    if document.errors:
+        out["Errors"] = list(document.errors)
+    if document.notes:
+        out["Notes"] = list(document.notes)
+    out.update(document.extra)
+    if document.part is not None:
+        out["Part"] = document.part
+        out["Parts"] = document.parts
+    return out
+
+
+def write_finding(finding: FindingRecord) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "GroupId": finding.group_id,
+        "SecurityGroupRuleId": finding.rule_id,
+        "DenylistEntry": finding.entry_id,
+        "Action": finding.action,
+        "Traffic": finding.traffic,
+    }
+    if finding.tags:
+        out["Tags"] = [{"Key": k, "Value": v} for k, v in finding.tags]
+    if finding.referenced is not None:
+        out["ReferencedGroupInfo"] = {
+            "GroupId": finding.referenced.group_id,
+            "UserId": finding.referenced.owner,
+        }
+    if finding.exempt_until is not None:
+        out["ExemptUntil"] = finding.exempt_until
+    if finding.error:
+        out["Error"] = finding.error
+    if finding.rule is not None:
+        out["Rule"] = dict(finding.rule)
+    if finding.maybe_revoked:
+        out["MaybeRevoked"] = True
+    if finding.actor is not None:
+        out["Actor"] = finding.actor.to_dict()
+    return out
+
+
+def _write_check(check: PermissionRecord) -> dict[str, Any]:
+    return {"GroupId": check.group_id, "RevokePermitted": check.permitted, "Detail": check.detail}
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+class DocumentError(ValueError):
+    """The document is not a result that can be read; the message says what is wrong."""
+
+
+def result_of(document: Any) -> Mapping[str, Any]:
+    """The result in a document: a handler result, an SNS notice body, EC2's own
+    RevokeSecurityGroupEgress response, or the handler's "result" log line."""
+    if not isinstance(document, Mapping):
+        raise DocumentError(f"expected a JSON object, got {kind(document)}")
+    found: Mapping[str, Any] = document
+    inner = found.get("result")  # the handler's log line {"message": "result", ...}
+    if "RevokedSecurityGroupRules" not in found and isinstance(inner, Mapping):
+        found = inner
+    if "RevokedSecurityGroupRules" not in found:
+        raise DocumentError(
+            "not an egress-guard result: it has no RevokedSecurityGroupRules "
+            f"(keys: {', '.join(sorted(map(str, found))[:10]) or 'none'})"
+        )
+    return found
+
+
+def revoked_rule(where: str, item: Any) -> Rule:
+    """An item in EC2's RevokedSecurityGroupRule shape (a revoked rule, a finding's `Rule`)
+    as a rule; DocumentError naming `where` and the field that cannot be used."""
+    if not isinstance(item, Mapping):
+        raise DocumentError(f"{where}: expected an object, got {kind(item)}")
+    for key, pattern, what in (
+        ("SecurityGroupRuleId", RULE_ID, "a security group rule id (sgr-...)"),
+        ("GroupId", GROUP_ID, "a security group id (sg-...)"),
+    ):
+        value = item.get(key)
+        if not isinstance(value, str) or not pattern.match(value):
+            raise DocumentError(f"{where}: {key}: {value!r} is not {what}")
+    if item.get("IsEgress") is False:
+        raise DocumentError(f"{where}: IsEgress is false; restore puts back egress rules only")
+    if not isinstance(item.get("IpProtocol"), str | int) or isinstance(item["IpProtocol"], bool):
+        raise DocumentError(f"{where}: IpProtocol: missing or not a protocol")
+    for key in ("FromPort", "ToPort"):
+        value = item.get(key)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+            raise DocumentError(f"{where}: {key}: {value!r} is not an integer")
+    present = [key for key in DESTINATION_KEYS if item.get(key) is not None]
+    if len(present) != 1:
+        raise DocumentError(
+            f"{where}: expected exactly one of {', '.join(DESTINATION_KEYS)}, "
+            f"got {', '.join(present) or 'none'}"
+        )
+    if not isinstance(item[present[0]], str):
+        raise DocumentError(f"{where}: {present[0]}: {item[present[0]]!r} is not a string")
+    description = item.get("Description")
+    if description is not None and not isinstance(description, str):
+        raise DocumentError(f"{where}: Description: {description!r} is not a string")
+    try:
+        return Rule.from_revoked(item)
+    except ValueError as exc:
+        raise DocumentError(f"{where}: {exc}") from None
+
+
+def kind(value: Any) -> str:
+    """A JSON value's kind, for messages."""
+    return "null" if value is None else type(value).__name__
+
+
+def read(document: Mapping[str, Any]) -> ResultDocument:
+    """The typed values of a result document (or of one part of a split result)."""
+    checks = [_read_check(c) for c in _objects(document.get("PermissionChecks"))]
+    return ResultDocument(
+        ok=document.get("Return") is True,
+        dry_run=bool(document.get("DryRun")),
+        revoked=tuple(_objects(document.get("RevokedSecurityGroupRules"))),
+        unknown_permissions=tuple(_objects(document.get("UnknownIpPermissions"))),
+        findings=tuple(read_finding(f) for f in _objects(document.get("Findings"))),
+        event_id=text(document.get("EventId")),
+        source=text(document.get("Source")),
+        account=text(document.get("Account")),
+        region=text(document.get("Region")),
+        mode=text(document.get("Mode")),
+        rules_judged=_int(document.get("RulesJudged")),
+        actor=read_actor(document.get("Actor")),
+        permission_checks=tuple(c for c in checks if c is not None),
+        errors=_texts(document.get("Errors")),
+        notes=_texts(document.get("Notes")),
+        part=_int(document.get("Part")),
+        parts=_int(document.get("Parts")),
+        extra={k: v for k, v in document.items() if k not in RESULT_KEYS},
+    )
+
+
+def read_finding(finding: Mapping[str, Any]) -> FindingRecord:
+    rule = finding.get("Rule")
+    return FindingRecord(
+        group_id=text(finding.get("GroupId")),
+        rule_id=text(finding.get("SecurityGroupRuleId")),
+        entry_id=text(finding.get("DenylistEntry")),
+        action=text(finding.get("Action")),
+        traffic=text(finding.get("Traffic")),
+        tags=_tags(finding.get("Tags")),
+        referenced=_referenced(finding.get("ReferencedGroupInfo")),
+        exempt_until=text(finding.get("ExemptUntil")),
+        error=text(finding.get("Error")),
+        rule=rule if isinstance(rule, Mapping) else None,
+        maybe_revoked=finding.get("MaybeRevoked") is True,
+        actor=read_actor(finding.get("Actor")),
+    )
+
+
+def read_actor(value: Any) -> Actor | None:
+    """An `Actor` object read back; None when it names nobody."""
+    if not isinstance(value, Mapping):
+        return None
+
+    def field_(key: str) -> str | None:
+        found = value.get(key)
+        return found if isinstance(found, str) and found else None
+
+    actor = Actor(
+        arn=field_("Arn"),
+        identity_type=field_("Type"),
+        session_issuer=field_("SessionIssuer"),
+        source_ip=field_("SourceIPAddress"),
+        user_agent=field_("UserAgent"),
+    )
+    return actor if actor.to_dict() else None
+
+
+def text(value: Any) -> str | None:
+    """A scalar as text (None stays None); a list or an object reads as missing."""
+    if value is None or isinstance(value, list | dict):
+        return None
+    return value if isinstance(value, str) else str(value)
+
+
+def _objects(value: Any) -> list[Item]:
+    return [item for item in value if isinstance(item, Mapping)] if isinstance(value, list) else []
+
+
+def _texts(value: Any) -> tuple[str, ...]:
+    return tuple(str(item) for item in value) if isinstance(value, list) else ()
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _tags(value: Any) -> Tags | None:
+    """The tags a finding recorded: each object with a text `Key`."""
+    if not isinstance(value, list):
+        return None
+    return tuple(
+        (tag["Key"], str(tag.get("Value", "")))
+        for tag in value
+        if isinstance(tag, Mapping) and isinstance(tag.get("Key"), str)
+    )
+
+
+def _referenced(value: Any) -> ReferencedGroup | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        return ReferencedGroup(None, None)
+    return ReferencedGroup(text(value.get("GroupId")), text(value.get("UserId")))
+
+
+def _read_check(check: Mapping[str, Any]) -> PermissionRecord | None:
+    permitted = check.get("RevokePermitted")
+    if not isinstance(permitted, bool):
+        return None
+    return PermissionRecord(text(check.get("GroupId")), permitted, text(check.get("Detail")))
