@@ -10,8 +10,8 @@ import json
 from typing import Any
 
 import pytest
-from emulator import add_revoked_security_group_rules, fail
-from samples import authorize_egress, pointed, sample
+from support.proxy import add_revoked_security_group_rules, fail
+from support.samples import authorize_egress, pointed, sample
 
 from egress_guard import handler
 from egress_guard.aws import Clients

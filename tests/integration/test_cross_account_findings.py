@@ -21,17 +21,9 @@ from typing import Any
 
 import boto3
 import pytest
-from emulator import (
-    ACCOUNT_ID,
-    REGION,
-    Forward,
-    Proxy,
-    Request,
-    Response,
-    SecurityHubUpdates,
-    create_group,
-)
-from samples import pointed
+from support.emulator import ACCOUNT_ID, REGION, create_group
+from support.proxy import Forward, Proxy, Request, Response, SecurityHubUpdates
+from support.samples import pointed
 
 from egress_guard import handler
 from egress_guard.aws import Clients

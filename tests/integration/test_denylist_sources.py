@@ -9,8 +9,8 @@ from typing import Any
 
 import boto3
 import pytest
-from emulator import REGION
-from samples import authorize_egress
+from support.emulator import REGION
+from support.samples import authorize_egress
 
 from egress_guard import handler
 from egress_guard.aws import Clients

@@ -21,20 +21,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from emulator import (
-    ACCOUNT_ID,
+from support.cli import cli_lines, egress_cli
+from support.egress import SMTP, egress_rules
+from support.emulator import ACCOUNT_ID, Group, create_vpc
+from support.proxy import (
     Forward,
-    Group,
     Proxy,
     Request,
     Response,
     add_revoked_security_group_rules,
-    create_vpc,
     ec2_error,
     fail,
 )
-from samples import authorize_egress
-from test_command_line import SMTP, cli_lines, egress_cli, egress_rules
+from support.samples import authorize_egress
 
 from egress_guard import handler
 from egress_guard.aws import Clients

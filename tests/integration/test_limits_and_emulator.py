@@ -17,10 +17,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from emulator import ACCOUNT_ID, REGION, create_vpc
-from samples import authorize_egress, sample
-from test_command_line import egress_cli
-from test_other_sources import sns_to_sqs
+from support.cli import egress_cli
+from support.emulator import ACCOUNT_ID, REGION, create_vpc
+from support.samples import authorize_egress, sample
+from support.sns import sns_to_sqs
 
 from egress_guard import handler
 from egress_guard.aws import Clients

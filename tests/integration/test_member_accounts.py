@@ -11,8 +11,8 @@ from typing import Any
 
 import boto3
 import pytest
-from emulator import REGION, create_group
-from samples import authorize_egress
+from support.emulator import REGION, create_group
+from support.samples import authorize_egress
 
 from egress_guard import handler
 from egress_guard.aws import Clients

@@ -16,13 +16,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from emulator import (
-    ACCOUNT_ID,
-    answer_prefix_list_associations,
-    create_vpc,
-    fail,
-)
-from samples import sample
+from support.emulator import ACCOUNT_ID, create_vpc
+from support.proxy import answer_prefix_list_associations, fail
+from support.samples import sample
 
 from egress_guard import handler
 from egress_guard.aws import Clients

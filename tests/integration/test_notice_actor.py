@@ -15,9 +15,11 @@ from typing import Any
 
 import boto3
 import pytest
-from emulator import ACCOUNT_ID, REGION, Proxy, run_aws_cli
-from samples import authorize_egress, pointed
-from test_command_line import egress_cli, egress_rules, without_id
+from support.cli import egress_cli
+from support.egress import egress_rules, without_id
+from support.emulator import ACCOUNT_ID, REGION, run_aws_cli
+from support.proxy import Proxy
+from support.samples import authorize_egress, pointed
 
 from egress_guard import handler
 from egress_guard.aws import Clients

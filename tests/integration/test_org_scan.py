@@ -16,16 +16,8 @@ from typing import Any
 
 import boto3
 import pytest
-from emulator import (
-    ACCOUNT_ID,
-    REGION,
-    Forward,
-    Proxy,
-    Request,
-    Response,
-    create_group,
-    ec2_error,
-)
+from support.emulator import ACCOUNT_ID, REGION, create_group
+from support.proxy import Forward, Proxy, Request, Response, ec2_error
 
 from egress_guard import cli
 

@@ -27,7 +27,7 @@ from typing import Any
 
 import boto3
 import pytest
-from emulator import ACCOUNT_ID, REGION, MotoServer, create_group, free_port
+from support.emulator import ACCOUNT_ID, REGION, MotoServer, create_group, free_port
 
 from egress_guard import handler
 from egress_guard.aws import Clients

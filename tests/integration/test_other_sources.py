@@ -9,11 +9,11 @@ import dataclasses
 import json
 from typing import Any
 
-import boto3
 import pytest
-from crowd import CROWD_ENV, DENY_TCP_OUT, build_crowd
-from emulator import REGION, Proxy, Request, fail
-from samples import pointed
+from support.crowd import CROWD_ENV, DENY_TCP_OUT, build_crowd
+from support.proxy import Proxy, Request, fail
+from support.samples import pointed
+from support.sns import sns_to_sqs
 
 from egress_guard import handler
 from egress_guard.aws import Clients
@@ -214,18 +214,6 @@ def test_manual_dry_run_reports_would_revoke(
 
     assert egress_ids(ec2, group.group_id) == set(group.rule_ids)
     assert (result["DryRun"], [f["Action"] for f in result["Findings"]]) == (True, ["would-revoke"])
-
-
-def sns_to_sqs(aws_env: str) -> tuple[str, Any, str]:
-    sns = boto3.client("sns", endpoint_url=aws_env, region_name=REGION)
-    sqs = boto3.client("sqs", endpoint_url=aws_env, region_name=REGION)
-    topic = sns.create_topic(Name="egress-guard")["TopicArn"]
-    queue = sqs.create_queue(QueueName="notices")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
-    return topic, sqs, queue
 
 
 def test_revocation_is_announced_on_the_topic_with_filterable_attributes(

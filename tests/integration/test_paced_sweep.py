@@ -14,18 +14,17 @@ import xml.etree.ElementTree as ET
 from typing import Any
 
 import pytest
-from emulator import (
+from support.emulator import FakeLambdaContext, create_vpc
+from support.proxy import (
     BucketSize,
     Ec2Throttle,
-    FakeLambdaContext,
     Forward,
     Proxy,
     Request,
     Response,
-    create_vpc,
     ec2_throttle_hook,
 )
-from samples import sample
+from support.samples import sample
 
 from egress_guard import handler
 from egress_guard.aws import Clients

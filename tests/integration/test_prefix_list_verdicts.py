@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 import pytest
-from samples import authorize_egress
+from support.samples import authorize_egress
 
 from egress_guard import handler
 from egress_guard.aws import Clients

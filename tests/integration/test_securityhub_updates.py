@@ -11,8 +11,8 @@ import json
 from typing import Any
 
 import pytest
-from emulator import Proxy, SecurityHubUpdates
-from samples import pointed
+from support.proxy import Proxy, SecurityHubUpdates
+from support.samples import pointed
 
 from egress_guard import cli, handler
 from egress_guard.aws import Clients
