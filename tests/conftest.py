@@ -5,7 +5,7 @@
   local port, so a boto3 client created by mistake in a unit test fails at once instead
   of reaching for real AWS. Integration tests get the emulator instead (``aws_env`` in
   support/fixtures.py overrides these).
-- The fixtures of tests/support (the emulator's, the safety tests' fault injection) are
+- The fixtures of tests/support (the emulator's, the organisation's, fault injection) are
   plugins, so any test folder can use them.
 - egress-guard's own configuration variables (DENYLIST, MODE, ...) from the caller's
   shell are cleared, so tests see the documented defaults unless they set them.
@@ -20,7 +20,7 @@ import os
 import pytest
 from hypothesis import HealthCheck, settings
 
-pytest_plugins = ["support.fixtures", "support.fault_fixtures"]
+pytest_plugins = ["support.fixtures", "support.fault_fixtures", "support.org"]
 
 settings.register_profile(
     "default", deadline=None, print_blob=True, suppress_health_check=[HealthCheck.too_slow]

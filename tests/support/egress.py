@@ -7,8 +7,11 @@ Rule specs are `support.emulator.create_group`'s (``IpProtocol``, ``Port``, ``Ci
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
+
+import pytest
 
 from support.emulator import Group
 
@@ -56,3 +59,8 @@ def without_id(rule: dict[str, Any]) -> tuple[Any, ...]:
         rule.get("Description"),
         tuple(tags),
     )
+
+
+def use_denylist(monkeypatch: pytest.MonkeyPatch, document: dict[str, Any]) -> None:
+    """DENYLIST set to `document` for this test."""
+    monkeypatch.setenv("DENYLIST", json.dumps(document))
