@@ -109,7 +109,9 @@ def lambda_context() -> FakeLambdaContext:
 
 @pytest.fixture
 def fresh_container(monkeypatch: pytest.MonkeyPatch, aws_env: str) -> None:
-    """A cold Lambda container: the handler module's clients made anew, metrics off."""
+    """A cold Lambda container: the handler module's clients made anew against this test's
+    endpoint, metrics off; egress-guard's settings are the documented defaults (tests/
+    conftest.py clears them) until the test sets its own."""
     from egress_guard import handler
     from egress_guard.aws import Clients
 
