@@ -5,9 +5,9 @@ and can be run on its own: ``python benchmarks/sweep.py [--quick]`` prints its r
 `run.py` runs each module in a fresh subprocess (so imports, memory and log output of one
 figure never colour another) and prints one table.
 
-The emulator is moto's server mode (tests/integration/emulator.py, reused here), reached
-only through ``AWS_ENDPOINT_URL``, usually behind that module's `Proxy` with the
-`ec2_like` hook below.
+The emulator is moto's server mode (tests/support/emulator.py, reused here), reached
+only through ``AWS_ENDPOINT_URL``, usually behind the tests' `Proxy` (tests/support/proxy.py)
+with the `ec2_like` hook below.
 """
 
 from __future__ import annotations
@@ -28,14 +28,15 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src"
-INTEGRATION = ROOT / "tests" / "integration"
+TESTS = ROOT / "tests"
 EVENTS = ROOT / "events"
 
-for _path in (str(SRC), str(INTEGRATION)):
+for _path in (str(SRC), str(TESTS)):
     if _path not in sys.path:
         sys.path.insert(0, _path)
 
-import emulator  # noqa: E402  (tests/integration/emulator.py, after the path tweak)
+from support import emulator  # noqa: E402  (tests/support/emulator.py, after the path tweak)
+from support import proxy as emulator_proxy  # noqa: E402
 
 REGION = emulator.REGION
 ACCOUNT_ID = emulator.ACCOUNT_ID
@@ -144,7 +145,9 @@ class Ec2Like:
         self._template: ET.Element | None = None
         self.moto_listing_seconds = 0.0
 
-    def __call__(self, request: emulator.Request, forward: emulator.Forward) -> emulator.Response:
+    def __call__(
+        self, request: emulator_proxy.Request, forward: emulator_proxy.Forward
+    ) -> emulator_proxy.Response:
         if self.latency:
             time.sleep(self.latency)
         params = request.params
@@ -161,7 +164,7 @@ class Ec2Like:
         with self._lock:
             self._listing = None
 
-    def _load(self, request: emulator.Request, forward: emulator.Forward) -> None:
+    def _load(self, request: emulator_proxy.Request, forward: emulator_proxy.Forward) -> None:
         start = time.perf_counter()
         full = {k: v for k, v in request.params.items() if k not in ("MaxResults", "NextToken")}
         response = forward(request.with_params(full))
@@ -178,8 +181,11 @@ class Ec2Like:
         self.moto_listing_seconds = time.perf_counter() - start
 
     def _page(
-        self, request: emulator.Request, forward: emulator.Forward, params: dict[str, str]
-    ) -> emulator.Response:
+        self,
+        request: emulator_proxy.Request,
+        forward: emulator_proxy.Forward,
+        params: dict[str, str],
+    ) -> emulator_proxy.Response:
         with self._lock:
             token = params.get("NextToken")
             if token is None and self._listing is None:
@@ -203,12 +209,12 @@ class Ec2Like:
             else:
                 self._listing = None  # the next sweep reads moto afresh
             body = ET.tostring(root, encoding="utf-8", xml_declaration=True, default_namespace=ns)
-        return emulator.Response(200, {"content-type": "text/xml;charset=UTF-8"}, body)
+        return emulator_proxy.Response(200, {"content-type": "text/xml;charset=UTF-8"}, body)
 
 
 def _list_revoked(
-    request: emulator.Request, forward: emulator.Forward, params: dict[str, str]
-) -> emulator.Response:
+    request: emulator_proxy.Request, forward: emulator_proxy.Forward, params: dict[str, str]
+) -> emulator_proxy.Response:
     response = forward(request)
     if response.status != 200:
         return response
@@ -227,10 +233,10 @@ def _list_revoked(
 @contextmanager
 def emulator_stack(
     latency: float = 0.0,
-) -> Iterator[tuple[emulator.MotoServer, emulator.Proxy, Ec2Like]]:
+) -> Iterator[tuple[emulator.MotoServer, emulator_proxy.Proxy, Ec2Like]]:
     """moto's server, and a Proxy in front of it with the `Ec2Like` hook."""
     with emulator.MotoServer() as moto:
-        proxy = emulator.Proxy(moto.url)
+        proxy = emulator_proxy.Proxy(moto.url)
         shim = Ec2Like(latency)
         proxy.on("*", shim)
         with proxy:

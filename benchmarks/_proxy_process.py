@@ -13,15 +13,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _bench import Ec2Like, emulator
+from _bench import Ec2Like, emulator_proxy
 
 
 def main() -> None:
     upstream, latency = sys.argv[1], float(sys.argv[2])
-    proxy = emulator.Proxy(upstream)
+    proxy = emulator_proxy.Proxy(upstream)
     shim = Ec2Like(latency)
 
-    def forgetful(request: emulator.Request, forward: emulator.Forward) -> emulator.Response:
+    def forgetful(
+        request: emulator_proxy.Request, forward: emulator_proxy.Forward
+    ) -> emulator_proxy.Response:
         proxy.clear_calls()  # nobody reads them here; keep the process small
         return shim(request, forward)
 

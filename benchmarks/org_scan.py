@@ -33,7 +33,16 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _bench import ACCOUNT_ID, Row, _list_revoked, aws_env, emulator, environment, median
+from _bench import (
+    ACCOUNT_ID,
+    Row,
+    _list_revoked,
+    aws_env,
+    emulator,
+    emulator_proxy,
+    environment,
+    median,
+)
 
 LATENCY = 0.050
 ACCOUNTS = 20
@@ -82,7 +91,7 @@ class TokenBucket:
             return True
 
 
-def _scope(request: emulator.Request) -> tuple[str, str, str]:
+def _scope(request: emulator_proxy.Request) -> tuple[str, str, str]:
     """(access key, region, service) of a SigV4-signed request."""
     credential = request.headers.get("authorization", "").split("Credential=", 1)[-1]
     parts = credential.split(",", 1)[0].split("/")
@@ -93,16 +102,18 @@ def ec2_throttle_hook(
     account_of: Callable[[str], str],
     mutating: tuple[int, float] = MUTATING,
     reads: tuple[int, float] = READS,
-) -> emulator.Hook:
+) -> emulator_proxy.Hook:
     """EC2's request throttling, one token bucket per account, region and kind of call:
     an empty bucket answers RequestLimitExceeded (HTTP 503) without asking moto.
 
-    A minimal stand-in: tests/integration/emulator.py is getting an `ec2_throttle_hook` of
+    A minimal stand-in: tests/support/proxy.py is getting an `ec2_throttle_hook` of
     the same shape (a Proxy hook); the merge makes this one use it."""
     buckets: dict[tuple[str, str, bool], TokenBucket] = {}
     lock = threading.Lock()
 
-    def hook(request: emulator.Request, forward: emulator.Forward) -> emulator.Response:
+    def hook(
+        request: emulator_proxy.Request, forward: emulator_proxy.Forward
+    ) -> emulator_proxy.Response:
         key, region, service = _scope(request)
         if service != "ec2":
             return forward(request)
@@ -113,7 +124,7 @@ def ec2_throttle_hook(
             if bucket is None:
                 bucket = buckets[where] = TokenBucket(*(mutating if write else reads))
         if not bucket.take():
-            return emulator.ec2_error("RequestLimitExceeded", "Request limit exceeded.", 503)
+            return emulator_proxy.ec2_error("RequestLimitExceeded", "Request limit exceeded.", 503)
         return forward(request)
 
     return hook
@@ -130,7 +141,9 @@ class OrgProxyShim:
         self.keys: dict[str, str] = {"testing": ACCOUNT_ID}
         self.throttle = ec2_throttle_hook(lambda key: self.keys.get(key, ACCOUNT_ID))
 
-    def __call__(self, request: emulator.Request, forward: emulator.Forward) -> emulator.Response:
+    def __call__(
+        self, request: emulator_proxy.Request, forward: emulator_proxy.Forward
+    ) -> emulator_proxy.Response:
         time.sleep(self.latency)
         action = f"{_scope(request)[2]}:{request.action or request.path}"
         response = self.throttle(request, lambda r: self._answer(r, forward))
@@ -140,7 +153,9 @@ class OrgProxyShim:
                 self.throttled[action] = self.throttled.get(action, 0) + 1
         return response
 
-    def _answer(self, request: emulator.Request, forward: emulator.Forward) -> emulator.Response:
+    def _answer(
+        self, request: emulator_proxy.Request, forward: emulator_proxy.Forward
+    ) -> emulator_proxy.Response:
         params = request.params
         action = params.get("Action")
         if action == "RevokeSecurityGroupEgress" and params.get("DryRun", "").lower() != "true":
@@ -150,7 +165,7 @@ class OrgProxyShim:
             self._learn(response)
         return response
 
-    def _learn(self, response: emulator.Response) -> None:
+    def _learn(self, response: emulator_proxy.Response) -> None:
         """Access key -> account, from an AssumeRole answer (for the throttle's buckets)."""
         root = response.xml()
         key = arn = None
@@ -167,10 +182,12 @@ class OrgProxyShim:
 
 def serve_proxy(upstream: str, latency: float) -> None:
     """The proxy process: prints its URL, serves until stdin closes, prints the counts."""
-    proxy = emulator.Proxy(upstream)
+    proxy = emulator_proxy.Proxy(upstream)
     shim = OrgProxyShim(latency)
 
-    def hook(request: emulator.Request, forward: emulator.Forward) -> emulator.Response:
+    def hook(
+        request: emulator_proxy.Request, forward: emulator_proxy.Forward
+    ) -> emulator_proxy.Response:
         proxy.clear_calls()  # nobody reads them here; keep the process small
         return shim(request, forward)
 

@@ -3,7 +3,7 @@ paced (the defaults: 2 revokes a second, bursts of 10) and unpaced, side by side
 
 EC2 throttles mutating calls per account and region with a token bucket of 50 refilled at
 5 a second, shared with everything else the account does. The emulator's proxy carries
-`emulator.ec2_throttle_hook` (tests/integration/emulator.py) with exactly those sizes, in
+`emulator_proxy.ec2_throttle_hook` (tests/support/proxy.py) with exactly those sizes, in
 front of `_bench.Ec2Like` (revokes answered as EC2 does). Each group has one offending rule
 (tcp/25 to ::/0, under a denylist of that one entry, so the all-traffic IPv4 rule of every
 new group stays compliant), so the sweep makes one revoke per group.
@@ -34,6 +34,7 @@ from _bench import (
     aws_env,
     ec2_client,
     emulator,
+    emulator_proxy,
     environment,
     module_main,
     timed,
@@ -104,10 +105,10 @@ def measure(quick: bool) -> list[Row]:
     groups = 100 if quick else 500
     floor = (groups - BURST) / RATE
     with emulator.MotoServer() as moto:
-        proxy = emulator.Proxy(moto.url)
+        proxy = emulator_proxy.Proxy(moto.url)
         proxy.on("*", Ec2Like())
         # Outermost: the shim's own reads of moto are not EC2 calls of the code under test.
-        throttle = emulator.ec2_throttle_hook()
+        throttle = emulator_proxy.ec2_throttle_hook()
         proxy.on("*", throttle)
         with proxy:
             setup = ec2_client(moto.url)
@@ -180,7 +181,7 @@ def measure(quick: bool) -> list[Row]:
 def _share(writes: int, seconds: float) -> str:
     """The share of EC2's mutating tokens of the run's time that the sweep took: what it
     left the account's own deployments is the rest."""
-    size = emulator.EC2_MUTATING
+    size = emulator_proxy.EC2_MUTATING
     return f"{writes / (size.capacity + size.refill * seconds):.0%}"
 
 

@@ -22,7 +22,7 @@ With --every-sample (`make try`), instead: every sample event of events/ goes th
 command line, `egress-guard invoke`, against a fresh emulator each, and one line per sample
 says what happened. Before each, the group, rules and VPC the sample names are created, and
 the sample's ids are rewritten to the created ones (moto chooses ids; the samples' are
-fixed). The emulator is moto behind the tests' proxy (tests/integration/emulator.py), which
+fixed). The emulator is moto behind the tests' proxy (tests/support/emulator.py, proxy.py), which
 makes up for what moto lacks: PutEvaluations (answered by moto only in TestMode) and the
 RevokedSecurityGroupRules of EC2's revoke answer.
 """
@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import copy
 import dataclasses
-import importlib.util
 import json
 import os
 import subprocess
@@ -42,7 +41,6 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,20 +74,11 @@ CONFIGURATION_VARIABLES = (
 )
 
 
-def load_emulator() -> ModuleType:
-    """tests/integration/emulator.py: the moto server starter the tests use too."""
-    path = ROOT / "tests" / "integration" / "emulator.py"
-    spec = importlib.util.spec_from_file_location("egress_guard_emulator", path)
-    if spec is None or spec.loader is None:
-        raise RuntimeError(f"cannot load {path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
-
-
-emulator = load_emulator()
-
+# The moto server starter and proxy the tests use too (tests/support; importable without
+# pytest, which `make demo`'s light extra does not install).
+sys.path.insert(0, str(ROOT / "tests"))
+from support import emulator  # noqa: E402  (after the path tweak)
+from support import proxy as emulator_proxy  # noqa: E402
 
 # --------------------------------------------------------------------------- output
 
@@ -437,12 +426,14 @@ def run_every_sample(args: argparse.Namespace) -> int:
     denylist = args.denylist or "the packaged default denylist"
     print(f"denylist: {denylist}; mode: {args.mode or 'enforce'}\n")
     failures = 0
-    with emulator.running_moto() as moto, emulator.Proxy(moto.url) as proxy:
+    with emulator.running_moto() as moto, emulator_proxy.Proxy(moto.url) as proxy:
         evaluations: list[dict[str, Any]] = []
         proxy.on("PutEvaluations", config_test_mode(evaluations))
-        proxy.on("RevokeSecurityGroupEgress", emulator.add_revoked_security_group_rules)
+        proxy.on("RevokeSecurityGroupEgress", emulator_proxy.add_revoked_security_group_rules)
         # moto lacks GetManagedPrefixListAssociations (an HTML 500 page); EC2 answers it.
-        proxy.on("GetManagedPrefixListAssociations", emulator.answer_prefix_list_associations())
+        proxy.on(
+            "GetManagedPrefixListAssociations", emulator_proxy.answer_prefix_list_associations()
+        )
         cli_env = {**lambda_env(proxy.url), "PYTHONPATH": str(ROOT / "src")}
         if args.denylist:
             cli_env["DENYLIST_FILE"] = str(Path(args.denylist).resolve())

@@ -4,7 +4,9 @@
   profile or config files, no instance metadata, and AWS_ENDPOINT_URL pointing at a closed
   local port, so a boto3 client created by mistake in a unit test fails at once instead
   of reaching for real AWS. Integration tests get the emulator instead (``aws_env`` in
-  tests/integration/conftest.py overrides these).
+  support/fixtures.py overrides these).
+- The fixtures of tests/support (the emulator's, the organisation's, fault injection) are
+  plugins, so any test folder can use them.
 - egress-guard's own configuration variables (DENYLIST, MODE, ...) from the caller's
   shell are cleared, so tests see the documented defaults unless they set them.
 - Hypothesis: no per-example deadline (2-core CI machines running xdist workers and moto
@@ -17,6 +19,8 @@ import os
 
 import pytest
 from hypothesis import HealthCheck, settings
+
+pytest_plugins = ["support.fixtures", "support.fault_fixtures", "support.org"]
 
 settings.register_profile(
     "default", deadline=None, print_blob=True, suppress_health_check=[HealthCheck.too_slow]

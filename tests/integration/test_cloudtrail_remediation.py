@@ -10,35 +10,19 @@ import json
 from typing import Any
 
 import pytest
-from emulator import add_revoked_security_group_rules, fail
-from samples import authorize_egress, pointed, sample
+from support.egress import SMTP_ONLY, use_denylist
+from support.proxy import add_revoked_security_group_rules, fail
+from support.samples import authorize_egress, pointed, sample
 
 from egress_guard import handler
-from egress_guard.aws import Clients
 from egress_guard.denylist import DenylistError
 from egress_guard.service import AccountRefused, RemediationFailed
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("fresh_container")]
 
 SMTP = {"IpProtocol": "tcp", "Port": 25, "CidrIpv4": "0.0.0.0/0"}
 HTTPS = {"IpProtocol": "tcp", "Port": 443, "CidrIpv4": "0.0.0.0/0"}
-DENY_SMTP = {
-    "version": 1,
-    "deny": [{"id": "smtp-out", "protocol": "tcp", "ports": "25", "cidr": ["0.0.0.0/0", "::/0"]}],
-}
 WRITES = {"RevokeSecurityGroupEgress", "RevokeSecurityGroupIngress", "AuthorizeSecurityGroupEgress"}
-
-
-@pytest.fixture(autouse=True)
-def fresh_container(monkeypatch: pytest.MonkeyPatch, aws_env: str) -> None:
-    """Each test is a cold container: clients made anew against this test's endpoint."""
-    monkeypatch.setattr(handler, "clients", Clients())
-    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
-    monkeypatch.delenv("MODE", raising=False)
-
-
-def use_denylist(monkeypatch: pytest.MonkeyPatch, document: dict[str, Any]) -> None:
-    monkeypatch.setenv("DENYLIST", json.dumps(document))
 
 
 def egress_rules(ec2: Any, group_id: str) -> dict[str, dict[str, Any]]:
@@ -49,7 +33,7 @@ def egress_rules(ec2: Any, group_id: str) -> dict[str, dict[str, Any]]:
 def test_offending_rule_is_revoked_and_legitimate_rule_kept(
     make_group: Any, aws_cli: Any, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    use_denylist(monkeypatch, DENY_SMTP)
+    use_denylist(monkeypatch, SMTP_ONLY)
     group = make_group([SMTP, HTTPS], keep_default_egress=False)
     smtp_id, https_id = group.rule_ids
 
@@ -84,7 +68,7 @@ def test_offending_rule_is_revoked_and_legitimate_rule_kept(
 def test_rule_created_with_the_aws_cli_is_revoked(
     make_group: Any, aws_cli: Any, ec2: Any, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    use_denylist(monkeypatch, DENY_SMTP)
+    use_denylist(monkeypatch, SMTP_ONLY)
     group = make_group([], keep_default_egress=False)
     permission = "IpProtocol=tcp,FromPort=25,ToPort=25,IpRanges=[{CidrIp=0.0.0.0/0,Description=x}]"
     created = aws_cli(
@@ -103,7 +87,7 @@ def test_response_listing_revoked_rules_is_reported_without_a_read_back(
     make_group: Any, proxy: Any, ec2: Any, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Real EC2 answers with RevokedSecurityGroupRules: one read and one write then."""
-    use_denylist(monkeypatch, DENY_SMTP)
+    use_denylist(monkeypatch, SMTP_ONLY)
     proxy.on("RevokeSecurityGroupEgress", add_revoked_security_group_rules)
     group = make_group([SMTP], keep_default_egress=False)
 
@@ -123,7 +107,7 @@ def test_emulator_response_without_revoked_rules_reports_the_rules_as_read_with_
     make_group: Any, proxy: Any, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`Return: true` alone (moto, older API versions) confirms a revoke by rule ids."""
-    use_denylist(monkeypatch, DENY_SMTP)
+    use_denylist(monkeypatch, SMTP_ONLY)
     group = make_group([SMTP], keep_default_egress=False)
 
     result = handler.lambda_handler(
@@ -228,7 +212,7 @@ def test_ipv6_rule_is_judged_by_ipv6_entries_only(
 def test_protocol_number_in_the_rule_is_the_protocol_named_in_the_entry(
     make_group: Any, ec2: Any, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    use_denylist(monkeypatch, DENY_SMTP)
+    use_denylist(monkeypatch, SMTP_ONLY)
     group = make_group(
         [{"IpProtocol": "6", "Port": 25, "CidrIpv4": "0.0.0.0/0"}], keep_default_egress=False
     )
@@ -242,7 +226,7 @@ def test_forged_event_claiming_a_legitimate_rule_revokes_nothing(
     make_group: Any, proxy: Any, ec2: Any, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The event says tcp/25 to 0.0.0.0/0 was added; the live rule it names is https."""
-    use_denylist(monkeypatch, DENY_SMTP)
+    use_denylist(monkeypatch, SMTP_ONLY)
     group = make_group([HTTPS], keep_default_egress=False)
 
     result = handler.lambda_handler(
@@ -257,7 +241,7 @@ def test_forged_event_claiming_a_legitimate_rule_revokes_nothing(
 def test_forged_event_naming_a_rule_of_another_group_revokes_nothing(
     make_group: Any, ec2: Any, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    use_denylist(monkeypatch, DENY_SMTP)
+    use_denylist(monkeypatch, SMTP_ONLY)
     victim = make_group([SMTP], keep_default_egress=False)
     named = make_group([HTTPS], keep_default_egress=False)
 
@@ -315,7 +299,7 @@ def test_ingress_rule_named_in_an_egress_event_is_never_touched(
 def test_same_event_twice_gives_the_same_state_and_no_error(
     make_group: Any, ec2: Any, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    use_denylist(monkeypatch, DENY_SMTP)
+    use_denylist(monkeypatch, SMTP_ONLY)
     group = make_group([SMTP, HTTPS], keep_default_egress=False)
     event = authorize_egress(group.group_id, *group.rule_ids)
 
@@ -334,7 +318,7 @@ def test_same_event_twice_gives_the_same_state_and_no_error(
 def test_exempt_group_is_reported_not_revoked(
     make_group: Any, ec2: Any, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    use_denylist(monkeypatch, DENY_SMTP)
+    use_denylist(monkeypatch, SMTP_ONLY)
     group = make_group([SMTP], keep_default_egress=False, tags={"egress-guard:exempt": "true"})
 
     result = handler.lambda_handler(
@@ -348,7 +332,7 @@ def test_exempt_group_is_reported_not_revoked(
 def test_exempt_rule_is_reported_and_its_neighbour_revoked(
     make_group: Any, ec2: Any, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    use_denylist(monkeypatch, DENY_SMTP)
+    use_denylist(monkeypatch, SMTP_ONLY)
     group = make_group(
         [
             {**SMTP, "Tags": {"egress-guard:exempt": "true"}},
@@ -368,7 +352,7 @@ def test_exempt_rule_is_reported_and_its_neighbour_revoked(
 def test_custom_exempt_tag_key(
     make_group: Any, ec2: Any, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    use_denylist(monkeypatch, DENY_SMTP)
+    use_denylist(monkeypatch, SMTP_ONLY)
     monkeypatch.setenv("EXEMPT_TAG", "security:allow-egress")
     group = make_group([SMTP], keep_default_egress=False, tags={"security:allow-egress": "TRUE"})
 
@@ -380,7 +364,7 @@ def test_custom_exempt_tag_key(
 def test_deleted_group_is_a_no_op(
     make_group: Any, ec2: Any, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    use_denylist(monkeypatch, DENY_SMTP)
+    use_denylist(monkeypatch, SMTP_ONLY)
     group = make_group([SMTP], keep_default_egress=False)
     ec2.delete_security_group(GroupId=group.group_id)
 
@@ -394,7 +378,7 @@ def test_deleted_group_is_a_no_op(
 def test_rule_gone_between_read_and_revoke_is_reported_gone(
     make_group: Any, proxy: Any, ec2: Any, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    use_denylist(monkeypatch, DENY_SMTP)
+    use_denylist(monkeypatch, SMTP_ONLY)
     group = make_group([SMTP], keep_default_egress=False)
 
     def someone_else_revokes_first(request: Any, forward: Any) -> Any:
@@ -415,7 +399,7 @@ def test_rule_gone_between_read_and_revoke_is_reported_gone(
 def test_report_mode_revokes_nothing_and_proves_permission(
     make_group: Any, proxy: Any, ec2: Any, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    use_denylist(monkeypatch, DENY_SMTP)
+    use_denylist(monkeypatch, SMTP_ONLY)
     monkeypatch.setenv("MODE", "report")
     group = make_group([SMTP], keep_default_egress=False)
 
@@ -434,7 +418,7 @@ def test_report_mode_revokes_nothing_and_proves_permission(
 def test_report_mode_says_when_the_revoke_would_be_refused(
     make_group: Any, proxy: Any, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    use_denylist(monkeypatch, DENY_SMTP)
+    use_denylist(monkeypatch, SMTP_ONLY)
     monkeypatch.setenv("MODE", "report")
     proxy.on("RevokeSecurityGroupEgress", fail("UnauthorizedOperation", "You are not authorized"))
     group = make_group([SMTP], keep_default_egress=False)
@@ -462,7 +446,7 @@ def test_broken_denylist_stops_the_invocation_naming_entry_and_field(
 def test_ec2_refusal_in_a_sweep_fails_the_invocation_after_every_group_was_tried(
     make_group: Any, proxy: Any, ec2: Any, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    use_denylist(monkeypatch, DENY_SMTP)
+    use_denylist(monkeypatch, SMTP_ONLY)
     refused = make_group([SMTP], keep_default_egress=False)
     allowed = make_group([SMTP], keep_default_egress=False)
 
@@ -517,7 +501,7 @@ def test_create_security_group_revokes_the_default_egress_rule(
 def test_modified_rule_is_judged_in_its_new_state(
     make_group: Any, ec2: Any, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    use_denylist(monkeypatch, DENY_SMTP)
+    use_denylist(monkeypatch, SMTP_ONLY)
     group = make_group([HTTPS], keep_default_egress=False)
     ec2.modify_security_group_rules(
         GroupId=group.group_id,
@@ -581,7 +565,7 @@ def test_every_decision_is_one_log_line_with_the_event_and_request_ids(
     monkeypatch: pytest.MonkeyPatch,
     capfd: pytest.CaptureFixture[str],
 ) -> None:
-    use_denylist(monkeypatch, DENY_SMTP)
+    use_denylist(monkeypatch, SMTP_ONLY)
     group = make_group([SMTP], keep_default_egress=False)
     capfd.readouterr()
 

@@ -9,104 +9,30 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
-from emulator import (
-    ACCOUNT_ID,
-    REGION,
-    Forward,
-    Group,
-    Proxy,
-    Request,
-    Response,
-    create_vpc,
-    fail,
-    free_port,
+from support.cli import cli_lines, egress_cli
+from support.egress import (
+    HTTPS,
+    NO_LIMITS,
+    SMTP,
+    SMTP_V6,
+    SMTP_V6_ONLY,
+    MakeGroup,
+    egress_rules,
 )
-from samples import authorize_egress, pointed
+from support.emulator import ACCOUNT_ID, REGION, create_vpc, free_port
+from support.proxy import Forward, Proxy, Request, Response, fail
+from support.samples import authorize_egress, pointed
 
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
-SMTP_ONLY = {
-    "version": 1,
-    "deny": [{"id": "smtp-out", "protocol": "tcp", "ports": "25", "cidr": ["0.0.0.0/0", "::/0"]}],
-}
-# Over IPv6 only: the all-traffic IPv4 egress rule of every new group (and of every default
-# group) allows tcp/25 to 0.0.0.0/0, so under an IPv4 entry it would be offending too.
-SMTP_V6_ONLY = {
-    "version": 1,
-    "deny": [{"id": "smtp-out-v6", "protocol": "tcp", "ports": "25", "cidr": ["::/0"]}],
-}
-SMTP = {"IpProtocol": "tcp", "Port": 25, "CidrIpv4": "0.0.0.0/0", "Description": "mail relay"}
-SMTP_V6 = {"IpProtocol": "tcp", "Port": 25, "CidrIpv6": "::/0", "Description": "mail v6"}
-HTTPS = {"IpProtocol": "tcp", "Port": 443, "CidrIpv4": "0.0.0.0/0"}
-MakeGroup = Callable[..., Group]
-# Blast-radius limits off: a sweep acts on groups while it still reads (and all may go).
-NO_LIMITS = {"MAX_REVOCATIONS": "0", "MAX_REVOCATIONS_PERCENT": "0"}
-
-
-def egress_cli(
-    *args: str, denylist: Any = SMTP_ONLY, stdin: str | None = None, **env: str
-) -> subprocess.CompletedProcess[str]:
-    """Runs `python -m egress_guard ARGS` in the current (emulator) environment."""
-    full_env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("POWERTOOLS_", "DENYLIST", "MODE", "EXEMPT_TAG"))
-    }
-    full_env["PYTHONPATH"] = os.pathsep.join(
-        [str(ROOT / "src"), *filter(None, [os.environ.get("PYTHONPATH")])]
-    )
-    if denylist is not None:
-        full_env["DENYLIST"] = json.dumps(denylist)
-    full_env.update(env)
-    return subprocess.run(
-        [sys.executable, "-m", "egress_guard", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=full_env,
-        timeout=300,
-        check=False,
-    )
-
-
-def cli_lines(stderr: str) -> list[str]:
-    """stderr without the JSON log lines."""
-    return [line for line in stderr.splitlines() if not line.startswith("{")]
-
-
-def egress_rules(ec2: Any, group_id: str) -> list[dict[str, Any]]:
-    rules = ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [group_id]}])[
-        "SecurityGroupRules"
-    ]
-    return [r for r in rules if r["IsEgress"]]
-
-
-def without_id(rule: dict[str, Any]) -> tuple[Any, ...]:
-    """A rule's properties, description and tags: what restore must give back."""
-    ref = rule.get("ReferencedGroupInfo") or {}
-    tags = sorted((t["Key"], t["Value"]) for t in rule.get("Tags") or ())
-    return (
-        rule["GroupId"],
-        rule["IpProtocol"],
-        rule.get("FromPort"),
-        rule.get("ToPort"),
-        rule.get("CidrIpv4"),
-        rule.get("CidrIpv6"),
-        rule.get("PrefixListId"),
-        ref.get("GroupId"),
-        rule.get("Description"),
-        tuple(tags),
-    )
 
 
 # --- invoke -------------------------------------------------------------------------------------

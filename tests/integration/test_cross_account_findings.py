@@ -21,25 +21,16 @@ from typing import Any
 
 import boto3
 import pytest
-from emulator import (
-    ACCOUNT_ID,
-    REGION,
-    Forward,
-    Proxy,
-    Request,
-    Response,
-    SecurityHubUpdates,
-    create_group,
-)
-from samples import pointed
+from support.egress import egress_rules, use_denylist
+from support.emulator import ACCOUNT_ID, REGION, create_group
+from support.org import MEMBER, ROLE
+from support.proxy import Forward, Proxy, Request, Response, SecurityHubUpdates
+from support.samples import pointed
 
 from egress_guard import handler
-from egress_guard.aws import Clients
 
 pytestmark = pytest.mark.integration
 
-MEMBER = "210987654321"
-ROLE = "egress-guard-member"
 SMTP = {"IpProtocol": "tcp", "Port": 25, "CidrIpv4": "0.0.0.0/0"}
 DENY_SMTP = {
     "version": 1,
@@ -48,28 +39,9 @@ DENY_SMTP = {
 
 
 @pytest.fixture(autouse=True)
-def central_function(monkeypatch: pytest.MonkeyPatch, aws_env: str) -> None:
-    monkeypatch.setattr(handler, "clients", Clients())
-    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
-    monkeypatch.setenv("DENYLIST", json.dumps(DENY_SMTP))
+def central_function(monkeypatch: pytest.MonkeyPatch, fresh_container: None) -> None:
+    use_denylist(monkeypatch, DENY_SMTP)
     monkeypatch.setenv("MEMBER_ROLE_NAME", ROLE)
-    monkeypatch.delenv("MODE", raising=False)
-
-
-@pytest.fixture
-def member_ec2(aws_env: str) -> Any:
-    sts = boto3.client("sts", endpoint_url=aws_env, region_name=REGION)
-    creds = sts.assume_role(RoleArn=f"arn:aws:iam::{MEMBER}:role/{ROLE}", RoleSessionName="setup")[
-        "Credentials"
-    ]
-    return boto3.client(
-        "ec2",
-        endpoint_url=aws_env,
-        region_name=REGION,
-        aws_access_key_id=creds["AccessKeyId"],
-        aws_secret_access_key=creds["SecretAccessKey"],
-        aws_session_token=creds["SessionToken"],
-    )
 
 
 def account_of(request: Request, endpoint: str) -> str:
@@ -84,13 +56,6 @@ def account_of(request: Request, endpoint: str) -> str:
         aws_secret_access_key="unused",
     )
     return str(sts.get_caller_identity()["Account"])
-
-
-def egress_rules(ec2: Any, group_id: str) -> list[dict[str, Any]]:
-    rules = ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [group_id]}])[
-        "SecurityGroupRules"
-    ]
-    return [r for r in rules if r["IsEgress"]]
 
 
 # --- Config ------------------------------------------------------------------------------------

@@ -9,13 +9,12 @@ from typing import Any
 
 import boto3
 import pytest
-from emulator import REGION
-from samples import authorize_egress
+from support.emulator import REGION
+from support.samples import authorize_egress
 
 from egress_guard import handler
-from egress_guard.aws import Clients
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("fresh_container")]
 
 SMTP = {"IpProtocol": "tcp", "Port": 25, "CidrIpv4": "0.0.0.0/0"}
 HTTPS = {"IpProtocol": "tcp", "Port": 443, "CidrIpv4": "0.0.0.0/0"}
@@ -25,12 +24,6 @@ def denying(port: int) -> str:
     return json.dumps(
         {"version": 1, "deny": [{"id": f"port-{port}", "protocol": "tcp", "ports": str(port)}]}
     )
-
-
-@pytest.fixture(autouse=True)
-def cold_container(monkeypatch: pytest.MonkeyPatch, aws_env: str) -> None:
-    monkeypatch.setattr(handler, "clients", Clients())
-    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
 
 
 def denylist_entries(make_group: Any, lambda_context: Any) -> list[str]:

@@ -6,26 +6,22 @@ that changes it fails here, where the reason is plain, rather than somewhere els
 
 from __future__ import annotations
 
-import importlib.util
 import json
+import runpy
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
+from types import SimpleNamespace
 from typing import Any
 
 import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from emulator import (
-    ACCOUNT_ID,
-    AwsCliError,
-    FakeLambdaContext,
+from support.emulator import ACCOUNT_ID, AwsCliError, FakeLambdaContext, Group, MotoServer
+from support.proxy import (
     Forward,
-    Group,
-    MotoServer,
     Proxy,
     Request,
     Response,
@@ -410,18 +406,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def demo() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("egress_guard_demo", ROOT / "scripts" / "demo.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+def demo() -> SimpleNamespace:
+    """scripts/demo.py's functions, run as a script is (not imported: scripts/ is no package)."""
+    return SimpleNamespace(**runpy.run_path(str(ROOT / "scripts" / "demo.py")))
 
 
 def test_demo_creates_its_group_and_names_it_in_the_event(
-    demo: ModuleType, aws_env: str, ec2: Any
+    demo: SimpleNamespace, aws_env: str, ec2: Any
 ) -> None:
     group = demo.create_demo_group(aws_env, demo.lambda_env(aws_env))
     rules = egress_rules(ec2, group.group_id)

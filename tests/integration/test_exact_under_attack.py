@@ -21,50 +21,33 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from emulator import (
-    ACCOUNT_ID,
+from support.cli import cli_lines, egress_cli
+from support.egress import SMTP, SMTP_ONLY, egress_rules, use_denylist
+from support.emulator import ACCOUNT_ID, Group, create_vpc
+from support.proxy import (
     Forward,
-    Group,
     Proxy,
     Request,
     Response,
     add_revoked_security_group_rules,
-    create_vpc,
     ec2_error,
     fail,
 )
-from samples import authorize_egress
-from test_command_line import SMTP, cli_lines, egress_cli, egress_rules
+from support.samples import authorize_egress
 
 from egress_guard import handler
-from egress_guard.aws import Clients
 from egress_guard.remediate import GroupNotFound
 from egress_guard.service import RemediationFailed
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("fresh_container")]
 
 MakeGroup = Callable[..., Group]
 OTHER_ACCOUNT = "210987654321"
 MISSING_GROUP = "sg-0123456789abcdef0"
-DENY_SMTP = {
-    "version": 1,
-    "deny": [{"id": "smtp-out", "protocol": "tcp", "ports": "25", "cidr": ["0.0.0.0/0", "::/0"]}],
-}
 DENY_BAD_RANGE = {
     "version": 1,
     "deny": [{"id": "known-bad-range", "protocol": "udp", "cidr": ["203.0.113.0/24"]}],
 }
-
-
-@pytest.fixture(autouse=True)
-def fresh_container(monkeypatch: pytest.MonkeyPatch, aws_env: str) -> None:
-    monkeypatch.setattr(handler, "clients", Clients())
-    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
-    monkeypatch.delenv("MODE", raising=False)
-
-
-def use_denylist(monkeypatch: pytest.MonkeyPatch, document: dict[str, Any]) -> None:
-    monkeypatch.setenv("DENYLIST", json.dumps(document))
 
 
 def invoke(event: dict[str, Any], context: Any) -> tuple[dict[str, Any], bool]:
@@ -177,7 +160,7 @@ def test_a_revoke_ec2_confirmed_stands_when_the_reads_after_it_fail(
     lambda_context: Any,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    use_denylist(monkeypatch, DENY_SMTP)
+    use_denylist(monkeypatch, SMTP_ONLY)
     group = make_group([SMTP, {**SMTP, "Port": 465}], keep_default_egress=False)
     proxy.on("RevokeSecurityGroupEgress", add_revoked_security_group_rules)
     proxy.on("RevokeSecurityGroupEgress", listing_only_the_first)
@@ -232,7 +215,7 @@ def test_a_return_only_answer_stands_though_the_reads_after_it_fail(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """moto's bare `Return: true` confirms the revoke: no read-back that could undo it."""
-    use_denylist(monkeypatch, DENY_SMTP)
+    use_denylist(monkeypatch, SMTP_ONLY)
     group = make_group([SMTP], keep_default_egress=False)
     ReadsFailAfterRevoke().install(proxy)
 
@@ -245,6 +228,7 @@ def test_a_return_only_answer_stands_though_the_reads_after_it_fail(
     )
 
 
+@pytest.mark.slow
 def test_an_unconfirmed_revoke_is_failed_maybe_revoked_and_restore_puts_it_back(
     proxy: Proxy,
     ec2: Any,
@@ -254,7 +238,7 @@ def test_an_unconfirmed_revoke_is_failed_maybe_revoked_and_restore_puts_it_back(
     tmp_path: Path,
 ) -> None:
     """The revoke's answer is lost and the read-back fails: the rule's state is unknown."""
-    use_denylist(monkeypatch, DENY_SMTP)
+    use_denylist(monkeypatch, SMTP_ONLY)
     group = make_group([{**SMTP, "Tags": {"team": "mail"}}], keep_default_egress=False)
     ReadsFailAfterRevoke().install(proxy)
     proxy.on("RevokeSecurityGroupEgress", answer_lost)

@@ -17,10 +17,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from emulator import ACCOUNT_ID, REGION, create_vpc
-from samples import authorize_egress, sample
-from test_command_line import egress_cli
-from test_other_sources import sns_to_sqs
+from support.cli import egress_cli
+from support.egress import use_denylist
+from support.emulator import ACCOUNT_ID, REGION, create_vpc
+from support.samples import authorize_egress, sample
+from support.sns import sns_to_sqs
 
 from egress_guard import handler
 from egress_guard.aws import Clients
@@ -39,13 +40,8 @@ MOMENT = datetime(2030, 1, 1, tzinfo=UTC)
 
 
 @pytest.fixture(autouse=True)
-def fresh_container(monkeypatch: pytest.MonkeyPatch, aws_env: str) -> None:
-    """A cold container under the default limits, the IPv6 denylist, enforce mode."""
-    monkeypatch.setattr(handler, "clients", Clients())
-    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
-    monkeypatch.setenv("DENYLIST", json.dumps(TCP_V6_OUT))
-    for name in ("MODE", "MAX_REVOCATIONS", "MAX_REVOCATIONS_PERCENT"):
-        monkeypatch.delenv(name, raising=False)
+def _denylist(monkeypatch: pytest.MonkeyPatch, fresh_container: None) -> None:
+    use_denylist(monkeypatch, TCP_V6_OUT)
 
 
 def offending_group(
@@ -314,6 +310,7 @@ def test_a_malformed_exemption_is_named_in_notes_and_the_rule_revoked(ec2: Any) 
     ]
 
 
+@pytest.mark.slow
 def test_a_sweep_honours_an_expiring_exemption_found_by_its_own_tag_key(
     ec2: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

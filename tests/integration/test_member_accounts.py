@@ -6,48 +6,25 @@ own resources: the same separation as AWS.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-import boto3
 import pytest
-from emulator import REGION, create_group
-from samples import authorize_egress
+from support.egress import use_denylist
+from support.emulator import create_group
+from support.org import MEMBER, ROLE
+from support.samples import authorize_egress
 
 from egress_guard import handler
-from egress_guard.aws import Clients
 
 pytestmark = pytest.mark.integration
 
-MEMBER = "210987654321"
-ROLE = "egress-guard-member"
+DENY_SMTP = {"version": 1, "deny": [{"id": "smtp", "ports": "25"}]}
 SMTP = {"IpProtocol": "tcp", "Port": 25, "CidrIpv4": "0.0.0.0/0"}
 
 
 @pytest.fixture(autouse=True)
-def cold_container(monkeypatch: pytest.MonkeyPatch, aws_env: str) -> None:
-    monkeypatch.setattr(handler, "clients", Clients())
-    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
-    monkeypatch.setenv(
-        "DENYLIST", json.dumps({"version": 1, "deny": [{"id": "smtp", "ports": "25"}]})
-    )
-
-
-@pytest.fixture
-def member_ec2(aws_env: str) -> Any:
-    """An EC2 client acting in the member account, as its own administrators would."""
-    sts = boto3.client("sts", endpoint_url=aws_env, region_name=REGION)
-    creds = sts.assume_role(RoleArn=f"arn:aws:iam::{MEMBER}:role/{ROLE}", RoleSessionName="setup")[
-        "Credentials"
-    ]
-    return boto3.client(
-        "ec2",
-        endpoint_url=aws_env,
-        region_name=REGION,
-        aws_access_key_id=creds["AccessKeyId"],
-        aws_secret_access_key=creds["SecretAccessKey"],
-        aws_session_token=creds["SessionToken"],
-    )
+def _denylist(monkeypatch: pytest.MonkeyPatch, fresh_container: None) -> None:
+    use_denylist(monkeypatch, DENY_SMTP)
 
 
 def member_event(group_id: str, *rule_ids: str) -> dict[str, Any]:

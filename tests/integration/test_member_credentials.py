@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from emulator import Forward, Proxy, Request, Response, fail
+from support.proxy import Forward, Proxy, Request, Response, fail
 
 from egress_guard.aws import Clients
 

@@ -16,19 +16,15 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from emulator import (
-    ACCOUNT_ID,
-    answer_prefix_list_associations,
-    create_vpc,
-    fail,
-)
-from samples import sample
+from support.egress import SMTP_V6_ONLY, use_denylist
+from support.emulator import ACCOUNT_ID, create_vpc
+from support.proxy import answer_prefix_list_associations, fail
+from support.samples import sample
 
 from egress_guard import handler
-from egress_guard.aws import Clients
 from egress_guard.service import RemediationFailed
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("fresh_container")]
 
 SAMPLE_VPC = "vpc-0a1b2c3d4e5f67890"
 SAMPLE_LIST = "pl-0123456789abcdef0"
@@ -60,22 +56,6 @@ SMTP_TO_ANYWHERE = {
         }
     ],
 }
-SMTP_OUT_V6_ONLY = {
-    "version": 1,
-    "deny": [{"id": "smtp-out-v6", "protocol": "tcp", "ports": "25", "cidr": ["::/0"]}],
-}
-
-
-@pytest.fixture(autouse=True)
-def fresh_container(monkeypatch: pytest.MonkeyPatch, aws_env: str) -> None:
-    """Each test is a cold container: clients made anew against this test's endpoint."""
-    monkeypatch.setattr(handler, "clients", Clients())
-    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
-    monkeypatch.delenv("MODE", raising=False)
-
-
-def use_denylist(monkeypatch: pytest.MonkeyPatch, document: dict[str, Any]) -> None:
-    monkeypatch.setenv("DENYLIST", json.dumps(document))
 
 
 def egress_ids(ec2: Any, group_id: str) -> set[str]:
@@ -125,7 +105,7 @@ def test_new_vpcs_default_group_loses_its_all_traffic_egress_rule(
 def test_new_vpcs_default_group_is_spared_by_a_denylist_that_allows_its_rule(
     ec2: Any, proxy: Any, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    use_denylist(monkeypatch, SMTP_OUT_V6_ONLY)
+    use_denylist(monkeypatch, SMTP_V6_ONLY)
     vpc_id = create_vpc(ec2)
     group_id, rules = default_group(ec2, vpc_id)
 

@@ -15,12 +15,13 @@ from typing import Any
 
 import boto3
 import pytest
-from emulator import ACCOUNT_ID, REGION, Proxy, run_aws_cli
-from samples import authorize_egress, pointed
-from test_command_line import egress_cli, egress_rules, without_id
+from support.cli import egress_cli
+from support.egress import egress_rules, use_denylist, without_id
+from support.emulator import ACCOUNT_ID, REGION, run_aws_cli
+from support.proxy import Proxy
+from support.samples import authorize_egress, pointed
 
 from egress_guard import handler
-from egress_guard.aws import Clients
 from egress_guard.notice import RESULT_MARKER, result_in_notice
 
 pytestmark = pytest.mark.integration
@@ -53,11 +54,8 @@ ALICE_SAYS = (
 
 
 @pytest.fixture(autouse=True)
-def fresh_container(monkeypatch: pytest.MonkeyPatch, aws_env: str) -> None:
-    monkeypatch.setattr(handler, "clients", Clients())
-    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
-    monkeypatch.setenv("DENYLIST", json.dumps(DENY_SMTP))
-    monkeypatch.delenv("MODE", raising=False)
+def _denylist(monkeypatch: pytest.MonkeyPatch, fresh_container: None) -> None:
+    use_denylist(monkeypatch, DENY_SMTP)
 
 
 @pytest.fixture

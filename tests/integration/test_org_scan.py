@@ -1,9 +1,8 @@
 """`egress-guard scan` across an organisation (docs/command-line.md, "Scanning many places").
 
-moto's server keeps one backend per account: credentials from AssumeRole act in the role's
-account, so each member sees only its own groups, as in AWS. The organisation has three
-accounts: moto's default one (the caller's, the management account) and two members, each
-with the role egress-guard-member.
+The organisation is `support.org`'s ``org``: moto's default account (the caller's, the
+management account) and two members, each with the role egress-guard-member; each member
+sees only its own groups, as in AWS.
 """
 
 from __future__ import annotations
@@ -11,27 +10,18 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
-import boto3
 import pytest
-from emulator import (
-    ACCOUNT_ID,
-    REGION,
-    Forward,
-    Proxy,
-    Request,
-    Response,
-    create_group,
-    ec2_error,
-)
+from support.egress import use_denylist
+from support.emulator import ACCOUNT_ID, REGION, create_group
+from support.org import ROLE, Org
+from support.proxy import Forward, Proxy, Request, Response, ec2_error
 
 from egress_guard import cli
 
 pytestmark = pytest.mark.integration
 
-ROLE = "egress-guard-member"
 OTHER_REGION = "eu-west-1"
 # Over IPv6 only: every default group's all-traffic IPv4 egress rule would offend too.
 SMTP = {"IpProtocol": "tcp", "Port": 25, "CidrIpv6": "::/0"}
@@ -41,73 +31,10 @@ DENY_SMTP = {
 }
 
 
-@dataclass
-class Org:
-    """A three-account organisation on the emulator."""
-
-    url: str
-    organizations: Any
-    root: str
-    members: list[str] = field(default_factory=list)
-
-    @property
-    def accounts(self) -> list[str]:
-        return sorted([ACCOUNT_ID, *self.members])
-
-    def session(self, account: str) -> boto3.Session:
-        """Credentials in `account`, as its own administrators would have them."""
-        if account == ACCOUNT_ID:
-            return boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing")
-        sts = boto3.client("sts", endpoint_url=self.url, region_name=REGION)
-        creds = sts.assume_role(
-            RoleArn=f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole",
-            RoleSessionName="setup",
-        )["Credentials"]
-        return boto3.Session(
-            aws_access_key_id=creds["AccessKeyId"],
-            aws_secret_access_key=creds["SecretAccessKey"],
-            aws_session_token=creds["SessionToken"],
-        )
-
-    def ec2(self, account: str, region: str = REGION) -> Any:
-        return self.session(account).client("ec2", endpoint_url=self.url, region_name=region)
-
-    def add_member(self, name: str, parent: str | None = None) -> str:
-        status = self.organizations.create_account(Email=f"{name}@example.com", AccountName=name)
-        account: str = status["CreateAccountStatus"]["AccountId"]
-        if parent:
-            self.organizations.move_account(
-                AccountId=account, SourceParentId=self.root, DestinationParentId=parent
-            )
-        trust = {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT_ID}:root"},
-                    "Action": "sts:AssumeRole",
-                }
-            ],
-        }
-        iam = self.session(account).client("iam", endpoint_url=self.url, region_name=REGION)
-        iam.create_role(RoleName=ROLE, AssumeRolePolicyDocument=json.dumps(trust))
-        self.members.append(account)
-        return account
-
-
-@pytest.fixture
-def org(aws_env: str, monkeypatch: pytest.MonkeyPatch) -> Org:
+@pytest.fixture(autouse=True)
+def _denylist(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
-    monkeypatch.setenv("DENYLIST", json.dumps(DENY_SMTP))
-    monkeypatch.delenv("MODE", raising=False)
-    monkeypatch.delenv("MEMBER_ROLE_NAME", raising=False)
-    organizations = boto3.client("organizations", endpoint_url=aws_env, region_name=REGION)
-    organizations.create_organization(FeatureSet="ALL")
-    root = organizations.list_roots()["Roots"][0]["Id"]
-    made = Org(aws_env, organizations, root)
-    made.add_member("alpha")
-    made.add_member("beta")
-    return made
+    use_denylist(monkeypatch, DENY_SMTP)
 
 
 def offending_group(org: Org, account: str, region: str) -> str:

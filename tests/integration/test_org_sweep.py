@@ -27,19 +27,17 @@ from typing import Any
 
 import boto3
 import pytest
-from emulator import ACCOUNT_ID, REGION, MotoServer, create_group, free_port
+from support.egress import use_denylist
+from support.emulator import ACCOUNT_ID, REGION, MotoServer, create_group, free_port
+from support.org import CENTRAL_ROLE, MEMBER, ROLE, create_member_role
 
 from egress_guard import handler
-from egress_guard.aws import Clients
 
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
 DEFINITION = REPO / "statemachine" / "org-sweep.asl.json"
-MEMBER = "210987654321"
 MEMBER_REGION = "eu-west-1"
-ROLE = "egress-guard-member"
-CENTRAL_ROLE = "egress-guard-central"
 SMTP = {"IpProtocol": "tcp", "Port": 25, "CidrIpv4": "0.0.0.0/0"}
 
 
@@ -47,52 +45,14 @@ SMTP = {"IpProtocol": "tcp", "Port": 25, "CidrIpv4": "0.0.0.0/0"}
 
 
 @pytest.fixture
-def member_session(aws_env: str) -> boto3.Session:
-    """Credentials in the member account, as its own administrators would have them."""
-    sts = boto3.client("sts", endpoint_url=aws_env, region_name=REGION)
-    creds = sts.assume_role(
-        RoleArn=f"arn:aws:iam::{MEMBER}:role/OrganizationAccountAccessRole",
-        RoleSessionName="setup",
-    )["Credentials"]
-    return boto3.Session(
-        aws_access_key_id=creds["AccessKeyId"],
-        aws_secret_access_key=creds["SecretAccessKey"],
-        aws_session_token=creds["SessionToken"],
-    )
-
-
-@pytest.fixture
 def member_role(member_session: boto3.Session, aws_env: str) -> str:
     """The member kit's role (org/member.yaml), trusting the central function's role."""
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT_ID}:root"},
-                "Action": "sts:AssumeRole",
-                "Condition": {
-                    "ArnEquals": {
-                        "aws:PrincipalArn": f"arn:aws:iam::{ACCOUNT_ID}:role/{CENTRAL_ROLE}"
-                    }
-                },
-            }
-        ],
-    }
-    iam = member_session.client("iam", endpoint_url=aws_env, region_name=REGION)
-    arn: str = iam.create_role(RoleName=ROLE, AssumeRolePolicyDocument=json.dumps(trust))["Role"][
-        "Arn"
-    ]
-    return arn
+    return create_member_role(member_session, aws_env, central_role=CENTRAL_ROLE)
 
 
 @pytest.fixture
-def sweep_env(monkeypatch: pytest.MonkeyPatch, aws_env: str) -> None:
-    monkeypatch.setattr(handler, "clients", Clients())
-    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
-    monkeypatch.setenv(
-        "DENYLIST", json.dumps({"version": 1, "deny": [{"id": "smtp", "ports": "25"}]})
-    )
+def sweep_env(monkeypatch: pytest.MonkeyPatch, fresh_container: None) -> None:
+    use_denylist(monkeypatch, {"version": 1, "deny": [{"id": "smtp", "ports": "25"}]})
 
 
 def place_event(account: str, region: str) -> dict[str, Any]:
@@ -199,7 +159,7 @@ def _post(server: MotoServer, path: str, body: Any) -> None:
         pass
 
 
-class Org:
+class SweepOrg:
     """An organisation on the module's server, and everything the state machine needs."""
 
     def __init__(self, server: MotoServer) -> None:
@@ -315,9 +275,9 @@ def substitute(definition: str, substitutions: dict[str, str]) -> str:
 
 
 @pytest.fixture
-def org(sfn_server: MotoServer) -> Org:
+def sweep_org(sfn_server: MotoServer) -> SweepOrg:
     sfn_server.reset()
-    return Org(sfn_server)
+    return SweepOrg(sfn_server)
 
 
 def result(account: str, region: str, revoked: int) -> dict[str, Any]:
@@ -340,21 +300,21 @@ def result(account: str, region: str, revoked: int) -> dict[str, Any]:
     }
 
 
-def test_every_place_gets_one_sweep_place_event(org: Org) -> None:
+def test_every_place_gets_one_sweep_place_event(sweep_org: SweepOrg) -> None:
     """Accounts x regions, each ACTIVE and not excluded account once per region; the
     Docker-less Lambda echoes each payload, which is not a function result, so every
     place is counted failed and its record keeps the answer."""
-    members = [org.account(f"m{i}") for i in range(3)]
+    members = [sweep_org.account(f"m{i}") for i in range(3)]
     excluded = members[0]
-    closed = org.account("closed", closed=True)
+    closed = sweep_org.account("closed", closed=True)
 
-    summary = org.run(
+    summary = sweep_org.run(
         "echo", Regions=f"{REGION},{MEMBER_REGION}", ExcludedAccounts=f"{excluded},999999999999"
     )
 
     swept_accounts = [ACCOUNT_ID, members[1], members[2]]
     regions = [REGION, MEMBER_REGION]
-    records = org.records("echo")
+    records = sweep_org.records("echo")
     payloads = sorted(
         json.dumps(r["Answer"], sort_keys=True) for r in records.values() if "Answer" in r
     )
@@ -379,21 +339,21 @@ def test_every_place_gets_one_sweep_place_event(org: Org) -> None:
 
 
 def test_coverage_summary_counts_swept_failed_skipped_and_revoked_and_is_published(
-    org: Org,
+    sweep_org: SweepOrg,
 ) -> None:
-    member = org.account("m")
-    excluded = org.account("x")
-    topic, queue = org.topic_queue()
+    member = sweep_org.account("m")
+    excluded = sweep_org.account("x")
+    topic, queue = sweep_org.topic_queue()
     # Four places run (the management account and the member, two regions each), in any
     # order: three answers are results (2, 1 and 0 rules revoked), one is not (a failure).
-    org.answers(
+    sweep_org.answers(
         result(member, REGION, 2),
         result(member, MEMBER_REGION, 1),
         "not a result",
         result(ACCOUNT_ID, REGION, 0),
     )
 
-    summary = org.run(
+    summary = sweep_org.run(
         "counted",
         Regions=f"{REGION},{MEMBER_REGION}",
         ExcludedAccounts=excluded,
@@ -409,22 +369,26 @@ def test_coverage_summary_counts_swept_failed_skipped_and_revoked_and_is_publish
         "RulesRevoked": 3,
     }
     assert summary["Results"] == "s3://egress-guard-results/counted/"
-    [message] = org.client("sqs").receive_message(QueueUrl=queue, WaitTimeSeconds=1)["Messages"]
+    [message] = sweep_org.client("sqs").receive_message(QueueUrl=queue, WaitTimeSeconds=1)[
+        "Messages"
+    ]
     notice = json.loads(message["Body"])
     assert notice["Subject"] == "egress-guard org sweep: 3 swept, 1 failed, 2 skipped, 3 revoked"
     assert json.loads(notice["Message"]) == summary
-    failed = [k for k in org.records("counted") if k.startswith("counted/failed/")]
+    failed = [k for k in sweep_org.records("counted") if k.startswith("counted/failed/")]
     assert len(failed) == 1
 
 
-def test_an_ou_sweep_reads_every_page_of_its_accounts_and_nothing_outside(org: Org) -> None:
-    unit = org.organizations.create_organizational_unit(ParentId=org.root, Name="workloads")[
-        "OrganizationalUnit"
-    ]["Id"]
-    inside = {org.account(f"w{i}", unit) for i in range(21)}  # two pages of at most 20
-    org.account("outside")
+def test_an_ou_sweep_reads_every_page_of_its_accounts_and_nothing_outside(
+    sweep_org: SweepOrg,
+) -> None:
+    unit = sweep_org.organizations.create_organizational_unit(
+        ParentId=sweep_org.root, Name="workloads"
+    )["OrganizationalUnit"]["Id"]
+    inside = {sweep_org.account(f"w{i}", unit) for i in range(21)}  # two pages of at most 20
+    sweep_org.account("outside")
 
-    summary = org.run("ou", OrganizationalUnitId=unit)
+    summary = sweep_org.run("ou", OrganizationalUnitId=unit)
 
-    places = {k.split("/")[2] for k in org.records("ou") if k != "ou/summary.json"}
+    places = {k.split("/")[2] for k in sweep_org.records("ou") if k != "ou/summary.json"}
     assert (places, summary["PlacesFailed"], summary["OrganizationalUnit"]) == (inside, 21, unit)

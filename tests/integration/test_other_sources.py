@@ -9,33 +9,26 @@ import dataclasses
 import json
 from typing import Any
 
-import boto3
 import pytest
-from crowd import CROWD_ENV, DENY_TCP_OUT, build_crowd
-from emulator import REGION, Proxy, Request, fail
-from samples import pointed
+from support.crowd import CROWD_ENV, DENY_TCP_OUT, build_crowd
+from support.egress import SMTP_ONLY, use_denylist
+from support.proxy import Proxy, Request, fail
+from support.samples import pointed
+from support.sns import sns_to_sqs
 
 from egress_guard import handler
-from egress_guard.aws import Clients
 from egress_guard.notice import result_in_notice
 
 pytestmark = pytest.mark.integration
 
 SMTP = {"IpProtocol": "tcp", "Port": 25, "CidrIpv4": "0.0.0.0/0"}
 HTTPS = {"IpProtocol": "tcp", "Port": 443, "CidrIpv4": "0.0.0.0/0"}
-DENY_SMTP = {
-    "version": 1,
-    "deny": [{"id": "smtp-out", "protocol": "tcp", "ports": "25", "cidr": ["0.0.0.0/0", "::/0"]}],
-}
 WRITES = {"RevokeSecurityGroupEgress", "AuthorizeSecurityGroupEgress"}
 
 
 @pytest.fixture(autouse=True)
-def fresh_container(monkeypatch: pytest.MonkeyPatch, aws_env: str) -> None:
-    monkeypatch.setattr(handler, "clients", Clients())
-    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
-    monkeypatch.setenv("DENYLIST", json.dumps(DENY_SMTP))
-    monkeypatch.delenv("MODE", raising=False)
+def _denylist(monkeypatch: pytest.MonkeyPatch, fresh_container: None) -> None:
+    use_denylist(monkeypatch, SMTP_ONLY)
 
 
 @pytest.fixture
@@ -216,18 +209,6 @@ def test_manual_dry_run_reports_would_revoke(
     assert (result["DryRun"], [f["Action"] for f in result["Findings"]]) == (True, ["would-revoke"])
 
 
-def sns_to_sqs(aws_env: str) -> tuple[str, Any, str]:
-    sns = boto3.client("sns", endpoint_url=aws_env, region_name=REGION)
-    sqs = boto3.client("sqs", endpoint_url=aws_env, region_name=REGION)
-    topic = sns.create_topic(Name="egress-guard")["TopicArn"]
-    queue = sqs.create_queue(QueueName="notices")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
-    return topic, sqs, queue
-
-
 def test_revocation_is_announced_on_the_topic_with_filterable_attributes(
     make_group: Any, aws_env: str, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -337,6 +318,7 @@ def test_a_small_result_is_still_one_notice_without_part_numbers(
     assert "part" not in notice["Subject"]
 
 
+@pytest.mark.slow
 def test_a_sweep_too_large_for_one_message_names_every_revoked_rule_in_numbered_notices(
     crowd_settings: None,
     ec2: Any,

@@ -9,26 +9,24 @@ bench` (benchmarks/paced_sweep.py) runs the real sizes and reports the times.
 
 from __future__ import annotations
 
-import json
 import xml.etree.ElementTree as ET
 from typing import Any
 
 import pytest
-from emulator import (
+from support.egress import SMTP_V6_ONLY, use_denylist
+from support.emulator import FakeLambdaContext, create_vpc
+from support.proxy import (
     BucketSize,
     Ec2Throttle,
-    FakeLambdaContext,
     Forward,
     Proxy,
     Request,
     Response,
-    create_vpc,
     ec2_throttle_hook,
 )
-from samples import sample
+from support.samples import sample
 
 from egress_guard import handler
-from egress_guard.aws import Clients
 from egress_guard.service import RemediationFailed
 
 pytestmark = pytest.mark.integration
@@ -42,10 +40,6 @@ PACE = {"REVOKE_RATE": "10", "REVOKE_BURST": "5"}
 SMTP_V6 = {"IpProtocol": "tcp", "FromPort": 25, "ToPort": 25, "Ipv6Ranges": [{"CidrIpv6": "::/0"}]}
 # IPv6 only: the all-traffic IPv4 egress rule of every new group stays compliant, so exactly
 # one rule per group is due.
-DENY_SMTP_V6 = {
-    "version": 1,
-    "deny": [{"id": "smtp-out-v6", "protocol": "tcp", "ports": "25", "cidr": ["::/0"]}],
-}
 
 
 def revokes_like_ec2(request: Request, forward: Forward) -> Response:
@@ -96,12 +90,10 @@ def offending_groups(ec2: Any) -> list[str]:
 
 
 @pytest.fixture
-def sweep(monkeypatch: pytest.MonkeyPatch) -> Any:
+def sweep(monkeypatch: pytest.MonkeyPatch, fresh_container: None) -> Any:
     """A scheduled sweep through the Lambda handler, in a cold container, with the
     blast-radius limits lifted (they would hold a sweep of this size)."""
-    monkeypatch.setattr(handler, "clients", Clients())
-    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
-    monkeypatch.setenv("DENYLIST", json.dumps(DENY_SMTP_V6))
+    use_denylist(monkeypatch, SMTP_V6_ONLY)
     monkeypatch.setenv("MAX_REVOCATIONS", "0")
     monkeypatch.setenv("MAX_REVOCATIONS_PERCENT", "0")
     monkeypatch.delenv("MODE", raising=False)
@@ -123,6 +115,7 @@ def revoked_groups(result: dict[str, Any]) -> set[str]:
     return {r["GroupId"] for r in result["RevokedSecurityGroupRules"]}
 
 
+@pytest.mark.slow
 def test_a_paced_sweep_is_never_throttled_and_revokes_every_rule(
     throttled: Ec2Throttle, offending_groups: list[str], sweep: Any
 ) -> None:
@@ -134,6 +127,7 @@ def test_a_paced_sweep_is_never_throttled_and_revokes_every_rule(
     assert revoked_groups(result) == set(offending_groups)
 
 
+@pytest.mark.slow
 def test_an_unpaced_sweep_is_throttled(
     throttled: Ec2Throttle, offending_groups: list[str], sweep: Any
 ) -> None:

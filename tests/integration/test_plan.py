@@ -13,8 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from emulator import ACCOUNT_ID, REGION, Group, Proxy, create_vpc
-from test_command_line import HTTPS, SMTP, SMTP_ONLY, cli_lines, egress_cli
+from support.cli import cli_lines, egress_cli
+from support.egress import HTTPS, SMTP, SMTP_ONLY
+from support.emulator import ACCOUNT_ID, REGION, Group, create_vpc
+from support.proxy import Proxy
 
 pytestmark = pytest.mark.integration
 
@@ -156,7 +158,7 @@ def test_a_prefix_list_rule_is_judged_through_the_lists_entries(
 def test_an_unreadable_prefix_list_fails_the_plan_naming_it(
     proxy: Proxy, ec2: Any, make_group: MakeGroup, vpc: str, tmp_path: Path
 ) -> None:
-    from emulator import fail
+    from support.proxy import fail
 
     created = ec2.create_managed_prefix_list(
         PrefixListName="partners", MaxEntries=5, AddressFamily="IPv4",

@@ -12,23 +12,14 @@ import json
 from typing import Any
 
 import pytest
-from samples import authorize_egress
+from support.samples import authorize_egress
 
 from egress_guard import handler
-from egress_guard.aws import Clients
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("fresh_container")]
 
 PRIVATE_RANGES = ["10.20.0.0/16", "192.168.10.0/24"]
 PRIVATE_AND_INTERNET = ["10.20.0.0/16", "0.0.0.0/0"]
-
-
-@pytest.fixture(autouse=True)
-def fresh_container(monkeypatch: pytest.MonkeyPatch, aws_env: str) -> None:
-    """Each test is a cold container: clients made anew against this test's endpoint."""
-    monkeypatch.setattr(handler, "clients", Clients())
-    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
-    monkeypatch.delenv("MODE", raising=False)
 
 
 def prefix_list(ec2: Any, name: str, cidrs: list[str]) -> str:

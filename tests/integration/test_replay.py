@@ -11,9 +11,11 @@ from typing import Any
 
 import boto3
 import pytest
-from emulator import REGION, Forward, Group, Proxy, Request, Response, ec2_error
-from samples import authorize_egress
-from test_command_line import SMTP, cli_lines, egress_cli, egress_rules
+from support.cli import cli_lines, egress_cli
+from support.egress import SMTP, egress_rules
+from support.emulator import REGION, Group
+from support.proxy import Forward, Proxy, Request, Response, ec2_error
+from support.samples import authorize_egress
 
 pytestmark = pytest.mark.integration
 

@@ -15,16 +15,10 @@ from typing import Any
 
 import boto3
 import pytest
-from emulator import (
-    ACCOUNT_ID,
-    REGION,
-    Group,
-    Proxy,
-    add_revoked_security_group_rules,
-    create_vpc,
-    fail,
-)
-from test_command_line import SMTP, cli_lines, egress_cli, egress_rules, without_id
+from support.cli import cli_lines, egress_cli
+from support.egress import SMTP, egress_rules, without_id
+from support.emulator import ACCOUNT_ID, REGION, Group, create_vpc
+from support.proxy import Proxy, add_revoked_security_group_rules, fail
 
 from egress_guard.aws import Ec2
 from egress_guard.restore import Report, restore, rules_to_restore

@@ -11,11 +11,11 @@ import json
 from typing import Any
 
 import pytest
-from emulator import Proxy, SecurityHubUpdates
-from samples import pointed
+from support.egress import use_denylist
+from support.proxy import Proxy, SecurityHubUpdates
+from support.samples import pointed
 
 from egress_guard import cli, handler
-from egress_guard.aws import Clients
 
 pytestmark = pytest.mark.integration
 
@@ -30,12 +30,8 @@ IMPORTED = "securityhub-finding-imported.json"
 
 
 @pytest.fixture(autouse=True)
-def fresh_container(monkeypatch: pytest.MonkeyPatch, aws_env: str) -> None:
-    monkeypatch.setattr(handler, "clients", Clients())
-    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
-    monkeypatch.setenv("DENYLIST", json.dumps(DENY_SMTP))
-    monkeypatch.delenv("MODE", raising=False)
-    monkeypatch.delenv("MEMBER_ROLE_NAME", raising=False)
+def _denylist(monkeypatch: pytest.MonkeyPatch, fresh_container: None) -> None:
+    use_denylist(monkeypatch, DENY_SMTP)
 
 
 @pytest.fixture

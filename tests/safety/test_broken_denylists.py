@@ -18,9 +18,10 @@ from typing import Any
 
 import boto3
 import pytest
-from emulator import REGION, FakeLambdaContext, Proxy, create_group
-from report import record
-from samples import authorize_egress
+from support.emulator import REGION, FakeLambdaContext, create_group
+from support.figures import record
+from support.proxy import Proxy
+from support.samples import authorize_egress
 
 from egress_guard import handler
 from egress_guard.denylist import DenylistError
@@ -268,7 +269,7 @@ def test_broken_denylist_stops_the_invocation_and_writes_nothing(
     *,
     proxy: Proxy,
     ec2: Any,
-    fresh_container: None,
+    unlimited_container: None,
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
     aws_env: str,

@@ -18,10 +18,10 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from emulator import FakeLambdaContext, create_group
-from estate import DENYLIST, LEGITIMATE, OFFENDING, live_rule_ids
-from report import record
-from samples import authorize_egress, pointed
+from support.emulator import FakeLambdaContext, create_group
+from support.estate import DENYLIST, LEGITIMATE, OFFENDING, live_rule_ids
+from support.figures import record
+from support.samples import authorize_egress, pointed
 
 from egress_guard import handler
 from egress_guard.aws import Clients
@@ -41,7 +41,7 @@ class NullMetrics:
 
 
 @pytest.fixture(autouse=True)
-def _denylist(monkeypatch: pytest.MonkeyPatch, fresh_container: None) -> None:
+def _denylist(monkeypatch: pytest.MonkeyPatch, unlimited_container: None) -> None:
     monkeypatch.setenv("DENYLIST", json.dumps(DENYLIST))
 
 

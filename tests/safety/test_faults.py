@@ -29,8 +29,8 @@ from typing import Any
 
 import pytest
 from botocore.retries.standard import ExponentialBackoff
-from emulator import FakeLambdaContext
-from estate import (
+from support.emulator import FakeLambdaContext
+from support.estate import (
     DENYLIST,
     Estate,
     Planned,
@@ -42,8 +42,8 @@ from estate import (
     sweep,
     sweep_event,
 )
-from faults import FAULT_DELAY, MAX_ATTEMPTS, FaultProxy, Faults
-from report import record
+from support.faults import FAULT_DELAY, MAX_ATTEMPTS, FaultProxy, Faults
+from support.figures import record
 
 from egress_guard import handler
 from egress_guard.service import RemediationFailed
@@ -205,7 +205,7 @@ def test_batch_and_sweeps_under_faults(
     *,
     fault_proxy: FaultProxy,
     ec2: Any,
-    fresh_container: None,
+    unlimited_container: None,
     monkeypatch: pytest.MonkeyPatch,
     request: pytest.FixtureRequest,
 ) -> None:
@@ -268,7 +268,7 @@ def test_batch_and_sweeps_under_faults(
 
 
 def test_every_kind_of_fault_is_survived_on_its_own(
-    fault_proxy: FaultProxy, ec2: Any, fresh_container: None, monkeypatch: pytest.MonkeyPatch
+    fault_proxy: FaultProxy, ec2: Any, unlimited_container: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Each fault kind at a 50% rate on reads and writes, a few events each."""
     monkeypatch.setenv("DENYLIST", json.dumps(DENYLIST))
@@ -291,7 +291,7 @@ def test_every_kind_of_fault_is_survived_on_its_own(
 
 
 def test_writes_failing_every_time_fail_the_invocation_and_name_each_rule(
-    fault_proxy: FaultProxy, ec2: Any, fresh_container: None, monkeypatch: pytest.MonkeyPatch
+    fault_proxy: FaultProxy, ec2: Any, unlimited_container: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """EC2 refuses every revoke (throttled or 500, past every retry): all `failed`."""
     monkeypatch.setenv("DENYLIST", json.dumps(DENYLIST))
@@ -319,7 +319,7 @@ def test_invocation_ends_before_the_lambda_deadline_however_slow_ec2_is(
     *,
     fault_proxy: FaultProxy,
     ec2: Any,
-    fresh_container: None,
+    unlimited_container: None,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """EC2 throttles every revoke, and boto3 may try 30 times (its backoff alone would

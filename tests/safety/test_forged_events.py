@@ -17,9 +17,10 @@ import json
 from typing import Any
 
 import pytest
-from emulator import FakeLambdaContext, Proxy, Response, create_group
-from estate import DENYLIST, LEGITIMATE, WRITE_ACTIONS, live_rule_ids
-from samples import EVENTS, SAMPLE_GROUP, SAMPLE_RULES
+from support.emulator import FakeLambdaContext, create_group
+from support.estate import DENYLIST, LEGITIMATE, WRITE_ACTIONS, live_rule_ids
+from support.proxy import Proxy, Response
+from support.samples import EVENTS, SAMPLE_GROUP, SAMPLE_RULES
 
 from egress_guard import handler
 from egress_guard.events import parse_event
@@ -58,7 +59,9 @@ def point(name: str, group_id: str, rule_ids: tuple[str, ...] = (), account: str
 
 
 @pytest.fixture
-def world(proxy: Proxy, ec2: Any, fresh_container: None, monkeypatch: pytest.MonkeyPatch) -> Proxy:
+def world(
+    proxy: Proxy, ec2: Any, unlimited_container: None, monkeypatch: pytest.MonkeyPatch
+) -> Proxy:
     monkeypatch.setenv("DENYLIST", json.dumps(DENYLIST))
     proxy.on("PutEvaluations", lambda request, forward: CONFIG_ACCEPTS)
     return proxy

@@ -8,7 +8,7 @@ id, account and region is well formed -- never another exception. A subset goes 
 end through the Lambda handler against the emulator, behind a proxy that records any EC2
 write naming a rule the test did not set up as offending: there must be none.
 
-Case counts come from the hypothesis profile ``safety`` (tests/safety/conftest.py):
+Case counts come from the hypothesis profile ``safety`` (tests/support/fault_fixtures.py):
 derandomized, so CI runs the same cases each time. FIGURES.md has the totals.
 """
 
@@ -22,14 +22,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import emulator
 import pytest
-from emulator import FakeLambdaContext, Proxy, Response, create_group
-from estate import DENYLIST, LEGITIMATE, OFFENDING, WriteGuard, live_rule_ids
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from report import record
-from samples import EVENTS, SAMPLE_GROUP, SAMPLE_RULES
+from support.emulator import FakeLambdaContext, create_group
+from support.estate import DENYLIST, LEGITIMATE, OFFENDING, WriteGuard, live_rule_ids
+from support.figures import record
+from support.proxy import Proxy, Response, answer_prefix_list_associations
+from support.samples import EVENTS, SAMPLE_GROUP, SAMPLE_RULES
 
 from egress_guard import handler
 from egress_guard.events import parse_event
@@ -279,7 +279,7 @@ def test_every_sample_as_is_parses_or_is_refused(name: str) -> None:
 
 @pytest.fixture
 def guarded(
-    proxy: Proxy, ec2: Any, fresh_container: None, monkeypatch: pytest.MonkeyPatch
+    proxy: Proxy, ec2: Any, unlimited_container: None, monkeypatch: pytest.MonkeyPatch
 ) -> tuple[Any, WriteGuard, set[str]]:
     """A group standing in for the samples' placeholder group, with offending and
     legitimate rules, behind a proxy recording any write naming another rule."""
@@ -291,7 +291,7 @@ def guarded(
     # moto takes PutEvaluations only in TestMode; Config's answer is all this needs.
     proxy.on("PutEvaluations", lambda request, forward: CONFIG_ACCEPTS)
     # moto lacks it (an HTML 500 page); EC2 answers it (MOTO_NOTES.md).
-    proxy.on("GetManagedPrefixListAssociations", emulator.answer_prefix_list_associations())
+    proxy.on("GetManagedPrefixListAssociations", answer_prefix_list_associations())
     protected = set(group.rule_ids[len(OFFENDING) :]) | set(bystander.egress_rule_ids)
     return group, guard, protected
 

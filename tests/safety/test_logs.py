@@ -19,10 +19,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from crowd import CROWD_ENV, DENY_TCP_OUT, build_crowd
-from emulator import ACCOUNT_ID, FakeLambdaContext, Proxy, create_group, fail
-from estate import DENYLIST
-from samples import authorize_egress, pointed
+from support.crowd import CROWD_ENV, DENY_TCP_OUT, build_crowd
+from support.emulator import ACCOUNT_ID, FakeLambdaContext, create_group
+from support.estate import DENYLIST
+from support.proxy import Proxy, fail
+from support.samples import authorize_egress, pointed
 
 from egress_guard import handler
 from egress_guard.service import RemediationFailed
@@ -39,7 +40,7 @@ USER_AGENT = "canary-user-agent/7f3a9c"
 
 @pytest.fixture
 def log(
-    proxy: Proxy, fresh_container: None, monkeypatch: pytest.MonkeyPatch
+    proxy: Proxy, unlimited_container: None, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[io.StringIO]:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", KEY_ID)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET)

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from cfnlint.decode import cfn_yaml
-from template_paths import REFERENCE_EVENTS, TEMPLATE
+from support.template import REFERENCE_EVENTS, TEMPLATE
 
 
 @pytest.fixture(scope="session")

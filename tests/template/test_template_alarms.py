@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 import pytest
-from template_paths import REPO
+from support.template import REPO
 
 from egress_guard.pacing import DEFAULT_BURST, DEFAULT_RATE
 

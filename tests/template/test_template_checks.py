@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from cfnlint.api import lint_file
-from template_paths import REPO, SAMCONFIG, TEMPLATE
+from support.template import REPO, SAMCONFIG, TEMPLATE, function_properties
 
 NO_VALUE = {"Ref": "AWS::NoValue"}
 
@@ -79,13 +79,8 @@ def test_check_template_script_names_a_missing_tool(tmp_path: Path) -> None:
 # -- the function -----------------------------------------------------------------------
 
 
-def _function(template: dict[str, Any]) -> dict[str, Any]:
-    properties: dict[str, Any] = template["Resources"]["Function"]["Properties"]
-    return properties
-
-
 def test_function_settings(template: dict[str, Any]) -> None:
-    function = _function(template)
+    function = function_properties(template)
     assert function["CodeUri"] == "src/"
     assert function["Runtime"] == "python3.13"
     assert function["Architectures"] == ["arm64"]
@@ -125,7 +120,7 @@ def test_handler_exists() -> None:
 
 
 def test_environment(template: dict[str, Any]) -> None:
-    variables = _function(template)["Environment"]["Variables"]
+    variables = function_properties(template)["Environment"]["Variables"]
     assert variables["MODE"] == {"Ref": "Mode"}
     assert variables["EXEMPT_TAG"] == {"Ref": "ExemptTagKey"}
     assert variables["POWERTOOLS_SERVICE_NAME"] == "egress-guard"
@@ -181,7 +176,7 @@ def test_optional_sources_are_off_by_default(template: dict[str, Any]) -> None:
 
 
 def test_asynchronous_failures_are_kept(template: dict[str, Any]) -> None:
-    config = _function(template)["EventInvokeConfig"]
+    config = function_properties(template)["EventInvokeConfig"]
     assert config["MaximumRetryAttempts"] == 2
     assert config["DestinationConfig"]["OnFailure"] == {
         "Type": "SQS",

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from test_template_checks import _function
+from support.template import function_properties
 
 
 def test_the_limits_come_from_parameters_with_the_codes_defaults(template: dict[str, Any]) -> None:
-    variables = _function(template)["Environment"]["Variables"]
+    variables = function_properties(template)["Environment"]["Variables"]
     parameters = template["Parameters"]
 
     assert variables["MAX_REVOCATIONS"] == {"Ref": "MaxRevocations"}

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from cfnlint.api import lint_file
 from cfnlint.decode import cfn_yaml
-from template_paths import REPO
+from support.template import REPO
 
 MEMBER = REPO / "org" / "member.yaml"
 NO_VALUE = {"Ref": "AWS::NoValue"}

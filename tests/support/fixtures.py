@@ -1,12 +1,14 @@
 """Fixtures for tests against the local EC2 emulator (moto's server in a subprocess).
 
+A pytest plugin (registered in tests/conftest.py), so every test folder can use them:
+
 - ``moto_server`` (session): the running `emulator.MotoServer`; ``.url``. One per pytest
   session, so one per xdist worker.
 - ``emulator``: the same server, reset to an empty state before the test.
 - ``aws_env``: the environment of a Lambda pointed at the emulator: AWS_ENDPOINT_URL, fake
   credentials, region us-east-1, no profile or config files. Returns the endpoint URL.
   Code under test then reaches the emulator only through boto3's own AWS_ENDPOINT_URL.
-- ``proxy``: an `emulator.Proxy` in front of moto, with AWS_ENDPOINT_URL pointing at it, so
+- ``proxy``: a `support.proxy.Proxy` in front of moto, with AWS_ENDPOINT_URL pointing at it, so
   the code under test goes through its hooks. Setup fixtures (``ec2``, ``aws_cli``) keep
   talking to moto directly and are not recorded in ``proxy.calls``.
 - ``ec2``: a boto3 EC2 client on the emulator, for test setup and checks.
@@ -16,9 +18,8 @@
 - ``make_group``: ``make_group(egress=[...], ...)`` -> `emulator.Group`; see
   `emulator.create_group`.
 - ``lambda_context``: an `emulator.FakeLambdaContext` for account 123456789012.
-
-Test modules here can ``from emulator import Proxy, fail, ...`` (pytest puts this folder
-on sys.path because it has no __init__.py).
+- ``fresh_container``: a cold Lambda container for the handler module (its clients made
+  anew against this test's endpoint, metrics off).
 """
 
 from __future__ import annotations
@@ -29,17 +30,18 @@ from typing import Any
 
 import boto3
 import pytest
-from emulator import (
+
+from support.emulator import (
     ACCOUNT_ID,
     REGION,
     FakeLambdaContext,
     Group,
     MotoServer,
-    Proxy,
     create_group,
     emulator_environment,
     run_aws_cli,
 )
+from support.proxy import Proxy
 
 
 @pytest.fixture(scope="session")
@@ -103,3 +105,15 @@ def make_group(ec2: Any) -> Callable[..., Group]:
 @pytest.fixture
 def lambda_context() -> FakeLambdaContext:
     return FakeLambdaContext(account_id=ACCOUNT_ID, region=REGION)
+
+
+@pytest.fixture
+def fresh_container(monkeypatch: pytest.MonkeyPatch, aws_env: str) -> None:
+    """A cold Lambda container: the handler module's clients made anew against this test's
+    endpoint, metrics off; egress-guard's settings are the documented defaults (tests/
+    conftest.py clears them) until the test sets its own."""
+    from egress_guard import handler
+    from egress_guard.aws import Clients
+
+    monkeypatch.setattr(handler, "clients", Clients())
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")

@@ -2,7 +2,7 @@
 
 Set ``SAFETY_FIGURES_DIR`` to a folder and every safety test that counts something
 (faults injected, cases fuzzed, denylists tried...) writes ``<test>.json`` there;
-``python tests/safety/report.py DIR`` adds them up. Unset, nothing is written.
+``python tests/support/figures.py DIR`` adds them up. Unset, nothing is written.
 """
 
 from __future__ import annotations

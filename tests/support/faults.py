@@ -31,8 +31,9 @@ from dataclasses import dataclass, field
 from http.server import ThreadingHTTPServer
 from typing import Any
 
-import emulator
-from emulator import EC2_API_VERSION, Forward, Proxy, Request, Response, ec2_error
+from support import proxy as emulator_proxy
+from support.emulator import EC2_API_VERSION
+from support.proxy import Forward, Proxy, Request, Response, ec2_error
 
 KINDS = ("throttle", "internal", "reset", "timeout")  # drawn from by default
 EXTRA_KINDS = ("hang",)
@@ -151,7 +152,7 @@ class FaultProxy(Proxy):
     def start(self) -> FaultProxy:
         if self._server is not None:
             return self
-        base = emulator._handler_class(self)  # the proxy's own request handler
+        base = emulator_proxy._handler_class(self)  # the proxy's own request handler
 
         class Handler(base):  # type: ignore[valid-type, misc]
             def _serve(self) -> None:

@@ -21,8 +21,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from emulator import Forward, Group, Request, Response, create_group, create_vpc
-from samples import authorize_egress, pointed
+from support.emulator import Group, create_group, create_vpc
+from support.proxy import Forward, Request, Response
+from support.samples import authorize_egress, pointed
 
 DENYLIST: dict[str, Any] = {
     "version": 1,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from emulator import create_group, create_vpc
+from support.emulator import create_group, create_vpc
 
 PER_GROUP = 50
 # EC2 caps a rule's description at 255 characters, of a-z A-Z 0-9 spaces ._-:/()#,@[]+=&;{}!$*

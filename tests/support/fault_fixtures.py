@@ -1,71 +1,30 @@
-"""Fixtures for the safety tests (issue 4): the emulator's, plus fault injection.
+"""Fixtures for the safety tests (issue 4): fault injection, the fuzzing profile.
 
-The emulator fixtures (``moto_server``, ``emulator``, ``aws_env``, ``proxy``, ``ec2``,
-``make_group``, ``lambda_context``) are the ones of tests/integration/conftest.py,
-imported from that file; tests/integration is put on sys.path so that ``emulator`` and
-``samples`` import as they do there. Added here:
+A pytest plugin (registered in tests/conftest.py), next to the emulator's
+(`support.fixtures`). Added here:
 
 - ``fault_proxy``: a `faults.FaultProxy` in front of moto with AWS_ENDPOINT_URL pointing
   at it, and the clients' timeouts and attempts lowered so that a fault costs
   milliseconds, not the production 15 s read timeout (``AWS_READ_TIMEOUT``,
   ``AWS_CONNECT_TIMEOUT``, ``AWS_MAX_ATTEMPTS``; see egress_guard.aws.client_config).
-- ``fresh_container``: cold-container state for the handler module (new `Clients`,
-  metrics off), as tests/integration does; the blast-radius limits in force but out of
-  reach (`UNREACHED_LIMIT`, 100%).
+- ``unlimited_container``: the cold container of ``fresh_container``, with the
+  blast-radius limits in force but out of reach (`UNREACHED_LIMIT`, 100%).
 - The hypothesis profile ``safety`` (see `FUZZ_EXAMPLES`): derandomized, so CI runs the
   same cases every time; ``HYPOTHESIS_PROFILE=thorough`` multiplies the cases by 10.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from botocore.retries import bucket
 from botocore.retries.standard import ExponentialBackoff
 from hypothesis import HealthCheck, settings
 
-TESTS = Path(__file__).resolve().parents[1]
-INTEGRATION = TESTS / "integration"
-if str(INTEGRATION) not in sys.path:
-    sys.path.insert(0, str(INTEGRATION))
-
-
-def _integration_conftest() -> object:
-    """tests/integration/conftest.py under a name of its own (pytest's is `conftest`)."""
-    name = "egress_guard_tests_integration_conftest"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, INTEGRATION / "conftest.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-_fixtures = _integration_conftest()
-moto_server = _fixtures.moto_server  # type: ignore[attr-defined]
-emulator = _fixtures.emulator  # type: ignore[attr-defined]
-aws_env = _fixtures.aws_env  # type: ignore[attr-defined]
-proxy = _fixtures.proxy  # type: ignore[attr-defined]
-ec2 = _fixtures.ec2  # type: ignore[attr-defined]
-make_group = _fixtures.make_group  # type: ignore[attr-defined]
-lambda_context = _fixtures.lambda_context  # type: ignore[attr-defined]
-
-from faults import (  # noqa: E402  (needs the sys.path above)
-    CONNECT_TIMEOUT,
-    MAX_ATTEMPTS,
-    READ_TIMEOUT,
-    TIME_SCALE,
-    FaultProxy,
-)
+from support.faults import CONNECT_TIMEOUT, MAX_ATTEMPTS, READ_TIMEOUT, TIME_SCALE, FaultProxy
 
 UNREACHED_LIMIT = 1_000_000
 # Hypothesis: cases per fuzz test; the fuzz tests together run >= 10,000 (FIGURES.md).
@@ -83,13 +42,7 @@ settings.register_profile(
 
 
 @pytest.fixture
-def fresh_container(monkeypatch: pytest.MonkeyPatch, aws_env: str) -> None:
-    """A cold Lambda container: the handler module's clients made anew, metrics off."""
-    from egress_guard import handler
-    from egress_guard.aws import Clients
-
-    monkeypatch.setattr(handler, "clients", Clients())
-    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+def unlimited_container(monkeypatch: pytest.MonkeyPatch, fresh_container: None) -> None:
     # These suites prove exact revocations, not the blast-radius limit: a limit in force
     # (the default way of acting: judge everything, then act) that they never reach.
     monkeypatch.setenv("MAX_REVOCATIONS", str(UNREACHED_LIMIT))
