@@ -15,7 +15,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -42,6 +44,22 @@ EGRESS_GUARD_VARIABLES = (
     "MAX_REVOCATIONS",
     "MAX_REVOCATIONS_PERCENT",
 )
+
+
+@pytest.fixture(autouse=True)
+def _package_log_levels() -> Iterator[None]:
+    """The package's logger levels as they were: a CLI run sets them (`--log-level`, WARNING
+    by default), and the handler's INFO decision lines must not vanish in a later test of
+    the same worker."""
+    before = {
+        name: found.level
+        for name, found in logging.root.manager.loggerDict.items()
+        if isinstance(found, logging.Logger) and name.startswith("egress-guard")
+    }
+    yield
+    for name, found in list(logging.root.manager.loggerDict.items()):
+        if isinstance(found, logging.Logger) and name.startswith("egress-guard"):
+            found.setLevel(before.get(name, logging.NOTSET))
 
 
 @pytest.fixture(autouse=True)
