@@ -39,7 +39,7 @@ help:
 	@echo "make typecheck     mypy --strict on src/"
 	@echo "make template      scripts/check-template.sh (sam validate, cfn-lint, checkov)"
 	@echo "make pytest        the whole test suite (PYTEST_WORKERS=auto, PYTEST_ARGS=...)"
-	@echo "make fast          the suite less the tests marked slow (fuzzing, faults, demo, ...)"
+	@echo "make fast          the in-process tests: no emulator, nothing marked slow (< 1 min)"
 	@echo "make unit          tests/unit"
 	@echo "make integration   tests/integration (against moto's server)"
 	@echo "make demo          remediate an offending rule in a local EC2 emulator"
@@ -104,7 +104,7 @@ pytest: $(STAMP)
 
 # What a developer runs between edits; `make test` (and `make pytest`) still run the slow ones.
 fast: $(STAMP)
-	$(PYTEST) -m "not slow"
+	$(PYTEST) -m "not slow and not integration"
 
 unit: $(STAMP)
 	$(PYTEST) tests/unit

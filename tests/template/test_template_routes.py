@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from cfnlint.decode import cfn_yaml
-from template_paths import REPO
+from support.template import REPO
 
 from egress_guard.events import ROUTES
 
