@@ -1,14 +1,14 @@
 """Settings for the whole test suite.
 
-- Every test runs with a sealed AWS environment: fake credentials, region us-east-1, no
-  profile or config files, no instance metadata, and AWS_ENDPOINT_URL pointing at a closed
-  local port, so a boto3 client created by mistake in a unit test fails at once instead
-  of reaching for real AWS. Integration tests get the emulator instead (``aws_env`` in
+- Every test runs in the sealed AWS environment of `support.environment.seal` (fake
+  credentials, no profile or config files, AWS_ENDPOINT_URL at a closed local port), so a
+  boto3 client created by mistake in a unit test fails at once instead of reaching for
+  real AWS. Integration tests get the emulator instead (``aws_env`` in
   support/fixtures.py overrides these).
 - The fixtures of tests/support (the emulator's, the organisation's, fault injection) are
   plugins, so any test folder can use them.
 - egress-guard's own configuration variables (DENYLIST, MODE, ...) from the caller's
-  shell are cleared, so tests see the documented defaults unless they set them.
+  shell are cleared there too, so tests see the documented defaults unless they set them.
 - Hypothesis: no per-example deadline (2-core CI machines running xdist workers and moto
   make timings noisy); ``HYPOTHESIS_PROFILE=thorough`` runs 10x more examples.
 """
@@ -21,6 +21,7 @@ from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, settings
+from support import environment
 
 pytest_plugins = ["support.fixtures", "support.fault_fixtures", "support.org"]
 
@@ -29,21 +30,6 @@ settings.register_profile(
 )
 settings.register_profile("thorough", parent=settings.get_profile("default"), max_examples=1000)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
-
-# Nothing listens here: the discard port of the loopback address.
-CLOSED_ENDPOINT = "http://127.0.0.1:9"
-
-EGRESS_GUARD_VARIABLES = (
-    "DENYLIST",
-    "DENYLIST_FILE",
-    "DENYLIST_PARAMETER",
-    "MODE",
-    "EXEMPT_TAG",
-    "MEMBER_ROLE_NAME",
-    "NOTIFY_TOPIC_ARN",
-    "MAX_REVOCATIONS",
-    "MAX_REVOCATIONS_PERCENT",
-)
 
 
 @pytest.fixture(autouse=True)
@@ -64,17 +50,7 @@ def _package_log_levels() -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def _sealed_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.startswith(("AWS_", "BOTO_")) or name in EGRESS_GUARD_VARIABLES:
-            monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ENDPOINT_URL", CLOSED_ENDPOINT)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    environment.seal(monkeypatch)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -7,27 +7,21 @@ the estate behind it is `fake_aws.FakeEc2`, through `cli.environment.new_clients
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from egress_guard import cli
+from support import environment
 
-REGION = "us-east-1"
 DENYLIST: dict[str, Any] = {
     "version": 1,
     "deny": [{"id": "smtp-out", "protocol": "tcp", "ports": "25", "cidr": ["0.0.0.0/0"]}],
 }
-# What the CLI sets itself, or reads from the caller's shell: cleared for every test.
+# What the CLI sets itself, or reads from the caller's shell: cleared for every CLI test.
 CLI_VARIABLES = (
-    "DENYLIST_FILE",
-    "DENYLIST_PARAMETER",
-    "MODE",
-    "EXEMPT_TAG",
-    "MEMBER_ROLE_NAME",
-    "NOTIFY_TOPIC_ARN",
+    *environment.CONFIGURATION_VARIABLES,
     "POWERTOOLS_METRICS_DISABLED",
     "POWERTOOLS_LOG_LEVEL",
     "SWEEP_CONCURRENCY",
@@ -43,17 +37,11 @@ CLI_VARIABLES = (
 
 
 def cli_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The CLI sets some variables itself; monkeypatch puts them back afterwards (set
-    first, so that monkeypatch also removes the ones that were not there). DENYLIST is the
-    smtp-out denylist."""
-    for name in CLI_VARIABLES:
-        monkeypatch.setenv(name, "")
-        monkeypatch.delenv(name)
-    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
+    """The sealed environment without its endpoint and credentials, the CLI's own variables
+    taken in charge (`environment.own`), DENYLIST the smtp-out denylist."""
+    environment.seal(monkeypatch)
+    environment.own(monkeypatch, CLI_VARIABLES)
     monkeypatch.setenv("DENYLIST", json.dumps(DENYLIST))
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("AWS_REGION", REGION)
 
 
 def write(tmp_path: Path, name: str, content: Any) -> str:
