@@ -11,38 +11,26 @@ import json
 from pathlib import Path
 
 import pytest
+from support.cli_session import only_line, run
+from support.emulator import FakeLambdaContext
 
-from egress_guard import cli
 from egress_guard.settings import AwsTimeouts, Settings, SettingsError
 
 EVENT = {"version": "0", "id": "e-1", "source": "aws.events", "detail-type": "Scheduled Event",
          "account": "123456789012", "region": "us-east-1", "detail": {}}  # fmt: skip
 
 
-class Context:
-    function_name = "egress-guard"
-    function_version = "$LATEST"
-    memory_limit_in_mb = 256
-    aws_request_id = "req-1"
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:egress-guard"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 60000
-
-
-def cli_error(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
-    status = cli.main(list(argv))
-    err = capsys.readouterr().err
-    lines = [line for line in err.splitlines() if not line.startswith("{")]
-    assert len(lines) == 1, err
-    return status, lines[0]
+def refused_with(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
+    """The CLI's exit status and its one line on stderr."""
+    status, _, err = run(capsys, *argv)
+    return status, only_line(err)
 
 
 def test_a_read_timeout_that_is_not_a_number_is_exit_2_naming_it(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("AWS_READ_TIMEOUT", "abc")
-    status, line = cli_error(capsys, "scan", "--dry-run")
+    status, line = refused_with(capsys, "scan", "--dry-run")
     assert (status, line) == (2, "egress-guard: AWS_READ_TIMEOUT: 'abc' is not a number")
 
 
@@ -50,7 +38,7 @@ def test_a_negative_max_revocations_is_exit_2_naming_it(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("MAX_REVOCATIONS", "-1")
-    status, line = cli_error(capsys, "scan", "--dry-run")
+    status, line = refused_with(capsys, "scan", "--dry-run")
     assert status == 2
     assert line.startswith("egress-guard: MAX_REVOCATIONS: '-1' is not an integer")
 
@@ -61,7 +49,7 @@ def test_an_unknown_mode_is_exit_2_naming_it(
     monkeypatch.setenv("MODE", "bogus")
     event = tmp_path / "event.json"
     event.write_text(json.dumps(EVENT))
-    status, line = cli_error(capsys, "invoke", str(event))
+    status, line = refused_with(capsys, "invoke", str(event))
     assert (status, line) == (2, "egress-guard: MODE: 'bogus' is not 'enforce' or 'report'")
 
 
@@ -72,7 +60,7 @@ def test_the_handler_refuses_a_bad_setting_with_one_clear_error(
 
     monkeypatch.setenv("AWS_CONNECT_TIMEOUT", "soon")
     with pytest.raises(SettingsError, match=r"^AWS_CONNECT_TIMEOUT: 'soon' is not a number$") as e:
-        lambda_handler(EVENT, Context())  # type: ignore[arg-type]
+        lambda_handler(EVENT, FakeLambdaContext())
     assert e.value.__cause__ is None
     assert e.value.__suppress_context__
 
