@@ -150,6 +150,12 @@ def manual_event(*rule_ids: str, dry_run: bool = False) -> dict[str, Any]:
     return {"GroupId": GROUP, "SecurityGroupRuleIds": list(rule_ids), "DryRun": dry_run}
 
 
+@pytest.fixture
+def smtp_event(tmp_path: Path) -> str:
+    """A file holding the manual request to revoke SMTP."""
+    return write(tmp_path, "event.json", manual_event(SMTP.rule_id))
+
+
 def test_invoke_revokes_and_prints_the_result(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], clients: FakeClients, ec2: FakeEc2
 ) -> None:
@@ -166,10 +172,9 @@ def test_invoke_revokes_and_prints_the_result(
 
 
 def test_invoke_dry_run_revokes_nothing(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], clients: FakeClients, ec2: FakeEc2
+    capsys: pytest.CaptureFixture[str], clients: FakeClients, ec2: FakeEc2, smtp_event: str
 ) -> None:
-    event = write(tmp_path, "event.json", manual_event(SMTP.rule_id))
-    status, out, _ = run(capsys, "invoke", event, "--dry-run", "--output", "table")
+    status, out, _ = run(capsys, "invoke", smtp_event, "--dry-run", "--output", "table")
     assert status == 0
     assert ec2.revoked == []
     assert ec2.dry_runs == [(GROUP, [SMTP.rule_id])]
@@ -183,27 +188,25 @@ def test_invoke_dry_run_revokes_nothing(
     assert "(enforce, dry run)" in lines[2]
 
 
+@pytest.mark.usefixtures("clients")
 def test_invoke_report_mode_from_the_environment(
-    tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
-    clients: FakeClients,
     ec2: FakeEc2,
     monkeypatch: pytest.MonkeyPatch,
+    smtp_event: str,
 ) -> None:
     monkeypatch.setenv("MODE", "report")
-    event = write(tmp_path, "event.json", manual_event(SMTP.rule_id))
-    status, out, _ = run(capsys, "invoke", event)
+    status, out, _ = run(capsys, "invoke", smtp_event)
     assert status == 0
     assert ec2.revoked == []
     assert json.loads(out)["Findings"][0]["Action"] == "would-revoke"
 
 
 def test_invoke_failed_revocation_exits_1_and_still_prints_the_result(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], clients: FakeClients, ec2: FakeEc2
+    capsys: pytest.CaptureFixture[str], clients: FakeClients, ec2: FakeEc2, smtp_event: str
 ) -> None:
     ec2.fail("revoke", client_error("UnauthorizedOperation", "not allowed"))
-    event = write(tmp_path, "event.json", manual_event(SMTP.rule_id))
-    status, out, err = run(capsys, "invoke", event)
+    status, out, err = run(capsys, "invoke", smtp_event)
     assert status == 1
     result = json.loads(out)
     assert result["Return"] is False
@@ -279,15 +282,15 @@ def test_invoke_reads_stdin(
     ],
 )
 def test_bad_settings_exit_2(
-    tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     clients: FakeClients,
     monkeypatch: pytest.MonkeyPatch,
     case: tuple[str, str, str],
+    smtp_event: str,
 ) -> None:
     variable, value, message = case
     monkeypatch.setenv(variable, value)
-    for argv in (["invoke", write(tmp_path, "e.json", manual_event(SMTP.rule_id))], ["scan"]):
+    for argv in (["invoke", smtp_event], ["scan"]):
         line = refused(capsys, *argv)
         assert message in line
     assert clients.fake_ec2.revoked == []
@@ -475,6 +478,13 @@ def revoked_result(*rules: Rule, account: str | None = ACCOUNT, region: str = RE
     }
 
 
+def restore(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, document: Any, *options: str
+) -> tuple[int, str, str]:
+    """Runs `restore` on a file holding `document`."""
+    return run(capsys, "restore", write(tmp_path, "r.json", document), *options)
+
+
 def test_restore_reauthorizes_with_description_and_tags(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], clients: FakeClients
 ) -> None:
@@ -513,9 +523,7 @@ def test_restore_dry_run_writes_nothing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], clients: FakeClients, ec2: FakeEc2
 ) -> None:
     ec2.rules = [HTTPS]
-    status, out, _ = run(
-        capsys, "restore", write(tmp_path, "r.json", revoked_result(SMTP, HTTPS)), "--dry-run"
-    )
+    status, out, _ = restore(capsys, tmp_path, revoked_result(SMTP, HTTPS), "--dry-run")
     assert status == 0
     assert ec2.authorized == []
     report = json.loads(out)
@@ -529,7 +537,7 @@ def test_restore_duplicate_from_ec2_is_already_present(
 ) -> None:
     ec2.rules = []
     ec2.fail("authorize", Duplicate("InvalidPermission.Duplicate: already exists"))
-    status, out, _ = run(capsys, "restore", write(tmp_path, "r.json", revoked_result(SMTP)))
+    status, out, _ = restore(capsys, tmp_path, revoked_result(SMTP))
     assert status == 0
     assert json.loads(out)["Rules"][0]["Status"] == "already-present"
 
@@ -539,7 +547,7 @@ def test_restore_failure_exits_1(
 ) -> None:
     ec2.rules = []
     ec2.fail("authorize", client_error("InvalidGroup.NotFound", "no such group"))
-    status, out, err = run(capsys, "restore", write(tmp_path, "r.json", revoked_result(SMTP)))
+    status, out, err = restore(capsys, tmp_path, revoked_result(SMTP))
     assert status == 1
     report = json.loads(out)
     assert report["Return"] is False
@@ -551,7 +559,7 @@ def test_restore_failure_exits_1(
 def test_restore_with_nothing_revoked_does_nothing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], clients: FakeClients
 ) -> None:
-    status, out, _ = run(capsys, "restore", write(tmp_path, "r.json", revoked_result()))
+    status, out, _ = restore(capsys, tmp_path, revoked_result())
     assert status == 0
     assert json.loads(out)["Rules"] == []
     assert clients.sts_calls == 0
@@ -559,35 +567,26 @@ def test_restore_with_nothing_revoked_does_nothing(
 
 
 @pytest.mark.parametrize(
-    "case",
+    ("account", "region", "said"),
     [
-        ("999999999999", REGION, "from account 999999999999"),
-        (ACCOUNT, "eu-west-1", "pass --region eu-west-1"),
+        pytest.param("999999999999", REGION, ["from account 999999999999"], id="another-account"),
+        pytest.param(ACCOUNT, "eu-west-1", ["pass --region eu-west-1"], id="another-region"),
+        pytest.param(None, REGION, ["names no Account", "--force"], id="no-account"),
     ],
 )
-def test_restore_refuses_another_account_or_region(
-    tmp_path: Path,
+def test_restore_refuses_a_result_from_another_place_or_none(
     capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    ec2: FakeEc2,
     clients: FakeClients,
-    case: tuple[str, str, str],
-) -> None:
-    account, region, message = case
-    ec2 = clients.fake_ec2
-    ec2.rules = []
-    path = write(tmp_path, "r.json", revoked_result(SMTP, account=account, region=region))
-    line = refused(capsys, "restore", path)
-    assert message in line
-    assert ec2.authorized == []
-
-
-def test_restore_refuses_a_result_without_account(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], clients: FakeClients, ec2: FakeEc2
+    account: str | None,
+    region: str,
+    said: list[str],
 ) -> None:
     ec2.rules = []
-    path = write(tmp_path, "r.json", revoked_result(SMTP, account=None))
-    line = refused(capsys, "restore", path)
-    assert "names no Account" in line
-    assert "--force" in line
+    result = revoked_result(SMTP, account=account, region=region)
+    line = refused(capsys, "restore", write(tmp_path, "r.json", result))
+    assert [part for part in said if part not in line] == [], line
     assert ec2.authorized == []
 
 
@@ -595,8 +594,7 @@ def test_restore_force_restores_a_result_without_account_here_with_a_note(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], clients: FakeClients, ec2: FakeEc2
 ) -> None:
     ec2.rules = []
-    path = write(tmp_path, "r.json", revoked_result(SMTP, account=None))
-    status, out, _ = run(capsys, "restore", path, "--force")
+    status, out, _ = restore(capsys, tmp_path, revoked_result(SMTP, account=None), "--force")
     assert status == 0
     assert json.loads(out)["Notes"] == [
         f"the result names no account; restoring in {ACCOUNT} (--force)"
@@ -627,8 +625,8 @@ def test_restore_force_restores_a_result_without_account_here_with_a_note(
     ],
 )
 def test_restore_bad_result_exits_2(
-    tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
     clients: FakeClients,
     document: Any,
     message: str,
@@ -643,7 +641,7 @@ def test_restore_reads_the_result_log_line(
 ) -> None:
     ec2.rules = []
     line = {"level": "INFO", "message": "result", "result": revoked_result(SMTP)}
-    status, out, _ = run(capsys, "restore", write(tmp_path, "r.json", line))
+    status, out, _ = restore(capsys, tmp_path, line)
     assert status == 0
     assert json.loads(out)["Restored"] == 1
 
@@ -781,12 +779,13 @@ def test_no_region_anywhere_exits_2_naming_it(
     clients: FakeClients,
     monkeypatch: pytest.MonkeyPatch,
     command: str,
+    smtp_event: str,
 ) -> None:
     monkeypatch.delenv("AWS_REGION")
     monkeypatch.delenv("AWS_DEFAULT_REGION")
     argv = {
         "scan": ["scan"],
-        "invoke": ["invoke", write(tmp_path, "e.json", manual_event(SMTP.rule_id))],
+        "invoke": ["invoke", smtp_event],
         "restore": ["restore", write(tmp_path, "r.json", revoked_result(SMTP))],
     }[command]
     line = refused(capsys, *argv)
@@ -830,20 +829,19 @@ def test_an_unknown_profile_exits_2_naming_it(
 )
 @pytest.mark.parametrize("output", ["json", "table"])
 def test_setup_problems_exit_2_with_one_line_and_no_result(
-    tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     clients: FakeClients,
     monkeypatch: pytest.MonkeyPatch,
     error: Exception,
     line: str,
     output: str,
+    smtp_event: str,
 ) -> None:
     def broken() -> str:
         raise error
 
     monkeypatch.setattr(clients, "own_account", broken)
-    event = write(tmp_path, "e.json", manual_event(SMTP.rule_id))
-    for argv in (["scan", "-o", output], ["invoke", event, "-o", output]):
+    for argv in (["scan", "-o", output], ["invoke", smtp_event, "-o", output]):
         said = refused(capsys, *argv)  # no table claiming "no offending egress rules"
         assert said == f"egress-guard: {line}"
     assert clients.ec2_calls == []
@@ -878,28 +876,28 @@ def test_invoke_refuses_an_event_from_another_region(
 
 
 def test_invoke_proves_the_credentials_before_judging(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], clients: FakeClients
+    capsys: pytest.CaptureFixture[str], clients: FakeClients, smtp_event: str
 ) -> None:
-    event = write(tmp_path, "e.json", manual_event(SMTP.rule_id))
-    status, _, _ = run(capsys, "invoke", event, "--dry-run")
+    status, _, _ = run(capsys, "invoke", smtp_event, "--dry-run")
     assert status == 0
     assert clients.sts_calls >= 1
 
 
+@pytest.mark.usefixtures("clients")
+@pytest.mark.parametrize("command", ["invoke", "scan"])
 def test_dry_run_writes_no_notice(
-    tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
-    clients: FakeClients,
-    ec2: FakeEc2,
     monkeypatch: pytest.MonkeyPatch,
+    ec2: FakeEc2,
+    smtp_event: str,
+    command: str,
 ) -> None:
     # FakeClients.client() fails the test if an SNS client is asked for.
     monkeypatch.setenv("NOTIFY_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:egress-guard")
-    event = write(tmp_path, "e.json", manual_event(SMTP.rule_id))
-    for argv in (["invoke", event, "--dry-run"], ["scan", "--dry-run"]):
-        status, out, _ = run(capsys, *argv)
-        assert status == 0
-        assert "would-revoke" in {f["Action"] for f in json.loads(out)["Findings"]}
+    argv = {"invoke": ["invoke", smtp_event], "scan": ["scan"]}[command]
+    status, out, _ = run(capsys, *argv, "--dry-run")
+    assert status == 0
+    assert "would-revoke" in {f["Action"] for f in json.loads(out)["Findings"]}
     assert ec2.revoked == []
 
 
