@@ -353,25 +353,20 @@ def cidr_document(family: st.SearchStrategy[str]) -> st.SearchStrategy[dict[str,
     )
 
 
-@EXAMPLES
-@given(
-    cidr_document(IPV4_TEXT),
-    st.lists(rule(IPV6), min_size=1, max_size=8),
+@pytest.mark.parametrize(
+    ("entries", "rules"),
+    [
+        pytest.param(IPV4_TEXT, IPV6, id="ipv4-entries-ipv6-rules"),
+        pytest.param(IPV6_TEXT, IPV4, id="ipv6-entries-ipv4-rules"),
+    ],
 )
-def test_ipv4_entries_never_match_ipv6_rules(doc: dict[str, Any], rules: list[Rule]) -> None:
-    judge = compiled(doc)
-    for target in rules:
-        assert not judge.verdict(target).offending
-
-
 @EXAMPLES
-@given(
-    cidr_document(IPV6_TEXT),
-    st.lists(rule(IPV4), min_size=1, max_size=8),
-)
-def test_ipv6_entries_never_match_ipv4_rules(doc: dict[str, Any], rules: list[Rule]) -> None:
-    judge = compiled(doc)
-    for target in rules:
+@given(data=st.data())
+def test_entries_of_one_address_family_never_match_rules_of_the_other(
+    entries: st.SearchStrategy[str], rules: st.SearchStrategy[str], data: st.DataObject
+) -> None:
+    judge = compiled(data.draw(cidr_document(entries), label="denylist"))
+    for target in data.draw(st.lists(rule(rules), min_size=1, max_size=8), label="rules"):
         assert not judge.verdict(target).offending
 
 
@@ -381,22 +376,24 @@ def test_ipv6_entries_never_match_ipv4_rules(doc: dict[str, Any], rules: list[Ru
 TRAFFIC = RULE_TRAFFIC.map(lambda t: make_rule(t, "10.0.0.0/8").traffic)
 
 
+def assert_cover_implies_overlap_and_overlap_is_symmetric(a: Span | Traffic, b: Any) -> None:
+    assert a.overlaps(b) == b.overlaps(a)
+    if a.covers(b):
+        assert a.overlaps(b)
+
+
 SPAN = st.tuples(PORT, PORT).map(lambda p: Span(min(p), max(p)))
 
 
 @EXAMPLES
 @given(SPAN, SPAN)
 def test_spans_that_cover_also_overlap_and_overlap_is_symmetric(a: Span, b: Span) -> None:
-    assert a.overlaps(b) == b.overlaps(a)
-    if a.covers(b):
-        assert a.overlaps(b)
+    assert_cover_implies_overlap_and_overlap_is_symmetric(a, b)
     assert a.covers(b) and b.covers(a) if a == b else not (a.covers(b) and b.covers(a))
 
 
 @EXAMPLES
 @given(TRAFFIC, TRAFFIC)
 def test_traffic_that_covers_also_overlaps_and_overlap_is_symmetric(a: Traffic, b: Traffic) -> None:
-    assert a.overlaps(b) == b.overlaps(a)
-    if a.covers(b):
-        assert a.overlaps(b)
+    assert_cover_implies_overlap_and_overlap_is_symmetric(a, b)
     assert a.covers(a)
