@@ -13,6 +13,7 @@ import shlex
 from typing import Any
 
 import pytest
+from support import results
 
 from egress_guard.aws import GroupInfo
 from egress_guard.events.actor import Actor
@@ -61,21 +62,9 @@ def smtp_rule(rule_id: str = "sgr-0aa11bb22cc33dd44", **changes: Any) -> Rule:
 def result_of(
     *findings: Finding, actor: Actor | None = ACTOR, source: str = "cloudtrail:X"
 ) -> Result:
-    result = Result(
-        source=source,
-        event_id="evt-1",
-        account="111122223333",
-        region="eu-west-1",
-        mode="enforce",
-        dry_run=False,
-        actor=actor,
+    return results.result_of(
+        *findings, source=source, account="111122223333", region="eu-west-1", actor=actor
     )
-    for finding in findings:
-        result.findings.append(finding)
-        if finding.action == "revoked":
-            result.revoked.append(finding.rule.to_revoked())
-    result.rules_judged = len(findings)
-    return result
 
 
 def revoked(rule: Rule | None = None) -> Finding:

@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 import pytest
+from support.results import result_of
 
 from egress_guard.notice import result_in_notice
 from egress_guard.restore import rules_to_restore
@@ -47,20 +48,8 @@ def rule(number: int, *, tags: tuple[tuple[str, str], ...] = ()) -> Rule:
 
 
 def result_with(rules: list[Rule], *, errors: list[str] | None = None) -> Result:
-    result = Result(
-        source="schedule",
-        event_id="evt-1",
-        account="123456789012",
-        region="us-east-1",
-        mode="enforce",
-        dry_run=False,
-        errors=list(errors or []),
-    )
-    for item in rules:
-        result.findings.append(Finding(item, "tcp-to-internet", "revoked"))
-        result.revoked.append(item.to_revoked())
-    result.rules_judged = len(rules)
-    return result
+    findings = [Finding(item, "tcp-to-internet", "revoked") for item in rules]
+    return result_of(*findings, errors=list(errors or []))
 
 
 def items(parts: list[dict[str, Any]], key: str) -> list[Any]:
