@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
+from support.rules import egress
+
 from egress_guard.result import Finding
 from egress_guard.rules import Rule
 
-GROUP = "sg-0123456789abcdef0"
 PEER = "sg-0fedcba9876543210"
 
 
 def peer_rule(owner: str, group_owner: str | None = "123456789012") -> Rule:
-    return Rule(
-        rule_id="sgr-0123456789abcdef0",
-        group_id=GROUP,
-        is_egress=True,
-        ip_protocol="tcp",
-        from_port=5432,
-        to_port=5432,
-        referenced_group_id=PEER,
+    """TCP 5432 to PEER, a group of account `owner`."""
+    return egress(
+        PEER,
+        "tcp",
+        5432,
         referenced_user_id=owner,
         group_owner_id=group_owner,
         tags=(("team", "db"),),
