@@ -169,19 +169,23 @@ def test_refused_permission_checks_are_shown() -> None:
     assert "sg-2" not in text
 
 
+# A rule of a restore report, put back as sgr-9.
+RESTORED = {
+    "GroupId": "sg-1",
+    "SecurityGroupRuleId": "sgr-1",
+    "Traffic": "all -> 0.0.0.0/0",
+    "Status": "restored",
+    "NewSecurityGroupRuleId": "sgr-9",
+}
+
+
 def test_restore_table_and_summary() -> None:
     report = {
         "DryRun": False,
         "Account": "123456789012",
         "Region": "eu-west-1",
         "Rules": [
-            {
-                "GroupId": "sg-1",
-                "SecurityGroupRuleId": "sgr-1",
-                "Traffic": "all -> 0.0.0.0/0",
-                "Status": "restored",
-                "NewSecurityGroupRuleId": "sgr-9",
-            },
+            RESTORED,
             {
                 "GroupId": "sg-1",
                 "SecurityGroupRuleId": "sgr-2",
@@ -247,17 +251,7 @@ def test_denylist_entry_with_ports_and_no_protocol_is_tcp_and_udp() -> None:
 
 
 def test_restore_csv() -> None:
-    report = {
-        "Rules": [
-            {
-                "GroupId": "sg-1",
-                "SecurityGroupRuleId": "sgr-1",
-                "Traffic": "all -> 0.0.0.0/0",
-                "Status": "restored",
-                "NewSecurityGroupRuleId": "sgr-9",
-            }
-        ]
-    }
+    report = {"Rules": [RESTORED]}
     assert restore_csv(report).splitlines() == [
         "group_id,rule_id,traffic,status,detail",
         "sg-1,sgr-1,all -> 0.0.0.0/0,restored,new rule sgr-9",
