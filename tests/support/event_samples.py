@@ -1,12 +1,18 @@
 """The sample events of events/ and the published reference events of tests/reference_events/
-(origins and licences in its SOURCES.md), for the event tests."""
+(origins and licences in its SOURCES.md), for the event tests, and what a refused event says."""
 
 from __future__ import annotations
 
 import copy
 import json
+import re
 from pathlib import Path
 from typing import Any
+
+import pytest
+
+from egress_guard.events import parse_event
+from egress_guard.targets import EventError
 
 ROOT = Path(__file__).parents[2]
 EVENTS = ROOT / "events"
@@ -35,3 +41,10 @@ def changed(event: dict[str, Any], path: tuple[Any, ...], value: Any) -> dict[st
     else:
         node[path[-1]] = value
     return out
+
+
+def assert_rejected(event: Any, message: str) -> None:
+    """Parsing `event` raises an EventError whose text holds `message` (a field's path and
+    what is wrong with it)."""
+    with pytest.raises(EventError, match=re.escape(message)):
+        parse_event(event)

@@ -11,24 +11,6 @@ from egress_guard.events import parse_event
 from egress_guard.targets import EventError
 
 
-def test_scheduled_event_sweeps_every_group() -> None:
-    targets = parse_event(sample("scheduled-event.json"))
-    assert (targets.sweep, targets.groups) == (True, ())
-
-
-def test_scheduled_event_sweeps_the_envelope_account_and_region() -> None:
-    targets = parse_event(sample("scheduled-event.json"))
-    assert (targets.account, targets.region) == ("123456789012", "us-east-1")
-
-
-def test_scheduled_event_names_its_source_and_id() -> None:
-    targets = parse_event(sample("scheduled-event.json"))
-    assert (targets.source, targets.event_id) == (
-        "schedule",
-        "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
-    )
-
-
 def test_reference_docs_scheduled_event_sweeps() -> None:
     assert parse_event(reference("scheduled-event.aws-docs.json")).sweep
 
