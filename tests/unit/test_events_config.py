@@ -38,13 +38,29 @@ def eventbridge(detail_type: str, detail: dict[str, Any]) -> dict[str, Any]:
 # --- EventBridge "Config Configuration Item Change" ------------------------------------------
 
 
-def test_item_change_for_another_resource_type_is_a_noop() -> None:
-    event = changed(
-        sample("config-configuration-item-change.json"),
-        ("detail", "configurationItem", "resourceType"),
-        "AWS::EC2::VPC",
-    )
-    assert parse_event(event).reason == "resource type AWS::EC2::VPC is not a security group"
+@pytest.mark.parametrize(
+    ("name", "path", "value", "reason"),
+    [
+        pytest.param(
+            "config-configuration-item-change.json",
+            ("detail", "configurationItem", "resourceType"),
+            "AWS::EC2::VPC",
+            "resource type AWS::EC2::VPC is not a security group",
+            id="item-change-for-another-resource-type",
+        ),
+        pytest.param(
+            "config-compliance-change-noncompliant.json",
+            ("detail", "newEvaluationResult", "complianceType"),
+            "NOT_APPLICABLE",
+            "compliance type NOT_APPLICABLE",
+            id="compliance-change-not-applicable",
+        ),
+    ],
+)
+def test_a_change_not_about_a_noncompliant_group_is_a_noop_saying_why(
+    name: str, path: tuple[str, ...], value: str, reason: str
+) -> None:
+    assert parse_event(changed(sample(name), path, value)).reason == reason
 
 
 @pytest.mark.parametrize("status", ["ResourceDeleted", "ResourceDeletedNotRecorded"])
@@ -79,15 +95,6 @@ def test_reference_docs_sg_created_message_as_eventbridge_detail_targets_the_gro
 def test_compliant_group_is_a_noop() -> None:
     targets = parse_event(sample("config-compliance-change-compliant.json"))
     assert (targets.is_noop, targets.reason) == (True, "compliant")
-
-
-def test_not_applicable_group_is_a_noop() -> None:
-    event = changed(
-        sample("config-compliance-change-noncompliant.json"),
-        ("detail", "newEvaluationResult", "complianceType"),
-        "NOT_APPLICABLE",
-    )
-    assert parse_event(event).reason == "compliance type NOT_APPLICABLE"
 
 
 def test_compliance_change_takes_the_group_from_the_qualifier_when_detail_has_none() -> None:
