@@ -255,9 +255,15 @@ def is_merged(document: Mapping[str, Any]) -> bool:
 
 def place_of(document: Mapping[str, Any], wanted: Place) -> Mapping[str, Any]:
     """The result of one place of a merged result; ValueError naming the places there."""
-    places = [p for p in document.get("Places") or () if isinstance(p, Mapping)]
-    for item in places:
-        if item.get("Account") == wanted.account and item.get("Region") == wanted.region:
+    places = [(p, read(p)) for p in document.get("Places") or () if isinstance(p, Mapping)]
+    for item, named in places:
+        if (named.account, named.region) == (wanted.account, wanted.region):
             return item
-    named = ", ".join(f"{p.get('Account')}/{p.get('Region')}" for p in places[:20])
-    raise ValueError(f"place {wanted} is not in the result (its places: {named or 'none'})")
+    there = ", ".join(place_names(document)[:20])
+    raise ValueError(f"place {wanted} is not in the result (its places: {there or 'none'})")
+
+
+def place_names(document: Mapping[str, Any]) -> list[str]:
+    """`ACCOUNT/REGION` of each place of a merged result, in its order."""
+    named = (read(p) for p in document.get("Places") or () if isinstance(p, Mapping))
+    return [f"{n.account}/{n.region}" for n in named]
