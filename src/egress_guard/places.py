@@ -29,17 +29,16 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from egress_guard.aws import Clients, place_problem
+from egress_guard.aws import place_problem
 from egress_guard.ids import AccountId, Region
 from egress_guard.progress import AtPlace, PlaceDone, Progress, Step, ignore
+from egress_guard.result_document import read, write
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Metrics
-
-    from egress_guard.settings import Settings
 
 DEFAULT_CONCURRENCY = 8
 MAX_CONCURRENCY = 64
@@ -76,7 +75,7 @@ class Outcome:
 
     @property
     def ok(self) -> bool:
-        return self.error is None and bool(self.result and self.result.get("Return") is True)
+        return self.error is None and self.result is not None and read(self.result).ok
 
     def to_dict(self) -> dict[str, Any]:
         if self.result is None:
@@ -87,10 +86,15 @@ class Outcome:
                 "Error": self.error or "not run",
             }
         else:
-            out = dict(self.result)
+            document = read(self.result)
             # The place's own, as the unit was asked for (a result names it anyway).
-            out["Account"] = out.get("Account") or self.place.account
-            out["Region"] = out.get("Region") or self.place.region
+            out = write(
+                replace(
+                    document,
+                    account=document.account or self.place.account,
+                    region=document.region or self.place.region,
+                )
+            )
         out["Seconds"] = round(self.seconds, 3)
         return out
 
@@ -164,45 +168,6 @@ def run_units(
         return list(pool.map(run, places))
 
 
-def sweep_unit(
-    clients: Clients,
-    metrics: Metrics,
-    settings: Settings,
-    *,
-    source: str,
-    event_id: str,
-    force_dry_run: bool,
-) -> Unit:
-    """A unit that sweeps its place through the handler's own path (service.run_targets),
-    as the org sweep's "sweep one place" event does. A place whose remediation failed
-    returns its result (Return false); a place that cannot be entered raises."""
-    from egress_guard.service import RemediationFailed, run_targets
-    from egress_guard.targets import Targets
-
-    def sweep(place: Place, progress: Progress) -> Mapping[str, Any]:
-        clients.assume_now(place.account, place.region, settings.member_role_name)
-        targets = Targets(
-            source=source,
-            event_id=f"{event_id}/{place}",
-            account=place.account,
-            region=place.region,
-            sweep=True,
-        )
-        try:
-            return run_targets(
-                targets,
-                clients,
-                metrics,
-                settings=settings,
-                force_dry_run=force_dry_run,
-                progress=progress,
-            )
-        except RemediationFailed as exc:
-            return exc.result.to_dict()
-
-    return sweep
-
-
 class MetricsTally:
     """Metrics of many units, added up under a lock and handed to Powertools once at the
     end: Powertools' metric set is shared and not made for threads, and prints itself once
@@ -241,8 +206,10 @@ def merge(
     event_id: str | None,
     dry_run: bool,
     mode: str,
+    notes: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """One result for many places (module docstring), places in account and region order."""
+    """One result for many places (module docstring), places in account and region order;
+    `notes`: the event's own (a Security Hub batch's), after the errors."""
     done = sorted(outcomes, key=lambda o: (o.place.account, o.place.region or ""))
     totals: dict[str, Any] = {
         "Places": len(done),
@@ -256,14 +223,15 @@ def merge(
     for outcome in done:
         if outcome.error is not None:
             errors.append(f"{outcome.place}: {outcome.error}")
-        result = outcome.result or {}
-        judged = result.get("RulesJudged")
-        totals["RulesJudged"] += judged if isinstance(judged, int) else 0
-        for finding in result.get("Findings") or ():
-            name = ACTION_TOTALS.get(str(finding.get("Action")))
+        if outcome.result is None:
+            continue
+        document = read(outcome.result)
+        totals["RulesJudged"] += document.rules_judged or 0
+        for finding in document.findings:
+            name = ACTION_TOTALS.get(str(finding.action))
             if name:
                 totals[name] += 1
-        errors.extend(f"{outcome.place}: {e}" for e in result.get("Errors") or ())
+        errors.extend(f"{outcome.place}: {e}" for e in document.errors)
     out: dict[str, Any] = {
         "Return": all(o.ok for o in done),
         "DryRun": dry_run,
@@ -275,6 +243,8 @@ def merge(
     }
     if errors:
         out["Errors"] = errors
+    if notes:
+        out["Notes"] = list(notes)
     return out
 
 
@@ -285,9 +255,15 @@ def is_merged(document: Mapping[str, Any]) -> bool:
 
 def place_of(document: Mapping[str, Any], wanted: Place) -> Mapping[str, Any]:
     """The result of one place of a merged result; ValueError naming the places there."""
-    places = [p for p in document.get("Places") or () if isinstance(p, Mapping)]
-    for item in places:
-        if item.get("Account") == wanted.account and item.get("Region") == wanted.region:
+    places = [(p, read(p)) for p in document.get("Places") or () if isinstance(p, Mapping)]
+    for item, named in places:
+        if (named.account, named.region) == (wanted.account, wanted.region):
             return item
-    named = ", ".join(f"{p.get('Account')}/{p.get('Region')}" for p in places[:20])
-    raise ValueError(f"place {wanted} is not in the result (its places: {named or 'none'})")
+    there = ", ".join(place_names(document)[:20])
+    raise ValueError(f"place {wanted} is not in the result (its places: {there or 'none'})")
+
+
+def place_names(document: Mapping[str, Any]) -> list[str]:
+    """`ACCOUNT/REGION` of each place of a merged result, in its order."""
+    named = (read(p) for p in document.get("Places") or () if isinstance(p, Mapping))
+    return [f"{n.account}/{n.region}" for n in named]

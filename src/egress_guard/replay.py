@@ -26,6 +26,7 @@ from egress_guard.aws import AwsErrors, FailureQueue, QueueMessage, error_text, 
 from egress_guard.events import parse_event
 from egress_guard.queue_url import check_queue_url, queue_region
 from egress_guard.replay_report import Replayed, Report, render_report, report_csv
+from egress_guard.result_document import read
 from egress_guard.targets import EventError
 from egress_guard.telemetry import SERVICE
 
@@ -168,7 +169,7 @@ def _replay_one(
         done.error, done.summary = str(exc), _summary(failed)
         return _logged(done)
     done.summary = _summary(output)
-    if output.get("Return") is not True:
+    if not read(output).ok:
         done.error = "the run did not succeed (Return is not true)"
         return _logged(done)
     if dry_run:
@@ -199,32 +200,27 @@ def _event_of(message: QueueMessage, done: Replayed) -> dict[str, Any] | None:
 
 def _summary(result: Mapping[str, Any]) -> dict[str, Any]:
     """What a run did, in a few numbers: the full result is in the log."""
+    document = read(result)
     actions: dict[str, int] = {}
-    for finding in result.get("Findings") or ():
-        if isinstance(finding, Mapping):
-            action = str(finding.get("Action"))
-            actions[action] = actions.get(action, 0) + 1
+    for finding in document.findings:
+        action = str(finding.action)
+        actions[action] = actions.get(action, 0) + 1
     summary: dict[str, Any] = {
-        "Return": result.get("Return"),
-        "DryRun": result.get("DryRun"),
+        "Return": document.ok,
+        "DryRun": document.dry_run,
         "Findings": actions,
     }
-    errors = [str(e) for e in result.get("Errors") or ()]
-    if errors:
-        summary["Errors"] = errors[:5]
+    if document.errors:
+        summary["Errors"] = list(document.errors[:5])
     return summary
 
 
+# What the log line of each message says, in this order.
+LOGGED = ("message_id", "outcome", "deleted", "source", "event_id", "error")
+
+
 def _logged(done: Replayed) -> Replayed:
-    logger.info(
-        "replay",
-        message_id=done.message_id,
-        outcome=done.outcome,
-        deleted=done.deleted,
-        source=done.source,
-        event_id=done.event_id,
-        error=done.error,
-    )
+    logger.info("replay", **{name: getattr(done, name) for name in LOGGED})
     return done
 
 

@@ -1,11 +1,12 @@
 """The result document (docs/result.md): written from typed values, read back into them.
 
-`write` is the one place that decides the document's keys and their order; `Result.to_dict`
-and `Finding.to_dict` build a `ResultDocument` and call it. `read` turns a document (the
-handler's return value, a notice's or a log line's result, one part of a split result, a
-file given to `restore`) back into the same values, so that readers (restore, the tables,
-the notice text) use fields instead of string keys: `write(read(doc)) == doc` for every
-document `write` makes.
+The field tables at the end (RESULT_FIELDS, FINDING_FIELDS) are the one place that decides
+the document's keys, their order and how each is read and written: a new key is one line
+there. `Result.to_dict` and `Finding.to_dict` build a `ResultDocument` and call `write`.
+`read` turns a document (the handler's return value, a notice's or a log line's result,
+one part of a split result, a file given to `restore`) back into the same values, so that
+readers (restore, the tables, the notice text, the command line) use fields instead of
+string keys: `write(read(doc)) == doc` for every document `write` makes.
 
 Reading is lenient, as the readers were: an item that is not an object is left out, a
 value of the wrong type reads as missing (None, or empty), and keys this module does not
@@ -16,7 +17,7 @@ shapes and stay as they are (`restore` checks them, naming the item and field).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,13 +27,6 @@ from egress_guard.targets import GROUP_ID, RULE_ID
 
 Item = Mapping[str, Any]  # an item in EC2's own shape, kept as it is
 DESTINATION_KEYS = ("CidrIpv4", "CidrIpv6", "PrefixListId", "ReferencedGroupId")
-
-# The keys `read` knows, in the order `write` writes them; anything else is `extra`.
-RESULT_KEYS = (
-    "Return", "DryRun", "RevokedSecurityGroupRules", "UnknownIpPermissions", "Findings",
-    "EventId", "Source", "Account", "Region", "Mode", "RulesJudged", "Actor",
-    "PermissionChecks", "Errors", "Notes", "Part", "Parts",
-)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,27 +107,7 @@ class ResultDocument:
 
 def write(document: ResultDocument) -> dict[str, Any]:
     """The JSON-ready dict of a result (or a part of one)."""
-    out: dict[str, Any] = {
-        "Return": document.ok,
-        "DryRun": document.dry_run,
-        "RevokedSecurityGroupRules": [dict(item) for item in document.revoked],
-        "UnknownIpPermissions": [dict(item) for item in document.unknown_permissions],
-        "Findings": [write_finding(f) for f in document.findings],
-        "EventId": document.event_id,
-        "Source": document.source,
-        "Account": document.account,
-        "Region": document.region,
-        "Mode": document.mode,
-        "RulesJudged": document.rules_judged,
-    }
-    if document.actor is not None:
-        out["Actor"] = document.actor.to_dict()
-    if document.permission_checks:
-        out["PermissionChecks"] = [_write_check(c) for c in document.permission_checks]
-    if document.errors:
-        out["Errors"] = list(document.errors)
-    if document.notes:
-        out["Notes"] = list(document.notes)
+    out = _write_fields(document, RESULT_FIELDS)
     out.update(document.extra)
     if document.part is not None:
         out["Part"] = document.part
@@ -142,35 +116,16 @@ def write(document: ResultDocument) -> dict[str, Any]:
 
 
 def write_finding(finding: FindingRecord) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "GroupId": finding.group_id,
-        "SecurityGroupRuleId": finding.rule_id,
-        "DenylistEntry": finding.entry_id,
-        "Action": finding.action,
-        "Traffic": finding.traffic,
-    }
-    if finding.tags:
-        out["Tags"] = [{"Key": k, "Value": v} for k, v in finding.tags]
-    if finding.referenced is not None:
-        out["ReferencedGroupInfo"] = {
-            "GroupId": finding.referenced.group_id,
-            "UserId": finding.referenced.owner,
-        }
-    if finding.exempt_until is not None:
-        out["ExemptUntil"] = finding.exempt_until
-    if finding.error:
-        out["Error"] = finding.error
-    if finding.rule is not None:
-        out["Rule"] = dict(finding.rule)
-    if finding.maybe_revoked:
-        out["MaybeRevoked"] = True
-    if finding.actor is not None:
-        out["Actor"] = finding.actor.to_dict()
+    return _write_fields(finding, FINDING_FIELDS)
+
+
+def _write_fields(value: Any, fields: tuple[Field, ...]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for field_ in fields:
+        found = getattr(value, field_.attr)
+        if field_.written(found):
+            out[field_.key] = field_.write(found)
     return out
-
-
-def _write_check(check: PermissionRecord) -> dict[str, Any]:
-    return {"GroupId": check.group_id, "RevokePermitted": check.permitted, "Detail": check.detail}
 
 
 # --- reading -------------------------------------------------------------------------------
@@ -241,23 +196,8 @@ def kind(value: Any) -> str:
 
 def read(document: Mapping[str, Any]) -> ResultDocument:
     """The typed values of a result document (or of one part of a split result)."""
-    checks = [_read_check(c) for c in _objects(document.get("PermissionChecks"))]
     return ResultDocument(
-        ok=document.get("Return") is True,
-        dry_run=bool(document.get("DryRun")),
-        revoked=tuple(_objects(document.get("RevokedSecurityGroupRules"))),
-        unknown_permissions=tuple(_objects(document.get("UnknownIpPermissions"))),
-        findings=tuple(read_finding(f) for f in _objects(document.get("Findings"))),
-        event_id=text(document.get("EventId")),
-        source=text(document.get("Source")),
-        account=text(document.get("Account")),
-        region=text(document.get("Region")),
-        mode=text(document.get("Mode")),
-        rules_judged=_int(document.get("RulesJudged")),
-        actor=read_actor(document.get("Actor")),
-        permission_checks=tuple(c for c in checks if c is not None),
-        errors=_texts(document.get("Errors")),
-        notes=_texts(document.get("Notes")),
+        **_read_fields(document, RESULT_FIELDS),
         part=_int(document.get("Part")),
         parts=_int(document.get("Parts")),
         extra={k: v for k, v in document.items() if k not in RESULT_KEYS},
@@ -265,21 +205,11 @@ def read(document: Mapping[str, Any]) -> ResultDocument:
 
 
 def read_finding(finding: Mapping[str, Any]) -> FindingRecord:
-    rule = finding.get("Rule")
-    return FindingRecord(
-        group_id=text(finding.get("GroupId")),
-        rule_id=text(finding.get("SecurityGroupRuleId")),
-        entry_id=text(finding.get("DenylistEntry")),
-        action=text(finding.get("Action")),
-        traffic=text(finding.get("Traffic")),
-        tags=_tags(finding.get("Tags")),
-        referenced=_referenced(finding.get("ReferencedGroupInfo")),
-        exempt_until=text(finding.get("ExemptUntil")),
-        error=text(finding.get("Error")),
-        rule=rule if isinstance(rule, Mapping) else None,
-        maybe_revoked=finding.get("MaybeRevoked") is True,
-        actor=read_actor(finding.get("Actor")),
-    )
+    return FindingRecord(**_read_fields(finding, FINDING_FIELDS))
+
+
+def _read_fields(item: Mapping[str, Any], fields: tuple[Field, ...]) -> dict[str, Any]:
+    return {field_.attr: field_.read(item.get(field_.key)) for field_ in fields}
 
 
 def read_actor(value: Any) -> Actor | None:
@@ -308,8 +238,9 @@ def text(value: Any) -> str | None:
     return value if isinstance(value, str) else str(value)
 
 
-def _objects(value: Any) -> list[Item]:
-    return [item for item in value if isinstance(item, Mapping)] if isinstance(value, list) else []
+def _objects(value: Any) -> tuple[Item, ...]:
+    items = value if isinstance(value, list) else ()
+    return tuple(item for item in items if isinstance(item, Mapping))
 
 
 def _texts(value: Any) -> tuple[str, ...]:
@@ -344,3 +275,81 @@ def _read_check(check: Mapping[str, Any]) -> PermissionRecord | None:
     if not isinstance(permitted, bool):
         return None
     return PermissionRecord(text(check.get("GroupId")), permitted, text(check.get("Detail")))
+
+
+def _checks(value: Any) -> tuple[PermissionRecord, ...]:
+    checks = (_read_check(c) for c in _objects(value))
+    return tuple(c for c in checks if c is not None)
+
+
+def _write_check(check: PermissionRecord) -> dict[str, Any]:
+    return {"GroupId": check.group_id, "RevokePermitted": check.permitted, "Detail": check.detail}
+
+
+def _write_referenced(referenced: ReferencedGroup) -> dict[str, Any]:
+    return {"GroupId": referenced.group_id, "UserId": referenced.owner}
+
+
+# --- the field tables: each key of the document, in the order written ---------------------
+
+
+def _dicts(items: tuple[Item, ...]) -> list[dict[str, Any]]:
+    return [dict(item) for item in items]
+
+
+def _is_set(value: Any) -> bool:
+    return value is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """One key: the value's attribute, how the key's value is read into it (leniently) and
+    written back, and when it is written (`written`: always, when set, or when not empty)."""
+
+    attr: str
+    key: str
+    read: Callable[[Any], Any]
+    write: Callable[[Any], Any] = lambda value: value
+    written: Callable[[Any], bool] = lambda _: True
+
+
+FINDING_FIELDS = (
+    Field("group_id", "GroupId", text),
+    Field("rule_id", "SecurityGroupRuleId", text),
+    Field("entry_id", "DenylistEntry", text),
+    Field("action", "Action", text),
+    Field("traffic", "Traffic", text),
+    Field("tags", "Tags", _tags, lambda tags: [{"Key": k, "Value": v} for k, v in tags], bool),
+    Field("referenced", "ReferencedGroupInfo", _referenced, _write_referenced, _is_set),
+    Field("exempt_until", "ExemptUntil", text, written=_is_set),
+    Field("error", "Error", text, written=bool),
+    Field("rule", "Rule", lambda v: v if isinstance(v, Mapping) else None, dict, _is_set),
+    Field("maybe_revoked", "MaybeRevoked", lambda v: v is True, written=bool),
+    Field("actor", "Actor", read_actor, Actor.to_dict, _is_set),
+)
+RESULT_FIELDS = (
+    Field("ok", "Return", lambda v: v is True),
+    Field("dry_run", "DryRun", bool),
+    Field("revoked", "RevokedSecurityGroupRules", _objects, _dicts),
+    Field("unknown_permissions", "UnknownIpPermissions", _objects, _dicts),
+    Field(
+        "findings",
+        "Findings",
+        lambda v: tuple(map(read_finding, _objects(v))),
+        lambda findings: list(map(write_finding, findings)),
+    ),
+    Field("event_id", "EventId", text),
+    Field("source", "Source", text),
+    Field("account", "Account", text),
+    Field("region", "Region", text),
+    Field("mode", "Mode", text),
+    Field("rules_judged", "RulesJudged", _int),
+    Field("actor", "Actor", read_actor, Actor.to_dict, _is_set),
+    Field(
+        "permission_checks", "PermissionChecks", _checks, lambda c: [*map(_write_check, c)], bool
+    ),
+    Field("errors", "Errors", _texts, list, bool),
+    Field("notes", "Notes", _texts, list, bool),
+)
+# The keys `read` knows; anything else is `extra`, written after them (before Part, Parts).
+RESULT_KEYS = frozenset(f.key for f in RESULT_FIELDS) | {"Part", "Parts"}

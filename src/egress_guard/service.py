@@ -11,17 +11,18 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, TypedDict, Unpack
 
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Logger
 
-from egress_guard.aws import AwsErrors, Clients, Ec2
+from egress_guard.aws import AwsErrors, Clients, Ec2, place_problem
 from egress_guard.denylist_source import load_judge
 from egress_guard.events import parse_event
 from egress_guard.judge import Judge
+from egress_guard.places import Outcome, Place, merge
 from egress_guard.progress import Progress
 from egress_guard.remediate import Remediator
 from egress_guard.result import Result
 from egress_guard.settings import Settings
-from egress_guard.sinks import Delivery, Sink, deliver
+from egress_guard.sinks import Delivery, MetricCounter, Sink, deliver
 from egress_guard.sinks.config import ConfigSink
 from egress_guard.sinks.log_line import LogLineSink
 from egress_guard.sinks.metrics import MetricsSink
@@ -60,7 +61,14 @@ class AccountRefused(EventError):
 
 
 class RunOptions(TypedDict, total=False):
-    """How to run, as `run_targets` takes it; `handle` and `run_places` pass it on whole."""
+    """How to run, as `handle`, `run_targets` and `run_places` take it and pass it on.
+
+    `settings`: read from the environment when not given. `time_left`: seconds before the
+    invocation's end (Lambda's context). `force_dry_run`: the command line's --dry-run.
+    `progress` is told how a long run is getting on (typed steps, progress.py: sweep pages
+    read, groups acted on); the CLI shows them on stderr. `clock`: the time expiring
+    exemptions are judged at (default: now).
+    """
 
     settings: Settings | None
     time_left: Callable[[], float] | None
@@ -70,9 +78,12 @@ class RunOptions(TypedDict, total=False):
 
 
 def handle(
-    event: Mapping[str, Any], clients: Clients, metrics: Metrics, **options: Unpack[RunOptions]
+    event: Mapping[str, Any],
+    clients: Clients,
+    metrics: MetricCounter,
+    **options: Unpack[RunOptions],
 ) -> dict[str, Any]:
-    options["settings"] = options.get("settings") or Settings.from_env()
+    options["settings"] = _settings(options)
     if isinstance(event, Mapping) and isinstance(event.get("id"), str):
         logger.set_correlation_id(event["id"])
     targets = parse_event(event)
@@ -84,22 +95,12 @@ def handle(
 def run_targets(
     targets: Targets,
     clients: Clients,
-    metrics: Metrics,
-    *,
-    settings: Settings | None = None,
-    time_left: Callable[[], float] | None = None,
-    force_dry_run: bool = False,
-    progress: Progress | None = None,
-    clock: Callable[[], datetime] | None = None,
+    metrics: MetricCounter,
+    **options: Unpack[RunOptions],
 ) -> dict[str, Any]:
-    """Everything after event parsing: `handle` for targets from anywhere (the CLI's scan).
-
-    `progress` is told how a long run is getting on (typed steps, progress.py: sweep pages
-    read, groups acted on); the CLI shows them on stderr. `clock`: the time expiring exemptions
-    are judged at (default: now).
-    """
-    settings = settings or Settings.from_env()
-    dry_run = settings.report_only or targets.dry_run or force_dry_run
+    """Everything after event parsing: `handle` for targets from anywhere (the CLI's scan)."""
+    settings = _settings(options)
+    dry_run = _dry_run(targets, settings, options)
     result = Result(
         source=targets.source,
         event_id=targets.event_id,
@@ -110,14 +111,11 @@ def run_targets(
         notes=list(targets.notes),
         actor=targets.actor,
     )
+    writes = not (options.get("force_dry_run") or targets.dry_run)
     if targets.is_noop and targets.config is None:
         logger.info("no action", source=targets.source, reason=targets.reason)
         result.notes.append(f"no action: {targets.reason}")
-        deliver(
-            SINKS,
-            result,
-            _delivery(clients, targets, metrics, settings, force_dry_run, acted=False),
-        )
+        deliver(SINKS, result, _delivery(clients, targets, metrics, settings, writes, acted=False))
         return result.to_dict()
     judge = load_judge(settings, clients)
     ec2 = clients.ec2(
@@ -126,11 +124,16 @@ def run_targets(
     result.region = ec2.region
     if result.account is None:  # manual requests: the credentials' own, so restore can check
         result.account = _own_account(clients)
-    remediator = Remediator(
-        ec2, judge, settings, dry_run=dry_run, time_left=time_left, progress=progress, clock=clock
-    )
-    remediator.run(targets, result)
-    run = _delivery(clients, targets, metrics, settings, force_dry_run, ec2=ec2, judge=judge)
+    Remediator(
+        ec2,
+        judge,
+        settings,
+        dry_run=dry_run,
+        time_left=options.get("time_left"),
+        progress=options.get("progress"),
+        clock=options.get("clock"),
+    ).run(targets, result)
+    run = _delivery(clients, targets, metrics, settings, writes, ec2=ec2, judge=judge)
     deliver(SINKS, result, run)
     output = result.to_dict()
     if not result.ok:
@@ -148,15 +151,15 @@ class PlacesFailed(RuntimeError):
 
 
 def run_places(
-    targets: Targets, clients: Clients, metrics: Metrics, **options: Unpack[RunOptions]
+    targets: Targets,
+    clients: Clients,
+    metrics: MetricCounter,
+    **options: Unpack[RunOptions],
 ) -> dict[str, Any]:
     """An event spanning several places (`targets.split`): each place run as an event of
     its own, one after another, and one merged result (egress_guard.places). A place that
     fails or cannot be entered stops no other; PlacesFailed at the end if any did."""
-    from egress_guard.aws import place_problem
-    from egress_guard.places import Outcome, Place, merge
-
-    settings = options["settings"] = options.get("settings") or Settings.from_env()
+    settings = options["settings"] = _settings(options)
     outcomes = []
     for part in targets.split:
         place = Place(part.account or _own_account(clients) or "?", part.region)
@@ -174,15 +177,24 @@ def run_places(
         outcomes,
         source=targets.source,
         event_id=targets.event_id,
-        dry_run=settings.report_only or targets.dry_run or options.get("force_dry_run", False),
+        dry_run=_dry_run(targets, settings, options),
         mode=settings.mode,
+        notes=targets.notes,
     )
-    if targets.notes:
-        merged["Notes"] = list(targets.notes)
     logger.info("places", totals=merged["Totals"], errors=merged.get("Errors", []))
     if not merged["Return"]:
         raise PlacesFailed(merged)
     return merged
+
+
+def _settings(options: RunOptions) -> Settings:
+    """The settings given, else the environment's (read once per invocation)."""
+    return options.get("settings") or Settings.from_env()
+
+
+def _dry_run(targets: Targets, settings: Settings, options: RunOptions) -> bool:
+    """Nothing is revoked in report mode, nor when the event or the command line says so."""
+    return settings.report_only or targets.dry_run or options.get("force_dry_run", False)
 
 
 def _own_account(clients: Clients) -> str | None:
@@ -196,22 +208,23 @@ def _own_account(clients: Clients) -> str | None:
 def _delivery(
     clients: Clients,
     targets: Targets,
-    metrics: Metrics,
+    metrics: MetricCounter,
     settings: Settings,
-    force_dry_run: bool,
+    writes: bool,
     *,
     acted: bool = True,
     ec2: Ec2 | None = None,
     judge: Judge | None = None,
 ) -> Delivery:
-    """What the sinks need. A dry run asked for by hand (the command line's --dry-run, a
-    manual request's DryRun) writes nothing anywhere, as EC2's own DryRun; report mode
-    (MODE=report) still reports to Config and announces what it would revoke."""
+    """What the sinks need. `writes` is False for a dry run asked for by hand (the command
+    line's --dry-run, a manual request's DryRun): it writes nothing anywhere, as EC2's own
+    DryRun; report mode (MODE=report) still reports to Config and announces what it would
+    revoke."""
     return Delivery(
         clients,
         targets,
         metrics,
-        writes=not (force_dry_run or targets.dry_run),
+        writes=writes,
         acted=acted,
         role_name=settings.member_role_name,
         topic_arn=settings.notify_topic_arn,

@@ -11,12 +11,15 @@ import json
 import sys
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 from egress_guard.cli.environment import EXIT_FAILED, EXIT_OK, fail
 from egress_guard.cli.progress_text import describe
 from egress_guard.progress import Progress as ProgressCallback
 from egress_guard.progress import Step
+from egress_guard.result_document import ResultDocument, read, write
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Metrics
@@ -58,26 +61,36 @@ def run_and_print(
         if failure is not None:
             return fail(f"remediation failed: {failure}", EXIT_FAILED)
         return EXIT_OK
-    if account is not None and output.get("Account") is None:
-        output["Account"] = account
-    if getattr(args, "expiring_within", None) is not None:
-        from datetime import UTC, datetime, timedelta
-
-        from egress_guard.exemptions import expiring
-
-        within = timedelta(days=args.expiring_within)
-        output["ExpiringExemptions"] = expiring(output, datetime.now(UTC), within)
-    role_name = settings.member_role_name
-    groups = _groups_of(clients, output, role_name) if args.output != "json" else {}
-    write_output(args, output, "result", groups)
+    document = _completed(read(output), account, getattr(args, "expiring_within", None))
+    groups = (
+        _groups_of(clients, document, settings.member_role_name) if args.output != "json" else {}
+    )
+    write_output(args, write(document), "result", groups)
     publish_metrics(metrics)  # printed only when POWERTOOLS_METRICS_DISABLED is false
     if failure is not None:
         return fail(f"remediation failed: {failure}", EXIT_FAILED)
     if getattr(args, "fail_on_findings", False):
-        found = sum(1 for f in output.get("Findings") or () if f.get("Action") in FOUND_ACTIONS)
+        found = sum(1 for f in document.findings if f.action in FOUND_ACTIONS)
         if found:
             return fail(f"{found} offending rule(s) found (--fail-on-findings)", EXIT_FAILED)
     return EXIT_OK
+
+
+def _completed(
+    document: ResultDocument, account: str | None, expiring_within: int | None
+) -> ResultDocument:
+    """The result as the command line prints it: naming the credentials' own account when
+    the run named none, and with --expiring-within the exemptions that end soon
+    (`ExpiringExemptions`, after the result's own keys)."""
+    if account is not None and document.account is None:
+        document = replace(document, account=account)
+    if expiring_within is not None:
+        from egress_guard.exemptions import expiring
+
+        within = timedelta(days=expiring_within)
+        soon = expiring(write(document), datetime.now(UTC), within)
+        document = replace(document, extra={**document.extra, "ExpiringExemptions": soon})
+    return document
 
 
 def write_places_output(args: argparse.Namespace, data: Mapping[str, Any]) -> None:
@@ -98,17 +111,17 @@ FOUND_ACTIONS = frozenset({"revoked", "would-revoke", "failed"})
 
 
 def _groups_of(
-    clients: Clients, result: Mapping[str, Any], role_name: str | None
+    clients: Clients, result: ResultDocument, role_name: str | None
 ) -> dict[str, tuple[str, str]]:
     """Name and VPC of the result's groups for a table, from the reads the run made where
     it made them; "-" in the table where they cannot be read."""
     from egress_guard.aws import CallErrors
 
-    ids = sorted({str(f["GroupId"]) for f in result.get("Findings") or () if f.get("GroupId")})
+    ids = sorted({f.group_id for f in result.findings if f.group_id})
     if not ids:
         return {}
     try:
-        ec2 = clients.ec2(result.get("Account"), result.get("Region"), role_name)
+        ec2 = clients.ec2(result.account, result.region, role_name)
         found = ec2.group_info(ids)
     except CallErrors:
         return {}

@@ -61,16 +61,17 @@ def add_restore(command: Callable[..., argparse.ArgumentParser]) -> None:
 
 def run_restore(args: argparse.Namespace) -> int:
     from egress_guard.restore import Report, check_place, restore, rules_to_restore
-    from egress_guard.result_document import result_of
+    from egress_guard.result_document import read, result_of
 
     result = result_of(_restore_input(read_result(args.result), args.place))
+    named = read(result)  # the account and region the result names
     forced: list[str] = []
     rules = rules_to_restore(result, force=args.force, notes=forced)
     extra_tags = parse_tags(args.tags)
     if not rules:
         report = Report(
-            account=_str_or_none(result.get("Account")),
-            region=str(args.region or result.get("Region") or ""),
+            account=named.account or None,
+            region=args.region or named.region or "",
             dry_run=args.dry_run,
             notes=["nothing to restore: the result revoked no rules"],
         )
@@ -81,7 +82,7 @@ def run_restore(args: argparse.Namespace) -> int:
     account = clients.own_account()
     check_place(result, account, region, force=args.force)
     report = Report(account=account, region=region, dry_run=args.dry_run, notes=forced)
-    if not result.get("Account"):
+    if not named.account:
         report.notes.append(f"the result names no account; restoring in {account} (--force)")
     restore(clients.ec2(None, region, None), rules, report, extra_tags=extra_tags)
     write_output(args, report.to_dict(), "restore")
@@ -94,15 +95,15 @@ def run_restore(args: argparse.Namespace) -> int:
 def _restore_input(document: Any, place: str | None) -> Any:
     """The one place's result to restore from: `--place` of a merged result (a scan across
     places), else the document itself."""
-    from egress_guard.places import is_merged, parse_place, place_of
+    from egress_guard.places import is_merged, parse_place, place_names, place_of
 
     merged = isinstance(document, Mapping) and is_merged(document)
     if place is None:
         if merged:
-            places = [f"{p.get('Account')}/{p.get('Region')}" for p in document["Places"]][:10]
             raise BadInput(
                 "a merged result of several places: pass --place ACCOUNT/REGION (one of "
-                f"{', '.join(places)}) and run restore with that account's credentials"
+                f"{', '.join(place_names(document)[:10])}) and run restore with that "
+                "account's credentials"
             )
         return document
     if not merged:
@@ -121,7 +122,3 @@ def parse_tags(values: Sequence[str]) -> dict[str, str]:
             raise BadInput(f"--tag {value!r}: expected KEY=VALUE")
         tags[key.strip()] = text
     return tags
-
-
-def _str_or_none(value: Any) -> str | None:
-    return None if value in (None, "") else str(value)

@@ -120,13 +120,13 @@ def run_org_scan(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from egress_guard.aws import quiet_credential_warnings
+    from egress_guard.place_sweep import sweep_unit
     from egress_guard.places import (
         DEFAULT_CONCURRENCY,
         MetricsTally,
         PlaceProgress,
         merge,
         run_units,
-        sweep_unit,
     )
     from egress_guard.telemetry import package_metrics, publish_metrics
 
@@ -152,7 +152,7 @@ def run_org_scan(args: argparse.Namespace) -> int:
         progress.finished(outcome)
     unit = sweep_unit(
         clients,
-        tally,  # type: ignore[arg-type]  # offers add_metric, all run_targets calls
+        tally,
         settings,
         source="cli:scan",
         event_id=event_id,
