@@ -22,7 +22,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from egress_guard.aws import AwsCallFailed, FailureQueue, QueueMessage, error_text, setup_problem
+from egress_guard.aws import AwsCallFailed, QueueCalls, QueueMessage, error_text, setup_problem
 from egress_guard.events import parse_event
 from egress_guard.queue_url import check_queue_url, queue_region
 from egress_guard.replay_report import Replayed, Report, render_report, report_csv
@@ -60,7 +60,7 @@ Run = Callable[[Mapping[str, Any]], Mapping[str, Any]]
 
 
 def replay(
-    queue: FailureQueue,
+    queue: QueueCalls,
     run: Run,
     *,
     region: str,
@@ -119,7 +119,7 @@ def replay(
 
 
 def _replay_one(
-    queue: FailureQueue,
+    queue: QueueCalls,
     message: QueueMessage,
     *,
     run: Run,
@@ -228,7 +228,7 @@ def _logged(done: Replayed) -> Replayed:
     return done
 
 
-def _give_back(queue: FailureQueue, held: Sequence[QueueMessage], report: Report) -> None:
+def _give_back(queue: QueueCalls, held: Sequence[QueueMessage], report: Report) -> None:
     """What stayed is visible again at once, for the next replay (or Lambda's retry)."""
     if not held:
         return

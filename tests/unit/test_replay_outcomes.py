@@ -4,7 +4,7 @@ deleted (only a run that succeeded), what stays and why, and that what stays is 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pytest
@@ -58,7 +58,7 @@ class FakeQueue:
     def delete(self, message: QueueMessage) -> None:
         self.deleted.append(message.message_id)
 
-    def give_back(self, messages: list[QueueMessage]) -> list[str]:
+    def give_back(self, messages: Sequence[QueueMessage]) -> list[str]:
         self.given_back += [m.message_id for m in messages]
         return []
 
@@ -80,7 +80,7 @@ def run_ok(event: Mapping[str, Any]) -> Mapping[str, Any]:
 
 def go(queue: FakeQueue, run: Any = run_ok, **kwargs: Any) -> Report:
     return replay(
-        queue,  # type: ignore[arg-type]
+        queue,
         run,
         region=REGION,
         dry_run=kwargs.pop("dry_run", False),

@@ -14,6 +14,7 @@ Every name is re-exported here, so `from egress_guard.aws import X` keeps workin
 
 from egress_guard.aws.calls import (
     FailureQueue,
+    QueueCalls,
     QueueMessage,
     batch_update_findings,
     publish,
@@ -108,6 +109,7 @@ __all__ = [
     "MalformedAnswer",
     "NotFound",
     "OutOfTime",
+    "QueueCalls",
     "QueueMessage",
     "SetupProblem",
     "Throttled",

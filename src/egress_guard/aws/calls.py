@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from egress_guard.aws.errors import aws_call
 
@@ -59,6 +59,22 @@ class QueueMessage:
     receipt_handle: str
     body: str
     receive_count: int
+
+
+class QueueCalls(Protocol):
+    """The failure queue's calls the replay makes (`FailureQueue`; the tests' fake)."""
+
+    url: str
+
+    def receive(
+        self, count: int, *, wait_seconds: int, hide_seconds: int
+    ) -> list[QueueMessage]: ...
+
+    def hide(self, message: QueueMessage, seconds: int) -> None: ...
+
+    def delete(self, message: QueueMessage) -> None: ...
+
+    def give_back(self, messages: Sequence[QueueMessage]) -> list[str]: ...
 
 
 class FailureQueue:
