@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
-from egress_guard.aws import AwsErrors, Ec2, error_text
+from egress_guard.aws import AwsCallFailed, Ec2Calls, error_text
 from egress_guard.exemptions import NOT_EXEMPT, Exemption, combine, exemption_of, until_key
 from egress_guard.limits import hold_reason
 from egress_guard.progress import GroupsActed, Progress
@@ -38,7 +38,7 @@ STILL_THERE = frozenset({"exempt", "failed", "would-revoke", "held"})
 class Invocation:
     """What acting needs from the invocation it is part of."""
 
-    ec2: Ec2
+    ec2: Ec2Calls
     settings: Settings
     dry_run: bool
     act: Callable[[str, list[Offence]], GroupOutcome]  # acts on one group's rules due
@@ -135,7 +135,7 @@ class Acting:
                     for gid, tags in ec2.group_tags(group_ids).items()
                     if any(k in tags for k in keys)
                 }
-        except AwsErrors as exc:
+        except AwsCallFailed as exc:
             # Without the tags no group can be shown not to be exempt: revoke nothing.
             error = f"group tags not read: {error_text(exc)}"
             self.result.errors.append(error)

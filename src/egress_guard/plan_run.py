@@ -22,7 +22,7 @@ from typing import Any, NoReturn
 
 from aws_lambda_powertools import Logger
 
-from egress_guard.aws import CallErrors, Ec2, answer_text, setup_problem
+from egress_guard.aws import AwsError, Ec2Calls, answer_text, setup_problem
 from egress_guard.exemptions import Exemption, combine, exemption_of, until_key
 from egress_guard.judge import Judge, PrefixLists, prefix_list_networks
 from egress_guard.limits import Limits, hold_reason
@@ -50,7 +50,7 @@ class Place:
 
     account: str | None
     region: str
-    ec2: Ec2
+    ec2: Ec2Calls
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,7 +191,7 @@ class Planner:
         return tuple(held)
 
     def _exemptions(
-        self, ec2: Ec2, found: Sequence[Judged]
+        self, ec2: Ec2Calls, found: Sequence[Judged]
     ) -> tuple[Callable[[Rule], bool], tuple[str, ...]]:
         """Whether each rule of `found` is exempt, by its own tags or its group's. Group
         tags are read only for the groups of rules their own tags do not exempt."""
@@ -212,14 +212,14 @@ class Planner:
     def _exemption(self, tags: Mapping[str, str]) -> Exemption:
         return exemption_of(tags, self.exempt_tag, self.now)
 
-    def _group_tags(self, ec2: Ec2, group_ids: Sequence[str]) -> dict[str, dict[str, str]]:
+    def _group_tags(self, ec2: Ec2Calls, group_ids: Sequence[str]) -> dict[str, dict[str, str]]:
         if not group_ids:
             return {}
         try:
             if len(group_ids) <= TAG_LISTING_THRESHOLD:
                 return ec2.group_tags(group_ids)
             return ec2.groups_tagged((self.exempt_tag, until_key(self.exempt_tag)))
-        except CallErrors as exc:
+        except AwsError as exc:
             _fail("group tags (which rules are exempt) could not be read", exc)
 
 
@@ -227,7 +227,7 @@ class Planner:
 class _Reading:
     """Reads one place's rules and judges them by both denylists, page by page."""
 
-    ec2: Ec2
+    ec2: Ec2Calls
     planner: Planner
     progress: Progress
     lists: dict[str, Any] = field(default_factory=dict)  # prefix list id -> its networks
@@ -262,7 +262,7 @@ class _Reading:
     def _read(self, what: str, pages: Callable[[], Iterable[list[Rule]]]) -> Iterator[list[Rule]]:
         try:
             yield from pages()
-        except CallErrors as exc:
+        except AwsError as exc:
             _fail(f"{what} could not be read", exc)
 
     def _judge_pages(self, pages: Iterable[list[Rule]]) -> tuple[int, list[Judged]]:
@@ -292,7 +292,7 @@ class _Reading:
                 continue
             try:
                 self.lists[pl] = prefix_list_networks(self.ec2.prefix_list_cidrs(pl))
-            except CallErrors as exc:
+            except AwsError as exc:
                 # Judged without its entries, a rule to the list could only be guessed at.
                 _fail(f"prefix list {pl} could not be read", exc)
 

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 
 from aws_lambda_powertools import Logger
 
-from egress_guard.aws import AwsErrors, Ec2, error_text
+from egress_guard.aws import AwsCallFailed, Ec2Calls, error_text
 from egress_guard.result import Result
 from egress_guard.rules import Rule
 from egress_guard.targets import GroupTarget
@@ -20,13 +20,13 @@ from egress_guard.telemetry import SERVICE
 logger = Logger(service=SERVICE, child=True)
 
 
-def new_vpc_group(ec2: Ec2, vpc_id: str | None, result: Result) -> tuple[GroupTarget, ...]:
+def new_vpc_group(ec2: Ec2Calls, vpc_id: str | None, result: Result) -> tuple[GroupTarget, ...]:
     """A new VPC's `default` group, judged whole (its all-traffic egress rule)."""
     if vpc_id is None:
         return ()
     try:
         group_id = ec2.default_group_of_vpc(vpc_id)
-    except AwsErrors as exc:
+    except AwsCallFailed as exc:
         result.errors.append(f"{vpc_id}: could not find its default group: {error_text(exc)}")
         return ()
     if group_id is None:
@@ -39,7 +39,7 @@ def new_vpc_group(ec2: Ec2, vpc_id: str | None, result: Result) -> tuple[GroupTa
 
 
 def referencing(
-    ec2: Ec2, prefix_list_id: str, result: Result, out_of_time: Callable[[], bool]
+    ec2: Ec2Calls, prefix_list_id: str, result: Result, out_of_time: Callable[[], bool]
 ) -> list[Rule]:
     """Every egress rule of this account and region whose destination is the list.
 
@@ -48,7 +48,7 @@ def referencing(
     """
     try:
         associations = ec2.prefix_list_associations(prefix_list_id)
-    except AwsErrors as exc:
+    except AwsCallFailed as exc:
         result.errors.append(
             f"{prefix_list_id}: could not find what references it: {error_text(exc)}"
         )
@@ -71,7 +71,7 @@ def referencing(
 
 
 def _associated_referencing(
-    ec2: Ec2,
+    ec2: Ec2Calls,
     prefix_list_id: str,
     associations: list[tuple[str, str]],
     result: Result,
@@ -93,7 +93,7 @@ def _associated_referencing(
             continue
         try:
             group_rules = ec2.rules_of_group(resource_id)
-        except AwsErrors as exc:
+        except AwsCallFailed as exc:
             result.errors.append(f"{resource_id}: could not read its rules: {error_text(exc)}")
             continue
         result.groups_judged.add(resource_id)
@@ -102,7 +102,7 @@ def _associated_referencing(
 
 
 def _listed_referencing(
-    ec2: Ec2, prefix_list_id: str, result: Result, out_of_time: Callable[[], bool]
+    ec2: Ec2Calls, prefix_list_id: str, result: Result, out_of_time: Callable[[], bool]
 ) -> list[Rule]:
     rules: list[Rule] = []
     try:
@@ -113,7 +113,7 @@ def _listed_referencing(
                     f"{prefix_list_id}: rules not all listed, the invocation ran out of time"
                 )
                 break
-    except AwsErrors as exc:
+    except AwsCallFailed as exc:
         result.errors.append(f"{prefix_list_id}: rules not all listed: {error_text(exc)}")
     result.groups_judged.update(r.group_id for r in rules)
     return rules

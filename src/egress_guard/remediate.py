@@ -17,7 +17,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from egress_guard.acting import Acting, Invocation
-from egress_guard.aws import AwsErrors, Ec2, error_text
+from egress_guard.aws import AwsCallFailed, Ec2Calls, error_text
 from egress_guard.judge import Judge, PrefixLists, prefix_list_networks
 from egress_guard.progress import GroupsRead, PageRead, Progress, ignore
 from egress_guard.references import new_vpc_group, referencing
@@ -54,7 +54,7 @@ class Remediator:
 
     def __init__(
         self,
-        ec2: Ec2,
+        ec2: Ec2Calls,
         judge: Judge,
         settings: Settings,
         *,
@@ -128,7 +128,7 @@ class Remediator:
             if target.must_exist and not rules and not self._group_exists(target.group_id):
                 missing.append(target.group_id)
                 return []
-        except AwsErrors as exc:
+        except AwsCallFailed as exc:
             result.errors.append(f"{target.group_id}: could not read its rules: {error_text(exc)}")
             return []
         if target.must_exist:
@@ -188,7 +188,7 @@ class Remediator:
                 continue
             try:
                 self._prefix_lists[pl] = prefix_list_networks(self.ec2.prefix_list_cidrs(pl))
-            except AwsErrors as exc:
+            except AwsCallFailed as exc:
                 # Not tried again in this invocation: its rules fail, and the retry reads it.
                 self._prefix_list_errors[pl] = f"prefix list {pl} not read: {error_text(exc)}"
                 logger.warning("prefix list not read", prefix_list_id=pl, error=error_text(exc))
@@ -235,7 +235,7 @@ class Remediator:
                 if self._out_of_time():
                     result.errors.append("sweep incomplete: the invocation ran out of time")
                     break
-        except AwsErrors as exc:
+        except AwsCallFailed as exc:
             result.errors.append(f"sweep incomplete: could not read rules: {error_text(exc)}")
         for group_id, offences in held.items():
             acting.submit(group_id, offences)

@@ -22,7 +22,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from egress_guard.aws import AwsErrors, FailureQueue, QueueMessage, error_text, setup_problem
+from egress_guard.aws import AwsCallFailed, QueueCalls, QueueMessage, error_text, setup_problem
 from egress_guard.events import parse_event
 from egress_guard.queue_url import check_queue_url, queue_region
 from egress_guard.replay_report import Replayed, Report, render_report, report_csv
@@ -61,7 +61,7 @@ Run = Callable[[Mapping[str, Any]], Mapping[str, Any]]
 
 
 def replay(
-    queue: FailureQueue,
+    queue: QueueCalls,
     run: Run,
     *,
     region: str,
@@ -87,7 +87,7 @@ def replay(
                     wait_seconds=WAIT_SECONDS,
                     hide_seconds=HIDE_SECONDS,
                 )
-            except AwsErrors as exc:
+            except AwsCallFailed as exc:
                 if setup_problem(exc) is not None:
                     raise
                 if not report.messages:
@@ -120,7 +120,7 @@ def replay(
 
 
 def _replay_one(
-    queue: FailureQueue,
+    queue: QueueCalls,
     message: QueueMessage,
     *,
     run: Run,
@@ -148,7 +148,7 @@ def _replay_one(
         return _logged(done)
     try:
         queue.hide(message, HIDE_SECONDS)  # a full window for this run, from now
-    except AwsErrors as exc:
+    except AwsCallFailed as exc:
         done.outcome = "skipped"
         done.error = f"no longer held (another reader may have it): {error_text(exc)}"
         return _logged(done)
@@ -157,7 +157,7 @@ def _replay_one(
     except EventError as exc:  # e.g. an account this deployment may not act in
         done.outcome, done.error = "refused", str(exc)
         return _logged(done)
-    except AwsErrors as exc:
+    except AwsCallFailed as exc:
         if setup_problem(exc) is not None:
             raise
         done.error = error_text(exc)
@@ -177,7 +177,7 @@ def _replay_one(
         return _logged(done)
     try:
         queue.delete(message)
-    except AwsErrors as exc:
+    except AwsCallFailed as exc:
         done.outcome = "replayed"
         done.error = f"replayed, but the message was not deleted: {error_text(exc)}"
         return _logged(done)
@@ -224,13 +224,13 @@ def _logged(done: Replayed) -> Replayed:
     return done
 
 
-def _give_back(queue: FailureQueue, held: Sequence[QueueMessage], report: Report) -> None:
+def _give_back(queue: QueueCalls, held: Sequence[QueueMessage], report: Report) -> None:
     """What stayed is visible again at once, for the next replay (or Lambda's retry)."""
     if not held:
         return
     try:
         failed = queue.give_back(held)
-    except AwsErrors as exc:
+    except AwsCallFailed as exc:
         report.notes.append(
             f"{len(held)} message(s) that stayed are hidden until their visibility timeout "
             f"({HIDE_SECONDS} s) ends: {error_text(exc)}"

@@ -14,7 +14,7 @@ a result that names no account.
 
 Restoring is idempotent: a rule whose protocol, ports and destination are already in the
 group (read live before writing) is reported `already-present`, and so is one EC2 refuses
-with InvalidPermission.Duplicate. Nothing here talks to EC2 except through `aws.Ec2`.
+with InvalidPermission.Duplicate. Nothing here talks to EC2 except through `aws.Ec2Calls`.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from egress_guard.aws import AwsErrors, Duplicate, Ec2, error_text
+from egress_guard.aws import AwsCallFailed, Duplicate, Ec2Calls, error_text
 from egress_guard.result_document import (
     DocumentError,
     FindingRecord,
@@ -233,7 +233,7 @@ def _restorable(item: Mapping[str, Any], finding: FindingRecord | None, where: s
 
 
 def restore(
-    ec2: Ec2,
+    ec2: Ec2Calls,
     rules: Sequence[Rule],
     report: Report,
     *,
@@ -249,11 +249,11 @@ def restore(
 
 
 def _restore_group(
-    ec2: Ec2, group_id: str, rules: list[Rule], report: Report, extra_tags: dict[str, str]
+    ec2: Ec2Calls, group_id: str, rules: list[Rule], report: Report, extra_tags: dict[str, str]
 ) -> None:
     try:
         live = {_key(r): r.rule_id for r in ec2.rules_of_group(group_id) if r.is_egress}
-    except AwsErrors as exc:
+    except AwsCallFailed as exc:
         if report.dry_run:
             for rule in rules:
                 report.outcomes.append(
@@ -282,23 +282,23 @@ def _restore_group(
         report.outcomes.append(outcome)
 
 
-def _authorize(ec2: Ec2, rule: Rule, tags: dict[str, str]) -> Outcome:
+def _authorize(ec2: Ec2Calls, rule: Rule, tags: dict[str, str]) -> Outcome:
     try:
         new_id = ec2.authorize(rule.group_id, rule.to_ip_permission(), tags)
     except Duplicate:
         return Outcome(rule, "already-present")
-    except AwsErrors as exc:
+    except AwsCallFailed as exc:
         return Outcome(rule, "failed", error=error_text(exc))
     return Outcome(rule, "restored", new_rule_id=new_id or None)
 
 
-def _find(ec2: Ec2, group_id: str, key: tuple[Any, ...]) -> str:
+def _find(ec2: Ec2Calls, group_id: str, key: tuple[Any, ...]) -> str:
     """The id of the live rule with these properties, if it can be read (best effort)."""
     try:
         for rule in ec2.rules_of_group(group_id):
             if rule.is_egress and _key(rule) == key:
                 return rule.rule_id
-    except AwsErrors:
+    except AwsCallFailed:
         pass
     return ""
 

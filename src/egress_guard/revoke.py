@@ -14,7 +14,13 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from egress_guard.aws import AwsErrors, DryRunResult, Ec2, NotFound, error_text, may_have_applied
+from egress_guard.aws import (
+    AwsCallFailed,
+    DryRunAnswer,
+    Ec2Calls,
+    NotFound,
+    error_text,
+)
 from egress_guard.judge import Judge, PrefixLists
 from egress_guard.result import Finding, PermissionCheck
 from egress_guard.rules import Rule
@@ -36,7 +42,7 @@ class GroupOutcome:
 
 
 def act_on_group(
-    ec2: Ec2,
+    ec2: Ec2Calls,
     group_id: str,
     due: list[Offence],
     *,
@@ -86,7 +92,7 @@ def log_fields(rule: Rule, entry: str, **extra: Any) -> dict[str, Any]:
 class _GroupRevoke:
     """What acting on one group needs besides the group and its rules."""
 
-    ec2: Ec2
+    ec2: Ec2Calls
     judge: Judge
     prefix_lists: PrefixLists
     who: Mapping[str, Any]
@@ -103,9 +109,9 @@ class _GroupRevoke:
         try:
             answer = self.ec2.revoke_dry_run(group_id, [rule.rule_id for rule, _ in due])
         except NotFound as exc:
-            answer = DryRunResult(True, f"some rules already gone: {exc}")
-        except AwsErrors as exc:
-            answer = DryRunResult(False, error_text(exc))
+            answer = DryRunAnswer(True, f"some rules already gone: {exc}")
+        except AwsCallFailed as exc:
+            answer = DryRunAnswer(False, error_text(exc))
         outcome.check = PermissionCheck(group_id, answer.permitted, str(answer))
         for rule, entry in due:
             outcome.findings.append(Finding(rule, entry, "would-revoke"))
@@ -125,22 +131,22 @@ class _GroupRevoke:
                 if not retry or attempt == 2:
                     return
                 continue
-            except AwsErrors as exc:
+            except AwsCallFailed as exc:
                 self._settle_failure(group_id, pending, exc, outcome)
                 return
             self._confirm(pending, response, outcome)
             return
 
     def _settle_failure(
-        self, group_id: str, pending: dict[str, Offence], exc: Exception, outcome: GroupOutcome
+        self, group_id: str, pending: dict[str, Offence], exc: AwsCallFailed, outcome: GroupOutcome
     ) -> None:
         """A revoke that raised failed, unless an attempt whose answer was lost (boto3
         retried it, or no answer came) revoked the rules: then reading the group tells.
         One call revokes all its rules or none, so all gone means ours did it."""
-        if may_have_applied(exc):
+        if exc.may_have_applied:
             try:
                 live = {r.rule_id for r in self.ec2.rules_of_group(group_id)}
-            except AwsErrors as read_error:
+            except AwsCallFailed as read_error:
                 # Still unknown: failed, and said to be maybe revoked (restore accepts it).
                 error = f"{error_text(exc)}; not read back: {error_text(read_error)}"
                 self._fail(pending.values(), error, outcome, maybe_revoked=True)
@@ -166,7 +172,7 @@ class _GroupRevoke:
         the attempt whose answer was lost revoked them (all or none): they are revoked."""
         try:
             live = {r.rule_id: r for r in self.ec2.rules_of_group(group_id)}
-        except AwsErrors as exc:
+        except AwsCallFailed as exc:
             # After a retried call, the attempt whose answer was lost may have revoked them.
             self._fail(pending.values(), error_text(exc), outcome, maybe_revoked=retried)
             return False

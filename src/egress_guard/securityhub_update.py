@@ -34,7 +34,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import MetricUnit
 
-from egress_guard.aws import AwsErrors, error_text
+from egress_guard.aws import AwsCallFailed, batch_update_findings, error_text
 from egress_guard.result import Finding, Result
 from egress_guard.sinks.base import AwsClients, MetricCounter
 from egress_guard.targets import HubFinding, HubFindings
@@ -164,7 +164,7 @@ def update_findings(
         return
     try:
         client = clients.client_in("securityhub", hub.account, hub.region, role_name)
-    except (*AwsErrors, ValueError) as exc:
+    except (AwsCallFailed, ValueError) as exc:
         _failed(metrics, result, updates, error_text(exc))
         return
     for batch in _batches(updates):
@@ -191,8 +191,8 @@ def _send(client: Any, batch: list[FindingUpdate], result: Result, metrics: Metr
     if first.status is not None:
         request["Workflow"] = {"Status": first.status}
     try:
-        response = client.batch_update_findings(**request)
-    except AwsErrors as exc:
+        response = batch_update_findings(client, request)
+    except AwsCallFailed as exc:
         _failed(metrics, result, batch, error_text(exc))
         return
     unprocessed = {

@@ -13,7 +13,7 @@ from typing import Any, TypedDict, Unpack
 
 from aws_lambda_powertools import Logger
 
-from egress_guard.aws import AwsErrors, Clients, Ec2, place_problem
+from egress_guard.aws import AwsCallFailed, Clients, Ec2, place_problem
 from egress_guard.denylist_source import load_judge
 from egress_guard.events import parse_event
 from egress_guard.judge import Judge
@@ -201,7 +201,7 @@ def _own_account(clients: Clients) -> str | None:
     """The function's own account (free in Lambda: from the context), None if unknown."""
     try:
         return clients.own_account()
-    except AwsErrors:
+    except AwsCallFailed:
         return None
 
 

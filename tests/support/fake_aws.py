@@ -1,27 +1,28 @@
 """One in-memory EC2 (and the command line's clients) for the unit tests, with scripted faults.
 
-`FakeEc2` answers the calls of `egress_guard.aws.Ec2` that the remediation, the plan and
-restore make, with the same signatures, over an in-memory estate: rules (in pages, as
-DescribeSecurityGroupRules gives them), groups with names and tags, prefix lists. It keeps
-a log of the calls in the order they were made (`calls`), so a test can say *when*
-something happened, and EC2's own rules hold: a revoke by rule ids removes every rule it
-names or, when one is unknown, fails as a whole with not-found.
+`FakeEc2` answers the calls of the `egress_guard.aws.Ec2Calls` protocol (those the
+remediation, the plan and restore make), with the same signatures, over an in-memory
+estate: rules (in pages, as DescribeSecurityGroupRules gives them), groups with names and
+tags, prefix lists. It keeps a log of the calls in the order they were made (`calls`), so
+a test can say *when* something happened, and EC2's own rules hold: a revoke by rule ids
+removes every rule it names or, when one is unknown, fails as a whole with not-found.
 
 Faults are scripted per call: `ec2.script("revoke", Lost(error))` makes the next revoke
 take effect and then raise (its answer lost); `ec2.fail("prefix_list_cidrs", error)`
-fails every call of that kind. `test_fake_ec2_has_the_signatures_of_ec2` holds the fake to
-the real class's signatures.
+fails every call of that kind; the errors are the AWS layer's own (`client_error` builds
+one from EC2's answer, as the layer would translate it). `tests/unit/test_fake_ec2.py`
+holds the fake to the protocol and the real class's signatures.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 from botocore.exceptions import ClientError
 
-from egress_guard.aws import DryRunResult, Ec2, GroupInfo, NotFound
+from egress_guard.aws import AwsError, DryRunAnswer, GroupInfo, NotFound, translate
 from egress_guard.rules import Rule
 
 ACCOUNT = "123456789012"
@@ -30,17 +31,24 @@ REGION = "us-east-1"
 
 def client_error(
     code: str, message: str | None = None, *, operation: str = "Operation", retried: int = 0
-) -> ClientError:
-    """EC2's error answer (its message the code unless given); `retried`: the answer came
-    to a retry of boto3's (RetryAttempts)."""
+) -> AwsError:
+    """EC2's error answer (its message the code unless given), as the AWS layer raises it;
+    `retried`: the answer came to a retry of boto3's (RetryAttempts)."""
     response: Any = {
         "Error": {"Code": code, "Message": code if message is None else message},
         "ResponseMetadata": {"RetryAttempts": retried},
     }
-    return ClientError(response, operation)
+    return aws_error(ClientError(response, operation))
 
 
-def throttled(operation: str, retried: int = 0) -> ClientError:
+def aws_error(exc: Exception) -> AwsError:
+    """The AWS layer's error for a botocore exception (what a fake of the layer raises)."""
+    error = translate(exc)
+    assert error is not None, exc
+    return error
+
+
+def throttled(operation: str, retried: int = 0) -> AwsError:
     return client_error("RequestLimitExceeded", "slow down", operation=operation, retried=retried)
 
 
@@ -98,12 +106,6 @@ class FakeEc2:
         self._scripts: dict[str, list[Scripted]] = {}
         self._failing: dict[str, Exception] = {}
         self._next_rule = 100
-
-    def as_ec2(self) -> Ec2:
-        """This fake where the code under test asks for `aws.Ec2`: src/ has no protocol of
-        the EC2 calls yet (issue 9, item 2), so the one cast is here, and
-        `test_fake_ec2_has_the_signatures_of_ec2` keeps the fake's calls the real ones."""
-        return cast("Ec2", self)
 
     # --- the estate ---------------------------------------------------------------------
 
@@ -179,6 +181,17 @@ class FakeEc2:
         self._next("prefix_list_cidrs", f"list {prefix_list_id}")
         return list(self.lists.get(prefix_list_id, []))
 
+    def default_group_of_vpc(self, vpc_id: str) -> str | None:
+        """The `default` group among the groups named in `groups` with this VPC."""
+        self._next("default_group_of_vpc", f"default {vpc_id}")
+        found = [g for g, i in self.infos.items() if i.vpc_id == vpc_id and i.name == "default"]
+        return found[0] if found else None
+
+    def prefix_list_associations(self, prefix_list_id: str) -> list[tuple[str, str]] | None:
+        """None, as where EC2 lacks the call: the caller lists the rules instead."""
+        self._next("prefix_list_associations", f"associations {prefix_list_id}")
+        return None
+
     # --- writes -------------------------------------------------------------------------
 
     def revoke(self, group_id: str, rule_ids: Sequence[str]) -> dict[str, Any]:
@@ -195,10 +208,10 @@ class FakeEc2:
             raise outcome.error
         return dict(outcome.response) if isinstance(outcome, Answer) else {"Return": True}
 
-    def revoke_dry_run(self, group_id: str, rule_ids: Sequence[str]) -> DryRunResult:
+    def revoke_dry_run(self, group_id: str, rule_ids: Sequence[str]) -> DryRunAnswer:
         self.dry_runs.append((group_id, list(rule_ids)))
         self._next("revoke_dry_run", f"dry-run {group_id} {len(rule_ids)}")
-        return DryRunResult(True, "DryRunOperation")
+        return DryRunAnswer(True, "DryRunOperation")
 
     def authorize(self, group_id: str, permission: dict[str, Any], tags: dict[str, str]) -> str:
         """Re-creates one egress rule from its IpPermissions, with a new id."""

@@ -17,7 +17,7 @@ import pytest
 from botocore.exceptions import EndpointConnectionError, NoCredentialsError
 from botocore.parsers import ResponseParserError
 from support.cli_session import only_line, refused, run, write
-from support.fake_aws import ACCOUNT, REGION, FakeClients, FakeEc2, client_error
+from support.fake_aws import ACCOUNT, REGION, FakeClients, FakeEc2, aws_error, client_error
 from support.rules import GROUP, HTTPS, OTHER_GROUP, OTHER_SMTP, SMTP
 
 import egress_guard.handler  # noqa: F401  (its logger must bind the session's stderr, not a test's)
@@ -838,7 +838,7 @@ def test_setup_problems_exit_2_with_one_line_and_no_result(
     smtp_event: str,
 ) -> None:
     def broken() -> str:
-        raise error
+        raise aws_error(error)
 
     monkeypatch.setattr(clients, "own_account", broken)
     for argv in (["scan", "-o", output], ["invoke", smtp_event, "-o", output]):
@@ -852,8 +852,11 @@ def test_a_malformed_answer_exits_2_with_one_line(
 ) -> None:
     ec2.fail(
         "all_rule_pages",
-        ResponseParserError(
-            "Unable to parse response (syntax error), invalid XML received:\nb'<html>500</html>'"
+        aws_error(
+            ResponseParserError(
+                "Unable to parse response (syntax error), invalid XML received:\n"
+                "b'<html>500</html>'"
+            )
         ),
     )
     line = refused(capsys, "scan", "-o", "table")

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import NoCredentialsError
 from support.cli_session import DENYLIST, only_line, run, write
-from support.fake_aws import FakeClients, FakeEc2, client_error
+from support.fake_aws import FakeClients, FakeEc2, aws_error, client_error
 from support.rules import GROUP
 
 from egress_guard import cli
@@ -184,7 +184,7 @@ def test_csv_has_a_row_per_change_with_its_place(
 def test_a_set_up_problem_while_reading_exits_2_naming_it(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, clients: FakeClients, ec2: FakeEc2
 ) -> None:
-    ec2.fail("all_rule_pages", NoCredentialsError())
+    ec2.fail("all_rule_pages", aws_error(NoCredentialsError()))
     status, out, err = plan(capsys, tmp_path, NOTHING)
     assert (status, out) == (2, "")
     assert only_line(err) == "egress-guard: no usable AWS credentials: Unable to locate credentials"

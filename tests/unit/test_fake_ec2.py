@@ -1,5 +1,7 @@
-"""The unit tests' fake EC2 (support.fake_aws) stays the real `aws.Ec2`: same calls, same
-signatures, and EC2's all-or-nothing revoke by rule ids."""
+"""The unit tests' fake EC2 (support.fake_aws) stays the real `aws.Ec2`: it is an
+`aws.Ec2Calls` (the protocol the logic's annotations name, so no cast and no ignore where a
+test hands it over), with the real class's signatures, and EC2's all-or-nothing revoke by
+rule ids."""
 
 from __future__ import annotations
 
@@ -9,7 +11,9 @@ import pytest
 from support.fake_aws import AS_USUAL, FakeEc2, Lost, throttled
 from support.rules import smtp
 
-from egress_guard.aws import Ec2, NotFound
+from egress_guard.aws import Ec2, Ec2Calls, NotFound
+
+PROTOCOL = [name for name in dir(Ec2Calls) if not name.startswith("_")]
 
 CALLS = [
     name
@@ -22,6 +26,18 @@ def test_the_fake_answers_the_calls_the_code_makes() -> None:
     assert {"rules_by_ids", "rules_of_group", "all_rule_pages", "group_tags", "revoke"} <= set(
         CALLS
     )
+
+
+def test_the_fake_and_the_real_class_are_the_protocol() -> None:
+    ec2: Ec2Calls = FakeEc2()  # mypy holds the fake to the protocol here
+    assert isinstance(ec2, Ec2Calls)
+    assert set(PROTOCOL) <= set(dir(Ec2))
+
+
+@pytest.mark.parametrize("name", [n for n in PROTOCOL if callable(getattr(Ec2Calls, n))])
+def test_fake_ec2_has_the_signatures_of_the_protocol(name: str) -> None:
+    fake = inspect.signature(getattr(FakeEc2, name))
+    assert fake == inspect.signature(getattr(Ec2Calls, name))
 
 
 @pytest.mark.parametrize("name", CALLS)

@@ -44,7 +44,7 @@ def run(
 ) -> Result:
     result = Result(targets.source, None, None, "us-east-1", "enforce", dry_run)
     remediator = Remediator(
-        ec2.as_ec2(),
+        ec2,
         SMTP_JUDGE,
         Settings(sweep_concurrency=1, **settings),
         dry_run=dry_run,

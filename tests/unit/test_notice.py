@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import json
 import shlex
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
 from support import results
+from support.fake_aws import client_error
 
 from egress_guard.aws import GroupInfo
 from egress_guard.events.actor import Actor
@@ -325,10 +327,8 @@ def test_a_notice_shortens_free_text_in_its_text_but_keeps_it_whole_in_its_resul
 class NamesRefused:
     """An Ec2 whose DescribeSecurityGroups is refused."""
 
-    def group_info(self, group_ids: list[str]) -> dict[str, GroupInfo]:
-        from botocore.exceptions import ClientError
-
-        raise ClientError({"Error": {"Code": "UnauthorizedOperation"}}, "DescribeSecurityGroups")
+    def group_info(self, group_ids: Sequence[str]) -> dict[str, GroupInfo]:
+        raise client_error("UnauthorizedOperation", operation="DescribeSecurityGroups")
 
 
 def test_a_notice_is_never_failed_for_want_of_a_group_name() -> None:
@@ -336,7 +336,7 @@ def test_a_notice_is_never_failed_for_want_of_a_group_name() -> None:
 
     result = result_of(revoked())
 
-    context = notice_context(result, NamesRefused(), None, None)  # type: ignore[arg-type]
+    context = notice_context(result, NamesRefused(), None, None)
 
     assert context == NoticeContext()
     [notice] = notices(result, context)

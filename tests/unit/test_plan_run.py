@@ -12,9 +12,10 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import NoCredentialsError
-from support.fake_aws import FakeEc2, client_error
+from support.fake_aws import FakeEc2, aws_error, client_error
 from support.rules import GROUP, OTHER_GROUP, tcp
 
+from egress_guard.aws import SetupProblem
 from egress_guard.denylist import parse_denylist
 from egress_guard.judge import Judge
 from egress_guard.limits import Limits
@@ -56,7 +57,7 @@ def planner(new: Judge, current: Judge, limits: Limits = DEFAULT_LIMITS) -> Plan
 
 
 def run(ec2: FakeEc2, p: Planner, group_ids: Sequence[str] = ()) -> Any:
-    return p.place(Place(None, REGION, ec2.as_ec2()), ACCOUNT, group_ids)
+    return p.place(Place(None, REGION, ec2), ACCOUNT, group_ids)
 
 
 def changes(planned: Any) -> list[tuple[str, str, str]]:
@@ -115,8 +116,8 @@ def test_rules_that_cannot_be_read_fail_the_plan() -> None:
 
 def test_a_set_up_problem_is_raised_as_itself_for_the_command_line_to_name() -> None:
     ec2 = estate([rule(1, 25)])
-    ec2.fail("all_rule_pages", NoCredentialsError())
-    with pytest.raises(NoCredentialsError):
+    ec2.fail("all_rule_pages", aws_error(NoCredentialsError()))
+    with pytest.raises(SetupProblem, match="Unable to locate credentials"):
         run(ec2, planner(judge(SSH_OUT), judge(SMTP_OUT)))
 
 

@@ -29,7 +29,7 @@ SWEEP = Targets("schedule", sweep=True)
 def sweep(ec2: FakeEc2) -> Result:
     result = Result("schedule", None, None, "us-east-1", "enforce", False)
     settings = Settings(sweep_concurrency=1, **NO_LIMIT)  # acting while reading: no limit
-    remediator = Remediator(ec2.as_ec2(), SMTP_JUDGE, settings, dry_run=False)
+    remediator = Remediator(ec2, SMTP_JUDGE, settings, dry_run=False)
     return remediator.run(SWEEP, result)
 
 
@@ -68,7 +68,7 @@ def test_unreadable_group_tags_make_offending_rules_failed_not_exempt() -> None:
         "group_tags", client_error("RequestLimitExceeded", "", operation="DescribeSecurityGroups")
     )
     result = Result("cloudtrail", None, None, "us-east-1", "enforce", False)
-    remediator = Remediator(ec2.as_ec2(), SMTP_JUDGE, Settings(), dry_run=False)
+    remediator = Remediator(ec2, SMTP_JUDGE, Settings(), dry_run=False)
 
     remediator.run(Targets("cloudtrail", groups=(GroupTarget("sg-aaaaaaaa"),)), result)
 
@@ -85,7 +85,7 @@ def test_sweep_of_many_groups_revokes_each_once(concurrency: int) -> None:
     result = Result("schedule", None, None, "us-east-1", "enforce", False)
     settings = Settings(sweep_concurrency=concurrency, **NO_LIMIT)
 
-    Remediator(ec2.as_ec2(), SMTP_JUDGE, settings, dry_run=False).run(SWEEP, result)
+    Remediator(ec2, SMTP_JUDGE, settings, dry_run=False).run(SWEEP, result)
 
     assert len(ec2.made("revoke")) == 40
     assert len(result.revoked) == 40
@@ -123,7 +123,7 @@ def estate(rules: Sequence[Rule], groups: Sequence[str] = ()) -> FakeEc2:
 
 def run_on(ec2: FakeEc2, *targets: GroupTarget, judge: Judge = SMTP_JUDGE) -> Result:
     result = Result("manual", None, None, "us-east-1", "enforce", False)
-    remediator = Remediator(ec2.as_ec2(), judge, Settings(sweep_concurrency=1), dry_run=False)
+    remediator = Remediator(ec2, judge, Settings(sweep_concurrency=1), dry_run=False)
     return remediator.run(Targets("manual", groups=targets), result)
 
 

@@ -4,15 +4,16 @@ deleted (only a run that succeeded), what stays and why, and that what stays is 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError, NoCredentialsError
 from support.event_samples import sample
+from support.fake_aws import aws_error
 
 from egress_guard import queue_url
-from egress_guard.aws import QueueMessage
+from egress_guard.aws import QueueMessage, SetupProblem
 from egress_guard.replay import QueueUnavailable, Report, replay
 from egress_guard.replay_report import render_report
 from egress_guard.targets import EventError
@@ -57,7 +58,7 @@ class FakeQueue:
     def delete(self, message: QueueMessage) -> None:
         self.deleted.append(message.message_id)
 
-    def give_back(self, messages: list[QueueMessage]) -> list[str]:
+    def give_back(self, messages: Sequence[QueueMessage]) -> list[str]:
         self.given_back += [m.message_id for m in messages]
         return []
 
@@ -79,7 +80,7 @@ def run_ok(event: Mapping[str, Any]) -> Mapping[str, Any]:
 
 def go(queue: FakeQueue, run: Any = run_ok, **kwargs: Any) -> Report:
     return replay(
-        queue,  # type: ignore[arg-type]
+        queue,
         run,
         region=REGION,
         dry_run=kwargs.pop("dry_run", False),
@@ -185,9 +186,11 @@ def test_messages_are_received_ten_at_a_time_up_to_the_maximum() -> None:
 
 def test_a_queue_that_cannot_be_read_is_a_set_up_problem() -> None:
     queue = FakeQueue()
-    queue.receive_error = ClientError(
-        {"Error": {"Code": "AWS.SimpleQueueService.NonExistentQueue", "Message": "no queue"}},
-        "ReceiveMessage",
+    queue.receive_error = aws_error(
+        ClientError(
+            {"Error": {"Code": "AWS.SimpleQueueService.NonExistentQueue", "Message": "no queue"}},
+            "ReceiveMessage",
+        )
     )
     with pytest.raises(QueueUnavailable, match="NonExistentQueue"):
         go(queue)
@@ -195,10 +198,10 @@ def test_a_queue_that_cannot_be_read_is_a_set_up_problem() -> None:
 
 def test_missing_credentials_stop_the_replay_and_give_back_what_was_held() -> None:
     def run(event: Mapping[str, Any]) -> Mapping[str, Any]:
-        raise NoCredentialsError()
+        raise aws_error(NoCredentialsError())
 
     queue = FakeQueue(record(sample("scheduled-event.json")))
-    with pytest.raises(NoCredentialsError):
+    with pytest.raises(SetupProblem):
         go(queue, run)
     assert queue.given_back == ["m0"]
 

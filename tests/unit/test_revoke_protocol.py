@@ -37,7 +37,7 @@ def due(*rules: Rule) -> list[Offence]:
 def act(ec2: FakeEc2, *rules: Rule, dry_run: bool = False) -> GroupOutcome:
     """Acts on the rules as read before the revoke (`ec2` holds them as they are now)."""
     return act_on_group(
-        ec2.as_ec2(), GROUP, due(*rules), judge=SMTP_JUDGE, prefix_lists={}, dry_run=dry_run, who={}
+        ec2, GROUP, due(*rules), judge=SMTP_JUDGE, prefix_lists={}, dry_run=dry_run, who={}
     )
 
 
@@ -228,9 +228,7 @@ def test_a_revoke_not_sent_for_want_of_time_is_failed_not_maybe_revoked() -> Non
 
 def test_a_group_reached_out_of_time_is_failed_without_a_call() -> None:
     ec2 = FakeEc2([FIRST])
-    remediator = Remediator(
-        ec2.as_ec2(), SMTP_JUDGE, Settings(), dry_run=False, time_left=lambda: 1.0
-    )
+    remediator = Remediator(ec2, SMTP_JUDGE, Settings(), dry_run=False, time_left=lambda: 1.0)
 
     outcome = remediator.act_on_group(GROUP, due(FIRST))
 

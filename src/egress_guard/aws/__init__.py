@@ -1,7 +1,7 @@
 """The one thin layer that talks to AWS: EC2, SSM, STS, Config, SNS, SQS and Organizations.
 
-Everything here is a direct call with its errors mapped to a few meaningful exceptions;
-decisions live elsewhere. One job per module:
+Everything here is a direct call whose errors are the shell's own (errors.py: `AwsError` and
+its kinds; no botocore exception leaves this package); decisions live elsewhere. One job per module:
 
 - errors: the error family and its translations (not found, refused, out of time, set-up);
 - clients: the container's clients (sessions, member-role credentials, deadline, pacing);
@@ -12,7 +12,14 @@ decisions live elsewhere. One job per module:
 Every name is re-exported here, so `from egress_guard.aws import X` keeps working.
 """
 
-from egress_guard.aws.calls import FailureQueue, QueueMessage, publish, put_evaluations
+from egress_guard.aws.calls import (
+    FailureQueue,
+    QueueCalls,
+    QueueMessage,
+    batch_update_findings,
+    publish,
+    put_evaluations,
+)
 from egress_guard.aws.clients import (
     CLIENT_CONFIG,
     CONNECT_TIMEOUT,
@@ -30,7 +37,9 @@ from egress_guard.aws.ec2 import (
     ASSOCIATIONS_PAGE_SIZE,
     ASSOCIATIONS_UNAVAILABLE,
     PAGE_SIZE,
+    DryRunAnswer,
     Ec2,
+    Ec2Calls,
     GroupInfo,
 )
 from egress_guard.aws.errors import (
@@ -40,19 +49,25 @@ from egress_guard.aws.errors import (
     NOT_FOUND,
     REFUSED_CODES,
     REGION_DISABLED_CODES,
-    AwsErrors,
-    CallErrors,
-    DryRunResult,
+    THROTTLING_CODES,
+    AwsCallFailed,
+    AwsError,
     Duplicate,
+    MalformedAnswer,
     NotFound,
     OutOfTime,
+    SetupProblem,
+    Throttled,
     answer_text,
+    aws_call,
     error_code,
     error_text,
     may_have_applied,
     place_problem,
     quiet_credential_warnings,
     setup_problem,
+    translate,
+    translated,
 )
 from egress_guard.aws.org import (
     ACTIVE,
@@ -81,18 +96,26 @@ __all__ = [
     "REGION_DISABLED_CODES",
     "ROLE_SESSION_NAME",
     "ROLE_SESSION_SECONDS",
-    "AwsErrors",
-    "CallErrors",
+    "THROTTLING_CODES",
+    "AwsCallFailed",
+    "AwsError",
     "Clients",
-    "DryRunResult",
+    "DryRunAnswer",
     "Duplicate",
     "Ec2",
+    "Ec2Calls",
     "FailureQueue",
     "GroupInfo",
+    "MalformedAnswer",
     "NotFound",
     "OutOfTime",
+    "QueueCalls",
     "QueueMessage",
+    "SetupProblem",
+    "Throttled",
     "answer_text",
+    "aws_call",
+    "batch_update_findings",
     "client_config",
     "configured_region",
     "error_code",
@@ -106,5 +129,7 @@ __all__ = [
     "quiet_credential_warnings",
     "region_states",
     "setup_problem",
+    "translate",
+    "translated",
     "unit_accounts",
 ]

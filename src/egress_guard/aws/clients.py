@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, cast, overload
 
 import botocore.session
 from botocore.config import Config
@@ -19,9 +19,17 @@ from botocore.exceptions import BotoCoreError
 
 from egress_guard import __version__
 from egress_guard.aws.ec2 import Ec2, GroupInfo
-from egress_guard.aws.errors import DEADLINE_MARGIN, OutOfTime
+from egress_guard.aws.errors import DEADLINE_MARGIN, DeadlineReached, aws_call
 from egress_guard.pacing import Pace, Pacers, TokenBucket
 from egress_guard.settings import AwsTimeouts, pace_from_env
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.parameters import SSMProvider
+    from botocore.client import BaseClient
+    from mypy_boto3_config.client import ConfigServiceClient
+    from mypy_boto3_ec2.client import EC2Client
+    from mypy_boto3_sns.client import SNSClient
+    from mypy_boto3_ssm.client import SSMClient
 
 ROLE_SESSION_SECONDS = 3600
 ROLE_SESSION_NAME = "egress-guard"
@@ -102,7 +110,7 @@ class Clients:
         self._timeouts = timeouts  # None: the environment's, when the first client is made
         self._own_account: str | None = None
         self._time_left: Callable[[], float] | None = None
-        self._parameters: Any = None
+        self._parameters: SSMProvider | None = None
         # Name and VPC of the groups read, kept only when set to a dict (the command line).
         self.groups_seen: dict[str, GroupInfo] | None = None
         # Token buckets of mutating EC2 calls, one per account and region, kept for the
@@ -145,7 +153,7 @@ class Clients:
             needed = timeouts + min(2.0 ** (attempt - 1), MAX_BACKOFF)
             left = time_left()
             if left < needed + DEADLINE_MARGIN:
-                raise OutOfTime(left=left, needed=needed)
+                raise DeadlineReached(left=left, needed=needed)
 
         # Before and after boto3's own before-send handlers: the adaptive rate limiter
         # may hold an attempt there, waiting for its token bucket.
@@ -157,12 +165,14 @@ class Clients:
         if account:
             self._own_account = account
 
+    @aws_call
     def own_account(self) -> str:
         if self._own_account is None:
             identity = self._client("sts", None, None).get_caller_identity()
             self._own_account = str(identity["Account"])
         return self._own_account
 
+    @aws_call
     def ec2(
         self,
         account: str | None,
@@ -185,25 +195,66 @@ class Clients:
             seconds_left=self.seconds_left,
         )
 
+    @overload
+    def client_in(
+        self,
+        service: Literal["config"],
+        account: str | None,
+        region: str | None,
+        role_name: str | None,
+    ) -> ConfigServiceClient: ...
+
+    @overload
+    def client_in(
+        self,
+        service: Literal["ec2"],
+        account: str | None,
+        region: str | None,
+        role_name: str | None,
+    ) -> EC2Client: ...
+
+    @overload
     def client_in(
         self, service: str, account: str | None, region: str | None, role_name: str | None
-    ) -> Any:
+    ) -> BaseClient: ...
+
+    @aws_call
+    def client_in(
+        self, service: str, account: str | None, region: str | None, role_name: str | None
+    ) -> BaseClient:
         """A client acting in `account`: through the member role `role_name` when that is
         another account than this function's, else with the function's own credentials."""
         region = region or self.default_region()
         role_arn = None
         if account is not None and role_name and account != self.own_account():
             role_arn = f"arn:{self.partition(region)}:iam::{account}:role/{role_name}"
-        return self._client(service, region, role_arn)
+        return cast("BaseClient", self._client(service, region, role_arn))
 
-    def client(self, service: str, region: str | None = None) -> Any:
-        return self._client(service, region, None)
+    @overload
+    def client(self, service: Literal["sns"], region: str | None = None) -> SNSClient: ...
 
+    @overload
+    def client(self, service: Literal["ssm"], region: str | None = None) -> SSMClient: ...
+
+    @overload
+    def client(self, service: Literal["ec2"], region: str | None = None) -> EC2Client: ...
+
+    @overload
+    def client(self, service: str, region: str | None = None) -> BaseClient: ...
+
+    @aws_call
+    def client(self, service: str, region: str | None = None) -> BaseClient:
+        """This function's own client of `service` in `region` (None: the default one).
+        Typed for the services with stubs; the others' calls are made in aws/ only."""
+        return cast("BaseClient", self._client(service, region, None))
+
+    @aws_call
     def assume_now(self, account: str, region: str | None, role_name: str | None) -> None:
         """Assumes the member role for `account` now, when acting there needs it (another
         account than this function's), rather than at the first call made there: a refusal
-        (the role missing, its trust not matching) then raises as what it is, a ClientError
-        of AssumeRole. The credentials are kept for every later client of the account."""
+        (the role missing, its trust not matching) then raises as what it is, AssumeRole's
+        error answer (an AwsCallFailed). The credentials are kept for every later client of
+        the account."""
         region = region or self.default_region()
         if not role_name or account == self.own_account():
             return
@@ -214,7 +265,7 @@ class Clients:
         if credentials is not None:
             credentials.get_frozen_credentials()
 
-    def parameters(self) -> Any:
+    def parameters(self) -> SSMProvider:
         """Powertools' SSM parameter provider on this container's SSM client: its cache
         lives as long as the container, and its calls get the same retries and deadline."""
         with self._lock:
@@ -229,6 +280,7 @@ class Clients:
                 provider = self._parameters
         return provider
 
+    @aws_call
     def default_region(self) -> str:
         region = botocore.session.get_session().get_config_variable("region")
         return str(region or "us-east-1")
@@ -240,6 +292,8 @@ class Clients:
         return partition(region, session)
 
     def _client(self, service: str, region: str | None, role_arn: str | None) -> Any:
+        # Any: botocore creates a service's client class at run time; the public
+        # `client`/`client_in` type it (boto3-stubs) for the services the logic names.
         key = (service, region or "", role_arn or "")
         with self._lock:
             client = self._cache.get(key)
@@ -290,6 +344,7 @@ class Clients:
         return self._session
 
 
+@aws_call
 def configured_region() -> str | None:
     """The region boto3 is configured with (AWS_DEFAULT_REGION, the profile's), if any.
     ProfileNotFound when AWS_PROFILE names no profile."""

@@ -1,28 +1,23 @@
 """Every EC2 call egress-guard makes in one account and region: the Ec2 class.
 
 Reads of rules, groups and prefix lists, and the paced writes (revoke, its DryRun probe,
-authorize), each with its errors mapped to the shell's exceptions (errors.py).
+authorize), each raising only the shell's errors (errors.py); `Ec2Calls` is the protocol of
+the calls the logic makes, which the logic's annotations name (and the tests' fake keeps).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
-
-from botocore.exceptions import ClientError
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from egress_guard.aws.errors import (
     DEADLINE_MARGIN,
-    DUPLICATE,
-    NOT_FOUND,
-    DryRunResult,
-    Duplicate,
+    AwsCallFailed,
     NotFound,
     OutOfTime,
-    error_code,
-    error_text,
-    may_have_applied,
+    aws_call,
+    translated,
 )
 from egress_guard.pacing import TokenBucket, WaitTooLong
 from egress_guard.rules import Rule
@@ -52,6 +47,58 @@ class GroupInfo:
 
     name: str
     vpc_id: str | None
+
+
+# Codes with which EC2 refuses a DryRun the caller may not make.
+_NOT_PERMITTED = frozenset({"UnauthorizedOperation", "AccessDenied", "AccessDeniedException"})
+
+
+@dataclass(frozen=True)
+class DryRunAnswer:
+    """EC2's answer to a DryRun request: whether the call would have been permitted, in
+    EC2's words (`str()`: the message the result's permission check prints)."""
+
+    permitted: bool
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@runtime_checkable
+class Ec2Calls(Protocol):
+    """The EC2 calls the logic makes in one account and region (`Ec2`; the tests' fake).
+
+    Every call raises only the shell's errors (aws.errors): `NotFound` from `revoke` and
+    `revoke_dry_run`, `Duplicate` from `authorize`, `AwsCallFailed` for any other failure.
+    """
+
+    account: str | None
+    region: str
+
+    def rules_by_ids(self, group_id: str, rule_ids: Sequence[str]) -> list[Rule]: ...
+
+    def rules_of_group(self, group_id: str) -> list[Rule]: ...
+
+    def all_rule_pages(self) -> Iterator[list[Rule]]: ...
+
+    def group_tags(self, group_ids: Sequence[str]) -> dict[str, dict[str, str]]: ...
+
+    def groups_tagged(self, keys: Sequence[str]) -> dict[str, dict[str, str]]: ...
+
+    def group_info(self, group_ids: Sequence[str]) -> dict[str, GroupInfo]: ...
+
+    def prefix_list_cidrs(self, prefix_list_id: str) -> list[str]: ...
+
+    def default_group_of_vpc(self, vpc_id: str) -> str | None: ...
+
+    def prefix_list_associations(self, prefix_list_id: str) -> list[tuple[str, str]] | None: ...
+
+    def revoke(self, group_id: str, rule_ids: Sequence[str]) -> dict[str, Any]: ...
+
+    def revoke_dry_run(self, group_id: str, rule_ids: Sequence[str]) -> DryRunAnswer: ...
+
+    def authorize(self, group_id: str, permission: dict[str, Any], tags: dict[str, str]) -> str: ...
 
 
 class Ec2:
@@ -97,25 +144,26 @@ class Ec2:
             self.pacer.acquire(limit)
         except WaitTooLong as exc:
             raise OutOfTime(
-                left=left, needed=exc.wait + (first_attempt or 0), unsent=True
+                left=left or 0.0, needed=exc.wait + (first_attempt or 0), unsent=True
             ) from None
 
+    @aws_call
     def rules_by_ids(self, group_id: str, rule_ids: Sequence[str]) -> list[Rule]:
         """The named rules of the group, live; rules that no longer exist are left out."""
         try:
-            response = self.client.describe_security_group_rules(
-                SecurityGroupRuleIds=list(rule_ids)
-            )
+            with translated():
+                response = self.client.describe_security_group_rules(
+                    SecurityGroupRuleIds=list(rule_ids)
+                )
             items = [Rule.from_ec2(item) for item in response["SecurityGroupRules"]]
-        except ClientError as exc:
-            if error_code(exc) not in NOT_FOUND:
-                raise
+        except NotFound:
             # One unknown id fails the whole call: read the group and keep what is left.
             wanted = set(rule_ids)
             items = [r for r in self.rules_of_group(group_id) if r.rule_id in wanted]
         # A rule id from another group is never judged as part of this one.
         return [r for r in items if r.group_id == group_id]
 
+    @aws_call
     def rules_of_group(self, group_id: str) -> list[Rule]:
         """Every rule of the group (empty when the group does not exist)."""
         return [
@@ -124,10 +172,12 @@ class Ec2:
             for rule in page
         ]
 
+    @aws_call
     def all_rule_pages(self) -> Iterator[list[Rule]]:
         """Every rule in the region, a page at a time, so a sweep never holds them all."""
         return self._rule_pages([])
 
+    @aws_call
     def _rule_pages(self, filters: list[Any]) -> Iterator[list[Rule]]:
         paginator = self.client.get_paginator("describe_security_group_rules")
         kwargs: dict[str, Any] = {"PaginationConfig": {"PageSize": PAGE_SIZE}}
@@ -136,6 +186,7 @@ class Ec2:
         for page in paginator.paginate(**kwargs):
             yield [Rule.from_ec2(item) for item in page.get("SecurityGroupRules", [])]
 
+    @aws_call
     def group_tags(self, group_ids: Sequence[str]) -> dict[str, dict[str, str]]:
         """Tags of the groups that exist (a filter, so a missing group is no error)."""
         paginator = self.client.get_paginator("describe_security_groups")
@@ -150,6 +201,7 @@ class Ec2:
                     }
         return tags
 
+    @aws_call
     def groups_tagged(self, keys: Sequence[str]) -> dict[str, dict[str, str]]:
         """Group id -> tags of every group carrying any of the tag keys (for sweeps): the
         filter's values are alternatives, so one listing serves every key."""
@@ -162,6 +214,7 @@ class Ec2:
                 found[group["GroupId"]] = tags
         return found
 
+    @aws_call
     def group_info(self, group_ids: Sequence[str]) -> dict[str, GroupInfo]:
         """Name and VPC of the groups that exist, reading only those not seen before."""
         if self.groups_seen is None:
@@ -178,6 +231,7 @@ class Ec2:
                 str(group.get("GroupName") or ""), group.get("VpcId") or None
             )
 
+    @aws_call
     def prefix_list_cidrs(self, prefix_list_id: str) -> list[str]:
         paginator = self.client.get_paginator("get_managed_prefix_list_entries")
         return [
@@ -186,6 +240,7 @@ class Ec2:
             for entry in page.get("Entries", [])
         ]
 
+    @aws_call
     def default_group_of_vpc(self, vpc_id: str) -> str | None:
         """The id of the VPC's `default` group; None when the VPC (or the group) is gone.
 
@@ -200,29 +255,31 @@ class Ec2:
         groups = response.get("SecurityGroups") or []
         return str(groups[0]["GroupId"]) if groups else None
 
+    @aws_call
     def prefix_list_associations(self, prefix_list_id: str) -> list[tuple[str, str]] | None:
         """(resource id, owner account) of every resource that references the list: security
         groups, route tables and others. Empty when the list no longer exists (a list that
         is referenced cannot be deleted); None where EC2 refuses or lacks the call."""
         paginator = self.client.get_paginator("get_managed_prefix_list_associations")
         try:
-            return [
-                (str(item["ResourceId"]), str(item.get("ResourceOwner") or ""))
-                for page in paginator.paginate(
-                    PrefixListId=prefix_list_id,
-                    PaginationConfig={"PageSize": ASSOCIATIONS_PAGE_SIZE},
-                )
-                for item in page.get("PrefixListAssociations", [])
-                if item.get("ResourceId")
-            ]
-        except ClientError as exc:
-            code = error_code(exc)
-            if code in ASSOCIATIONS_UNAVAILABLE:
+            with translated():
+                return [
+                    (str(item["ResourceId"]), str(item.get("ResourceOwner") or ""))
+                    for page in paginator.paginate(
+                        PrefixListId=prefix_list_id,
+                        PaginationConfig={"PageSize": ASSOCIATIONS_PAGE_SIZE},
+                    )
+                    for item in page.get("PrefixListAssociations", [])
+                    if item.get("ResourceId")
+                ]
+        except AwsCallFailed as exc:
+            if exc.code in ASSOCIATIONS_UNAVAILABLE:
                 return None
-            if code.lower() == "invalidprefixlistid.notfound":
+            if exc.code.lower() == "invalidprefixlistid.notfound":
                 return []
             raise
 
+    @aws_call
     def revoke(self, group_id: str, rule_ids: Sequence[str]) -> dict[str, Any]:
         """One RevokeSecurityGroupEgress by rule ids; NotFound if any of them is gone.
 
@@ -230,17 +287,13 @@ class Ec2:
         takes them all at once.
         """
         self._wait_for_token()
-        try:
-            response = self.client.revoke_security_group_egress(
-                GroupId=group_id, SecurityGroupRuleIds=list(rule_ids)
-            )
-        except ClientError as exc:
-            if error_code(exc) in NOT_FOUND:
-                raise NotFound(error_text(exc), retried=may_have_applied(exc)) from exc
-            raise
+        response = self.client.revoke_security_group_egress(
+            GroupId=group_id, SecurityGroupRuleIds=list(rule_ids)
+        )
         return dict(response)
 
-    def revoke_dry_run(self, group_id: str, rule_ids: Sequence[str]) -> DryRunResult:
+    @aws_call
+    def revoke_dry_run(self, group_id: str, rule_ids: Sequence[str]) -> DryRunAnswer:
         """Asks EC2 whether the revoke would be permitted, changing nothing.
 
         Paced like a revoke: EC2 answers a DryRun only after its throttling check, so the
@@ -248,21 +301,22 @@ class Ec2:
         any more than an enforcing one."""
         self._wait_for_token()
         try:
-            self.client.revoke_security_group_egress(
-                GroupId=group_id, SecurityGroupRuleIds=list(rule_ids), DryRun=True
-            )
-        except ClientError as exc:
-            code = error_code(exc)
-            if code == "DryRunOperation":
-                return DryRunResult(True, "DryRunOperation")
-            if code in ("UnauthorizedOperation", "AccessDenied", "AccessDeniedException"):
-                return DryRunResult(False, error_text(exc))
-            if code in NOT_FOUND:
-                raise NotFound(error_text(exc)) from exc
+            with translated():
+                self.client.revoke_security_group_egress(
+                    GroupId=group_id, SecurityGroupRuleIds=list(rule_ids), DryRun=True
+                )
+        except NotFound:
+            raise
+        except AwsCallFailed as exc:
+            if exc.code == "DryRunOperation":
+                return DryRunAnswer(True, "DryRunOperation")
+            if exc.code in _NOT_PERMITTED:
+                return DryRunAnswer(False, exc.text)
             raise
         # An endpoint that ignores DryRun would have revoked: say so rather than hide it.
-        return DryRunResult(True, "the endpoint ignored DryRun")
+        return DryRunAnswer(True, "the endpoint ignored DryRun")
 
+    @aws_call
     def authorize(self, group_id: str, permission: dict[str, Any], tags: dict[str, str]) -> str:
         """Re-creates one egress rule (restore); returns its new rule id. Duplicate when
         the group has the rule already."""
@@ -275,11 +329,6 @@ class Ec2:
                 }
             ]
         self._wait_for_token()
-        try:
-            response = self.client.authorize_security_group_egress(**kwargs)
-        except ClientError as exc:
-            if error_code(exc) == DUPLICATE:
-                raise Duplicate(error_text(exc)) from exc
-            raise
+        response = self.client.authorize_security_group_egress(**kwargs)
         rules = response.get("SecurityGroupRules") or []
         return str(rules[-1]["SecurityGroupRuleId"]) if rules else ""

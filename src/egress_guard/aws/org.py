@@ -1,13 +1,15 @@
-"""The command line's org scan: the organisation's accounts and the account's regions."""
+"""The command line's org scan: the organisation's accounts and the account's regions
+(each call raises only the shell's errors, errors.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
+from egress_guard.aws.errors import REFUSED_CODES, AwsCallFailed, aws_call, translated
 
-from egress_guard.aws.errors import REFUSED_CODES, error_code
+if TYPE_CHECKING:
+    from mypy_boto3_ec2.client import EC2Client
 
 ACTIVE = "ACTIVE"
 # DescribeRegions' OptInStatus of a region the account may use.
@@ -19,6 +21,7 @@ def _active(account: Mapping[str, Any]) -> bool:
     return str(account.get("State") or account.get("Status") or "") == ACTIVE
 
 
+@aws_call
 def organization_accounts(org_client: Any) -> list[str]:
     """Every ACTIVE account of the organisation (ListAccounts, every page), sorted."""
     paginator = org_client.get_paginator("list_accounts")
@@ -30,6 +33,7 @@ def organization_accounts(org_client: Any) -> list[str]:
     )
 
 
+@aws_call
 def unit_accounts(org_client: Any, unit_id: str) -> list[str]:
     """Every ACTIVE account in the organisational unit and, recursively, in its child
     units (ListAccountsForParent and ListOrganizationalUnitsForParent, every page)."""
@@ -49,14 +53,16 @@ def unit_accounts(org_client: Any, unit_id: str) -> list[str]:
     return sorted(accounts)
 
 
-def region_states(ec2_client: Any) -> dict[str, bool] | None:
+@aws_call
+def region_states(ec2_client: EC2Client) -> dict[str, bool] | None:
     """Every region EC2 knows of, and whether it is enabled for the account
     (DescribeRegions, AllRegions). None when the credentials may not call it (a member role
     made before the call was needed): the caller then goes on without knowing."""
     try:
-        regions = ec2_client.describe_regions(AllRegions=True).get("Regions", [])
-    except ClientError as exc:
-        if error_code(exc) in REFUSED_CODES:
+        with translated():
+            regions = ec2_client.describe_regions(AllRegions=True).get("Regions", [])
+    except AwsCallFailed as exc:
+        if exc.code in REFUSED_CODES:
             return None
         raise
     return {

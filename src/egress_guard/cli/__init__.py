@@ -206,7 +206,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error(f"{flag} means nothing for {args.command}")
     prepare_environment(args)
     # Imported after the environment is prepared; none of these imports Powertools.
-    from egress_guard.aws import CallErrors, error_text, setup_problem
+    from egress_guard.aws import AwsError, error_text, setup_problem
     from egress_guard.denylist import DenylistError
     from egress_guard.restore import RestoreInputError, RestoreRefused
     from egress_guard.settings import SettingsError
@@ -226,7 +226,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         RestoreRefused,
     ) as exc:
         return fail(str(exc))
-    except CallErrors as exc:
+    except AwsError as exc:
         # Credentials, profile, region, endpoint, or an answer that is not AWS's: exit 2
         # naming it, before any result could claim the estate clean.
         problem = setup_problem(exc)

@@ -115,7 +115,7 @@ def _groups_of(
 ) -> dict[str, tuple[str, str]]:
     """Name and VPC of the result's groups for a table, from the reads the run made where
     it made them; "-" in the table where they cannot be read."""
-    from egress_guard.aws import CallErrors
+    from egress_guard.aws import AwsError
 
     ids = sorted({f.group_id for f in result.findings if f.group_id})
     if not ids:
@@ -123,7 +123,7 @@ def _groups_of(
     try:
         ec2 = clients.ec2(result.account, result.region, role_name)
         found = ec2.group_info(ids)
-    except CallErrors:
+    except AwsError:
         return {}
     return {g: (info.name, info.vpc_id or "") for g, info in found.items()}
 

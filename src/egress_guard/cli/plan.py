@@ -79,7 +79,7 @@ def run_plan(args: argparse.Namespace) -> int:
     """Exit 0 when NEW and CURRENT revoke the same rules, 1 when they differ."""
     from datetime import UTC, datetime
 
-    from egress_guard.aws import CallErrors, error_text, setup_problem
+    from egress_guard.aws import AwsError, error_text, setup_problem
     from egress_guard.plan_run import (
         Place,
         PlanFailed,
@@ -112,7 +112,7 @@ def run_plan(args: argparse.Namespace) -> int:
             groups = _plan_groups(place, planned_places[0]) if args.output != "json" else {}
     except PlanFailed as exc:
         return fail(str(exc))
-    except CallErrors as exc:
+    except AwsError as exc:
         # Whatever AWS said, a plan that could not be made is never "no difference" (0)
         # nor "a difference" (1).
         return fail(setup_problem(exc) or f"plan not made: AWS error: {error_text(exc)}")
@@ -185,13 +185,13 @@ def _configured_denylist(settings: Any, clients: Clients) -> tuple[Any, str]:
 
 def _plan_groups(place: Any, planned: Any) -> dict[str, tuple[str, str]]:
     """Name and VPC of the changed rules' groups, for a table (mostly read already)."""
-    from egress_guard.aws import AwsErrors
+    from egress_guard.aws import AwsCallFailed
 
     ids = sorted({c.rule.group_id for c in planned.plan.changes})
     if not ids:
         return {}
     try:
         found = place.ec2.group_info(ids)
-    except AwsErrors:
+    except AwsCallFailed:
         return {}
     return {g: (info.name, info.vpc_id or "") for g, info in found.items()}

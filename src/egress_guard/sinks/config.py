@@ -12,7 +12,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from egress_guard.aws import AwsErrors, error_text, put_evaluations
+from egress_guard.aws import AwsCallFailed, error_text, put_evaluations
 from egress_guard.result import Result
 from egress_guard.sinks.base import AwsClients, Delivery
 from egress_guard.targets import ConfigInvocation, Targets
@@ -83,7 +83,7 @@ def report_to_config(
         config = clients.client_in("config", result.account, result.region, role_name)
         put_evaluations(config, invocation.result_token, evaluations)
         logger.info("compliance reported to Config", evaluations=len(evaluations))
-    except AwsErrors as exc:
+    except AwsCallFailed as exc:
         # The remediation stands; Config re-evaluates on its next trigger.
         result.errors.append(f"PutEvaluations failed: {error_text(exc)}")
 

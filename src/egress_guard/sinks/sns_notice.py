@@ -20,7 +20,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import MetricUnit
 
-from egress_guard.aws import AwsErrors, GroupInfo, error_text, publish
+from egress_guard.aws import AwsCallFailed, GroupInfo, error_text, publish
 from egress_guard.judge import Judge
 from egress_guard.notice import ACTED, NoticeContext, descriptions_of, notice_body
 from egress_guard.result import Result
@@ -102,7 +102,7 @@ def notice_context(
         wanted = sorted({f.rule.group_id for f in result.findings})
         try:
             groups = ec2.group_info(wanted)
-        except AwsErrors as exc:
+        except AwsCallFailed as exc:
             logger.warning("group names not read for the notice", error=error_text(exc))
     descriptions = descriptions_of(judge.denylist.document) if judge is not None else {}
     if exempt_tag is None:
@@ -164,7 +164,7 @@ def _publish(sns: Any, topic_arn: str, notice: Notice) -> bool:
         message_id = publish(
             sns, topic_arn, subject=notice.subject, body=notice.body, attributes=notice.attributes
         )
-    except AwsErrors as exc:
+    except AwsCallFailed as exc:
         logger.error(
             "notice not published",
             extra={"topic_arn": topic_arn, "error": error_text(exc), **numbering},
