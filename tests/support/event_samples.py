@@ -31,6 +31,11 @@ def reference(name: str) -> Any:
     return json.loads((REFERENCE / name).read_text())
 
 
+def promised(targets: object, expected: dict[str, Any]) -> dict[str, Any]:
+    """The fields of `targets` that `expected` names, to compare with it whole."""
+    return {field: getattr(targets, field) for field in expected}
+
+
 def changed(event: dict[str, Any], path: tuple[Any, ...], value: Any) -> dict[str, Any]:
     """A copy of event with the value at path replaced (or deleted with DELETE)."""
     out = copy.deepcopy(event)
