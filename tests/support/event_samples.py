@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,11 @@ def reference(name: str) -> Any:
     return json.loads((REFERENCE / name).read_text())
 
 
+def promised(targets: object, expected: dict[str, Any]) -> dict[str, Any]:
+    """The fields of `targets` that `expected` names, to compare with it whole."""
+    return {field: getattr(targets, field) for field in expected}
+
+
 def changed(event: dict[str, Any], path: tuple[Any, ...], value: Any) -> dict[str, Any]:
     """A copy of event with the value at path replaced (or deleted with DELETE)."""
     out = copy.deepcopy(event)
@@ -48,3 +54,22 @@ def assert_rejected(event: Any, message: str) -> None:
     what is wrong with it)."""
     with pytest.raises(EventError, match=re.escape(message)):
         parse_event(event)
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A sample with the value at `path` changed (or deleted with DELETE), and what its
+    refusal says: one row of a source's table of malformed events."""
+
+    name: str
+    path: tuple[Any, ...]
+    value: Any
+    message: str
+
+    def check(self) -> None:
+        assert_rejected(changed(sample(self.name), self.path, self.value), self.message)
+
+    def __str__(self) -> str:
+        where = ".".join(str(key) for key in self.path)
+        what = "deleted" if self.value is DELETE else f"= {self.value!r}"[:60]
+        return f"{Path(self.name).stem}: {where} {what}"

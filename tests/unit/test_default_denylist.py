@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from support.cases import named
 from support.rules import egress
 
 from egress_guard.denylist import parse_denylist
@@ -97,9 +98,7 @@ VERDICTS = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(
-    ("target", "verdict"), [v[1:] for v in VERDICTS], ids=[v[0] for v in VERDICTS]
-)
+@pytest.mark.parametrize(("target", "verdict"), named(VERDICTS))
 def test_the_packaged_default_revokes_what_its_descriptions_say(
     judge: Judge, target: Rule, verdict: Verdict
 ) -> None:

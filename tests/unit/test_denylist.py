@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 import pytest
+from support.cases import named
 
 from egress_guard.denylist import (
     Cidr,
@@ -325,9 +326,7 @@ MALFORMED: list[tuple[str, str | bytes, tuple[str, ...]]] = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(
-    ("text", "fragments"), [m[1:] for m in MALFORMED], ids=[m[0] for m in MALFORMED]
-)
+@pytest.mark.parametrize(("text", "fragments"), named(MALFORMED))
 def test_a_malformed_document_is_refused_with_the_entry_and_field(
     text: str | bytes, fragments: tuple[str, ...]
 ) -> None:

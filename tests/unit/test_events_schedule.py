@@ -5,14 +5,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from support.event_samples import reference, sample
+from support.event_samples import sample
 
 from egress_guard.events import parse_event
 from egress_guard.targets import EventError
-
-
-def test_reference_docs_scheduled_event_sweeps() -> None:
-    assert parse_event(reference("scheduled-event.aws-docs.json")).sweep
 
 
 def test_other_aws_events_detail_type_is_rejected() -> None:

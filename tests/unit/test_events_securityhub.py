@@ -159,21 +159,7 @@ def test_one_finding_naming_groups_in_several_places_is_rejected() -> None:
         parse_event(imported(one))
 
 
-# --- reference events (published samples) ----------------------------------------------------
-
-
-def test_reference_asr_custom_action_targets_the_default_group() -> None:
-    targets = parse_event(reference("securityhub-custom-action-fsbp-ec2.2-sg.asr.json"))
-    assert (targets.groups, targets.account, targets.region) == (
-        (GroupTarget("sg-ab1e739b"),),
-        "111111111111",
-        "us-east-1",
-    )
-
-
-def test_reference_asr_account_finding_is_a_noop() -> None:
-    event = reference("securityhub-imported-envelope-fsbp-ec2.7-account.asr.json")
-    assert parse_event(event).reason == "no AwsEc2SecurityGroup resource in the findings"
+# --- reference events wrapped or corrected (as published: test_events_references.py) -------
 
 
 @pytest.mark.parametrize(
@@ -195,11 +181,6 @@ def test_reference_get_findings_output_in_an_envelope_targets_its_group() -> Non
         (GroupTarget("sg-02b31fdeef63dde30"),),
         "176087999560",
     )
-
-
-def test_reference_bare_finding_is_not_an_event() -> None:
-    with pytest.raises(EventError, match="unrecognised event"):
-        parse_event(reference("securityhub-finding-cis-4.1-sg.asr-simdata.json"))
 
 
 # --- malformed events -----------------------------------------------------------------------

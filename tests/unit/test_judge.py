@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from support.cases import named
 from support.rules import GROUP as SG
 from support.rules import egress, judge
 
@@ -62,11 +63,7 @@ PROTOCOL_CASES = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(
-    ("entry", "target", "expected"),
-    [c[1:] for c in PROTOCOL_CASES],
-    ids=[c[0] for c in PROTOCOL_CASES],
-)
+@pytest.mark.parametrize(("entry", "target", "expected"), named(PROTOCOL_CASES))
 def test_protocols_by_name_and_number(entry: dict[str, Any], target: Rule, expected: bool) -> None:
     assert offending(entry, target) is expected
 
@@ -113,11 +110,7 @@ PORT_CASES = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("ports", "match", "rule_ports", "expected"),
-    [c[1:] for c in PORT_CASES],
-    ids=[c[0] for c in PORT_CASES],
-)
+@pytest.mark.parametrize(("ports", "match", "rule_ports", "expected"), named(PORT_CASES))
 def test_tcp_port_ranges(
     ports: str, match: str, rule_ports: tuple[int, int], expected: bool
 ) -> None:
@@ -160,11 +153,7 @@ ICMP_CASES = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(
-    ("entry", "rule_traffic", "expected"),
-    [c[1:] for c in ICMP_CASES],
-    ids=[c[0] for c in ICMP_CASES],
-)
+@pytest.mark.parametrize(("entry", "rule_traffic", "expected"), named(ICMP_CASES))
 def test_icmp_type_and_code_are_a_rules_from_and_to_port(
     entry: dict[str, Any], rule_traffic: tuple[str, tuple[int, int]], expected: bool
 ) -> None:
@@ -196,9 +185,7 @@ CIDR_CASES = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(
-    ("entry", "target", "expected"), [c[1:] for c in CIDR_CASES], ids=[c[0] for c in CIDR_CASES]
-)
+@pytest.mark.parametrize(("entry", "target", "expected"), named(CIDR_CASES))
 def test_cidr_destinations(entry: dict[str, Any], target: Rule, expected: bool) -> None:
     assert offending(entry, target) is expected
 
@@ -252,15 +239,6 @@ PREFIX_LIST_CASES = [
     ("group entry, rule to a list", {"group": SG}, rule(PL), False),
     ("no destination, rule to a list", {}, rule(PL), True),
 ]  # fmt: skip
-
-
-@pytest.mark.parametrize(
-    ("entry", "target", "expected"),
-    [c[1:] for c in PREFIX_LIST_CASES],
-    ids=[c[0] for c in PREFIX_LIST_CASES],
-)
-def test_prefix_list_destinations(entry: dict[str, Any], target: Rule, expected: bool) -> None:
-    assert offending(entry, target, LISTS) is expected
 
 
 def test_a_rule_to_a_list_whose_cidrs_are_not_given_is_not_judged() -> None:
@@ -364,10 +342,11 @@ GROUP_CASES = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(
-    ("entry", "target", "expected"), [c[1:] for c in GROUP_CASES], ids=[c[0] for c in GROUP_CASES]
-)
-def test_referenced_group_destinations(entry: dict[str, Any], target: Rule, expected: bool) -> None:
+# Rules to a prefix list (PREFIX_LIST_CASES above) and to a referenced group, judged alike.
+@pytest.mark.parametrize(("entry", "target", "expected"), named(PREFIX_LIST_CASES + GROUP_CASES))
+def test_prefix_list_and_referenced_group_destinations(
+    entry: dict[str, Any], target: Rule, expected: bool
+) -> None:
     assert offending(entry, target, LISTS) is expected
 
 
@@ -409,11 +388,7 @@ ALLOW_CASES = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(
-    ("allow", "target", "allowed_by"),
-    [c[1:] for c in ALLOW_CASES],
-    ids=[c[0] for c in ALLOW_CASES],
-)
+@pytest.mark.parametrize(("allow", "target", "allowed_by"), named(ALLOW_CASES))
 def test_a_rule_whose_whole_traffic_lies_inside_one_allow_entry_is_never_offending(
     allow: dict[str, Any], target: Rule, allowed_by: str | None
 ) -> None:

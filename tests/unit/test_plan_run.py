@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import NoCredentialsError
+from support.cases import named
 from support.fake_aws import FakeEc2, aws_error, client_error
 from support.rules import GROUP, OTHER_GROUP, tcp
 
@@ -91,13 +92,6 @@ def test_a_prefix_list_of_private_ranges_is_not_revoked_by_an_internet_entry() -
     assert changes(run(ec2, planner(new=judge(SMB_INTERNET), current=judge(SMTP_OUT)))) == []
 
 
-def test_an_unreadable_prefix_list_fails_the_plan_naming_it() -> None:
-    ec2 = estate([rule(1, 445, to=PL)])
-    ec2.fail("prefix_list_cidrs", client_error("UnauthorizedOperation", "no"))
-    with pytest.raises(PlanFailed, match=f"prefix list {PL} could not be read: UnauthorizedOp"):
-        run(ec2, planner(new=judge(SMB_OUT), current=judge(SMTP_OUT)))
-
-
 def test_lists_are_not_read_when_no_denylist_judges_cidrs() -> None:
     ec2 = estate([rule(1, 22, to=PL)])
     planned = run(
@@ -107,11 +101,30 @@ def test_lists_are_not_read_when_no_denylist_judges_cidrs() -> None:
     assert ec2.made("list ") == []
 
 
-def test_rules_that_cannot_be_read_fail_the_plan() -> None:
-    ec2 = estate([rule(1, 25)])
-    ec2.fail("all_rule_pages", client_error("RequestLimitExceeded", "slow down"))
-    with pytest.raises(PlanFailed, match="the rules of the region could not be read"):
-        run(ec2, planner(judge(SSH_OUT), judge(SMTP_OUT)))
+# --- reads that fail: the plan refuses to guess ------------------------------------------
+
+# (the estate's one rule, the read that fails, how, the new denylist's entry, what the
+# failure names); the current denylist is SMTP_OUT throughout.
+FAILED_READS = [
+    ("an unreadable prefix list, named", rule(1, 445, to=PL), "prefix_list_cidrs",
+     client_error("UnauthorizedOperation", "no"), SMB_OUT,
+     f"prefix list {PL} could not be read: UnauthorizedOp"),
+    ("rules that cannot be read", rule(1, 25), "all_rule_pages",
+     client_error("RequestLimitExceeded", "slow down"), SSH_OUT,
+     "the rules of the region could not be read"),
+    ("group tags that cannot be read", rule(1, 22), "group_tags",
+     client_error("UnauthorizedOperation", "no"), SSH_OUT, "group tags"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("live", "read", "error", "new", "message"), named(FAILED_READS))
+def test_a_read_that_fails_fails_the_plan(
+    live: Rule, read: str, error: Exception, new: dict[str, Any], message: str
+) -> None:
+    ec2 = estate([live])
+    ec2.fail(read, error)
+    with pytest.raises(PlanFailed, match=message):
+        run(ec2, planner(new=judge(new), current=judge(SMTP_OUT)))
 
 
 def test_a_set_up_problem_is_raised_as_itself_for_the_command_line_to_name() -> None:
@@ -174,13 +187,6 @@ def test_no_tags_are_read_when_nothing_is_offending() -> None:
     ec2 = estate([rule(1, 443)])
     run(ec2, planner(judge(SSH_OUT), judge(SMTP_OUT)))
     assert ec2.made("tags") == []
-
-
-def test_group_tags_that_cannot_be_read_fail_the_plan() -> None:
-    ec2 = estate([rule(1, 22)])
-    ec2.fail("group_tags", client_error("UnauthorizedOperation", "no"))
-    with pytest.raises(PlanFailed, match="group tags"):
-        run(ec2, planner(judge(SSH_OUT), judge(SMTP_OUT)))
 
 
 # --- limits -------------------------------------------------------------------------------

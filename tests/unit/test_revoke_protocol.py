@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from support.fake_aws import Answer, FakeEc2, Lost, client_error, throttled
+import pytest
+from support.cases import named
+from support.fake_aws import Answer, FakeEc2, Lost, Scripted, client_error, throttled
 from support.rules import SMTP_JUDGE, smtp
 
 from egress_guard.aws import NotFound, OutOfTime
@@ -71,26 +73,28 @@ def test_the_rules_ec2_lists_as_revoked_are_reported_as_ec2_gives_them() -> None
     assert outcome.revoked == [listed]
 
 
-def test_return_false_is_failed_with_nothing_read_back() -> None:
+# An answer that says the revoke was not done: failed, not maybe revoked, nothing read back.
+REFUSALS = [
+    ("Return: false", Answer({"Return": False}, applies=False), "EC2 answered Return: false"),
+    ("a refused revoke", client_error("UnauthorizedOperation", "not allowed"),
+     "UnauthorizedOperation: not allowed"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("answer", "error"), named(REFUSALS))
+def test_a_revoke_ec2_refuses_is_failed_not_maybe_revoked_and_not_read_back(
+    answer: Scripted, error: str
+) -> None:
     ec2 = FakeEc2([FIRST])
-    ec2.script("revoke", Answer({"Return": False}, applies=False))
+    ec2.script("revoke", answer)
 
     outcome = act(ec2, FIRST)
 
-    assert actions(outcome) == [(FIRST.rule_id, "failed", False)]
-    assert outcome.findings[0].error == "EC2 answered Return: false"
-    assert ec2.calls == [f"revoke {GROUP} 1"]
-
-
-def test_a_refused_revoke_is_failed_not_maybe_revoked_and_not_read_back() -> None:
-    ec2 = FakeEc2([FIRST])
-    ec2.script("revoke", client_error("UnauthorizedOperation", "not allowed"))
-
-    outcome = act(ec2, FIRST)
-
-    assert actions(outcome) == [(FIRST.rule_id, "failed", False)]
-    assert outcome.findings[0].error == "UnauthorizedOperation: not allowed"
-    assert ec2.calls == [f"revoke {GROUP} 1"]
+    assert (actions(outcome), outcome.findings[0].error, ec2.calls) == (
+        [(FIRST.rule_id, "failed", False)],
+        error,
+        [f"revoke {GROUP} 1"],
+    )
 
 
 # --- throttling ---------------------------------------------------------------------------

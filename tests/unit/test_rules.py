@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from support.cases import named
 
 from egress_guard.rules import Rule, RuleSpec
 from egress_guard.traffic import ALL, TCP, Span, Traffic
@@ -223,9 +224,7 @@ SPECS = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("claim", "live", "expected"), [s[1:] for s in SPECS], ids=[s[0] for s in SPECS]
-)
+@pytest.mark.parametrize(("claim", "live", "expected"), named(SPECS))
 def test_rule_spec_matches_a_live_rule_with_the_same_traffic_and_destination(
     claim: RuleSpec, live: Rule, expected: bool
 ) -> None:

@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import ClientError
+from support.cases import named
 
 from egress_guard.result import Finding, Result
 from egress_guard.rules import Rule
-from egress_guard.sinks import Delivery, deliver, log_line
+from egress_guard.sinks import Delivery, Sink, deliver, log_line
 from egress_guard.sinks.config import ConfigSink
 from egress_guard.sinks.log_line import LogLineSink
 from egress_guard.sinks.metrics import MetricsSink
@@ -85,7 +86,9 @@ def result_of(*findings: Finding) -> Result:
 
 
 def run(clients: FakeClients, metrics: FakeMetrics, **fields: Any) -> Delivery:
-    targets = fields.pop("targets", Targets(source="schedule", account=ACCOUNT, region=REGION))
+    targets = fields.pop("targets", None) or Targets(
+        source="schedule", account=ACCOUNT, region=REGION
+    )
     return Delivery(clients, targets, metrics, **{"writes": True, "topic_arn": TOPIC, **fields})
 
 
@@ -125,16 +128,6 @@ def test_a_revocation_is_published_once(clients: FakeClients, metrics: FakeMetri
     [call] = clients.services["sns"].calls
     assert call["TopicArn"] == TOPIC
     assert call["Subject"].startswith("egress-guard revoked tcp/25 -> 0.0.0.0/0 on " + GROUP)
-
-
-def test_a_notice_not_published_is_counted_and_the_result_stands(
-    clients: FakeClients, metrics: FakeMetrics
-) -> None:
-    clients.client("sns").error = refused("Publish")
-    result = result_of(Finding(smtp(), "smtp", "revoked"))
-    SnsNoticeSink().deliver(result, run(clients, metrics))
-    assert metrics.counts == {"NotifyFailed": 1}
-    assert (result.ok, result.errors, result.notes) == (True, [], [])
 
 
 def test_nothing_is_published_without_a_topic_a_write_or_an_action(
@@ -179,16 +172,6 @@ def test_config_is_told_each_groups_compliance(clients: FakeClients, metrics: Fa
     assert [e["ComplianceType"] for e in call["Evaluations"]] == ["NON_COMPLIANT"]
 
 
-def test_a_refused_put_evaluations_is_an_error_of_the_result(
-    clients: FakeClients, metrics: FakeMetrics
-) -> None:
-    clients.client("config").error = refused("PutEvaluations")
-    result = result_of(Finding(smtp(), "smtp", "revoked"))
-    ConfigSink().deliver(result, run(clients, metrics, targets=CONFIG))
-    assert result.errors == ["PutEvaluations failed: AccessDenied: no"]
-    assert result.ok is False
-
-
 # --- Security Hub -----------------------------------------------------------------------------
 
 HUB = Targets(
@@ -207,14 +190,43 @@ def test_a_security_hub_finding_is_resolved(clients: FakeClients, metrics: FakeM
     assert metrics.counts == {"SecurityHubUpdated": 1}
 
 
-def test_a_failed_security_hub_update_is_noted_and_counted(
-    clients: FakeClients, metrics: FakeMetrics
+# --- each sink's failure policy (docs/invariants.md: no delivery undoes a remediation) -------
+
+# (sink, its service, the refused call, the run's targets, then what the result and the
+# metrics say): a notice not published is counted and the result stands; a refused
+# PutEvaluations is an error of the result (Lambda retries, Config re-evaluates); a failed
+# Security Hub update is noted and counted.
+FAILURES = [
+    ("notice not published", SnsNoticeSink(), "sns", "Publish", None,
+     True, [], [], {"NotifyFailed": 1}),
+    ("PutEvaluations refused", ConfigSink(), "config", "PutEvaluations", CONFIG,
+     False, ["PutEvaluations failed: AccessDenied: no"], [], {}),
+    ("Security Hub update failed", SecurityHubSink(), "securityhub", "BatchUpdateFindings", HUB,
+     True, [], ["Security Hub finding f-1 not updated: AccessDenied: no"],
+     {"SecurityHubUpdateFailed": 1}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("sink", "service", "operation", "targets", "ok", "errors", "notes", "counts"),
+    named(FAILURES),
+)
+def test_a_failed_delivery_leaves_the_result_as_its_sink_s_policy_says(
+    clients: FakeClients,
+    metrics: FakeMetrics,
+    sink: Sink,
+    service: str,
+    operation: str,
+    targets: Targets | None,
+    ok: bool,
+    errors: list[str],
+    notes: list[str],
+    counts: dict[str, float],
 ) -> None:
-    clients.client("securityhub").error = refused("BatchUpdateFindings")
+    clients.client(service).error = refused(operation)
     result = result_of(Finding(smtp(), "smtp", "revoked"))
-    SecurityHubSink().deliver(result, run(clients, metrics, targets=HUB))
-    assert result.notes == ["Security Hub finding f-1 not updated: AccessDenied: no"]
-    assert (result.ok, metrics.counts) == (True, {"SecurityHubUpdateFailed": 1})
+    sink.deliver(result, run(clients, metrics, targets=targets))
+    assert (result.ok, result.errors, result.notes, metrics.counts) == (ok, errors, notes, counts)
 
 
 # --- the log line and the wiring --------------------------------------------------------------

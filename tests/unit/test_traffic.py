@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from support.cases import named
 
 from egress_guard.traffic import (
     ALL,
@@ -82,32 +83,23 @@ def test_protocol_name_is_the_ec2_spelling(number: int, name: str) -> None:
 # --- spans ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("a", "b", "overlaps"),
-    [
-        (Span(8000, 9000), Span(9000, 9000), True),
-        (Span(8000, 9000), Span(8000, 8000), True),
-        (Span(8000, 9000), Span(9001, 9100), False),
-        (Span(8000, 9000), Span(7000, 7999), False),
-        (Span(8000, 9000), Span(8500, 9500), True),
-        (Span(8000, 9000), Span(0, 65535), True),
-    ],
-    ids=lambda v: str(v) if isinstance(v, Span) else "",
-)
-def test_port_spans_overlap_when_they_share_a_port(a: Span, b: Span, overlaps: bool) -> None:
-    assert a.overlaps(b) is overlaps
-    assert b.overlaps(a) is overlaps
+# Two spans: does any port of one lie in the other, and does every port of the second?
+SPANS = [
+    ("8000-9000 and its upper edge 9000", Span(8000, 9000), Span(9000, 9000), True, True),
+    ("8000-9000 and its lower edge 8000", Span(8000, 9000), Span(8000, 8000), True, True),
+    ("8000-9000 and itself", Span(8000, 9000), Span(8000, 9000), True, True),
+    ("8000-9000 and 9001-9100 just above", Span(8000, 9000), Span(9001, 9100), False, False),
+    ("8000-9000 and 7000-7999 just below", Span(8000, 9000), Span(7000, 7999), False, False),
+    ("8000-9000 and 8500-9500 across its edge", Span(8000, 9000), Span(8500, 9500), True, False),
+    ("8000-9000 and every port", Span(8000, 9000), Span(0, 65535), True, False),
+]
 
 
-def test_a_span_covers_the_spans_inside_it_including_its_edges() -> None:
-    assert Span(8000, 9000).covers(Span(8000, 9000))
-    assert Span(8000, 9000).covers(Span(9000, 9000))
-    assert Span(8000, 9000).covers(Span(8000, 8000))
-
-
-def test_a_span_does_not_cover_a_span_that_only_overlaps_it() -> None:
-    assert Span(8000, 9000).overlaps(Span(8500, 9500))
-    assert not Span(8000, 9000).covers(Span(8500, 9500))
+@pytest.mark.parametrize(("a", "b", "overlaps", "covers"), named(SPANS))
+def test_port_spans_overlap_when_they_share_a_port_and_cover_the_spans_inside_them(
+    a: Span, b: Span, overlaps: bool, covers: bool
+) -> None:
+    assert (a.overlaps(b), b.overlaps(a), a.covers(b)) == (overlaps, overlaps, covers)
 
 
 def test_a_span_prints_as_the_denylist_writes_ports() -> None:
@@ -132,62 +124,43 @@ ICMP_ECHO_CODE_1 = Traffic(ICMP, icmp_type=Span(8, 8), icmp_code=Span(1, 1))
 ICMP_UNREACHABLE = Traffic(ICMP, icmp_type=Span(3, 3))
 ICMPV6_ALL = Traffic(ICMPV6)
 
-OVERLAPS = [
-    ("all protocols meet tcp/25", EVERYTHING, TCP_25, True),
-    ("all protocols meet protocol 50", EVERYTHING, ESP, True),
-    ("all protocols meet icmp echo", EVERYTHING, ICMP_ECHO, True),
-    ("tcp 8000-9000 meets tcp 9000 at the edge", TCP_8000_9000, TCP_9000, True),
-    ("tcp 8000-9000 misses tcp 9001-9100", TCP_8000_9000, TCP_9001_9100, False),
-    ("tcp/25 misses udp/25", TCP_25, UDP_25, False),
-    ("all of tcp meets tcp/25", TCP_ALL, TCP_25, True),
-    ("protocol 50 meets protocol 50", ESP, ESP, True),
-    ("protocol 50 misses tcp", ESP, TCP_ALL, False),
-    ("all icmp meets echo", ICMP_ALL, ICMP_ECHO, True),
-    ("echo meets echo code 0", ICMP_ECHO, ICMP_ECHO_CODE_0, True),
-    ("echo code 0 misses echo code 1", ICMP_ECHO_CODE_0, ICMP_ECHO_CODE_1, False),
-    ("echo misses unreachable", ICMP_ECHO, ICMP_UNREACHABLE, False),
-    ("icmp misses icmpv6", ICMP_ALL, ICMPV6_ALL, False),
+# Two traffics (docs/denylist.md, "Matching"): does some packet of one belong to the other
+# ("overlaps", symmetric), and does every packet of the second belong to the first ("covers")?
+TRAFFIC = [
+    ("all protocols and tcp/25", EVERYTHING, TCP_25, True, True),
+    ("all protocols and protocol 50", EVERYTHING, ESP, True, True),
+    ("all protocols and icmp echo", EVERYTHING, ICMP_ECHO, True, True),
+    ("all protocols and all protocols", EVERYTHING, EVERYTHING, True, True),
+    ("tcp and all protocols", TCP_ALL, EVERYTHING, True, False),
+    ("all of tcp and tcp/25", TCP_ALL, TCP_25, True, True),
+    ("all of tcp and tcp 8000-9000", TCP_ALL, TCP_8000_9000, True, True),
+    ("tcp 8000-9000 and tcp 9000 at its edge", TCP_8000_9000, TCP_9000, True, True),
+    ("tcp 9000 and tcp 8000-9000 around it", TCP_9000, TCP_8000_9000, True, False),
+    ("tcp 8000-9000 and tcp 9001-9100", TCP_8000_9000, TCP_9001_9100, False, False),
+    ("tcp/25 and udp/25", TCP_25, UDP_25, False, False),
+    ("all of tcp and udp/25", TCP_ALL, UDP_25, False, False),
+    ("protocol 50 and protocol 50", ESP, ESP, True, True),
+    ("protocol 50 and tcp", ESP, TCP_ALL, False, False),
+    ("all icmp and echo", ICMP_ALL, ICMP_ECHO, True, True),
+    ("all icmp and echo code 0", ICMP_ALL, ICMP_ECHO_CODE_0, True, True),
+    ("echo and echo code 0", ICMP_ECHO, ICMP_ECHO_CODE_0, True, True),
+    ("echo and echo code 1", ICMP_ECHO, ICMP_ECHO_CODE_1, True, True),
+    ("echo code 0 and echo", ICMP_ECHO_CODE_0, ICMP_ECHO, True, False),
+    ("echo code 0 and echo code 1", ICMP_ECHO_CODE_0, ICMP_ECHO_CODE_1, False, False),
+    ("echo and unreachable", ICMP_ECHO, ICMP_UNREACHABLE, False, False),
+    ("icmp and icmpv6", ICMP_ALL, ICMPV6_ALL, False, False),
+    ("icmpv6 and icmp echo", ICMPV6_ALL, ICMP_ECHO, False, False),
 ]
 
 
-@pytest.mark.parametrize(
-    ("a", "b", "expected"), [case[1:] for case in OVERLAPS], ids=[case[0] for case in OVERLAPS]
-)
-def test_traffic_overlaps_is_symmetric_and_per_dimension(
-    a: Traffic, b: Traffic, expected: bool
+@pytest.mark.parametrize(("a", "b", "overlaps", "covers"), named(TRAFFIC))
+def test_traffic_overlaps_symmetrically_and_covers_every_packet_of_the_other(
+    a: Traffic, b: Traffic, overlaps: bool, covers: bool
 ) -> None:
-    assert a.overlaps(b) is expected
-    assert b.overlaps(a) is expected
+    assert (a.overlaps(b), b.overlaps(a), a.covers(b)) == (overlaps, overlaps, covers)
 
 
-COVERS = [
-    ("all protocols cover tcp/25", EVERYTHING, TCP_25, True),
-    ("all protocols cover protocol 50", EVERYTHING, ESP, True),
-    ("all protocols cover all protocols", EVERYTHING, EVERYTHING, True),
-    ("tcp does not cover all protocols", TCP_ALL, EVERYTHING, False),
-    ("all of tcp covers tcp 8000-9000", TCP_ALL, TCP_8000_9000, True),
-    ("tcp 8000-9000 covers tcp 9000", TCP_8000_9000, TCP_9000, True),
-    ("tcp 9000 does not cover tcp 8000-9000", TCP_9000, TCP_8000_9000, False),
-    ("tcp 8000-9000 does not cover tcp 9001-9100", TCP_8000_9000, TCP_9001_9100, False),
-    ("tcp does not cover udp", TCP_ALL, UDP_25, False),
-    ("protocol 50 covers protocol 50", ESP, ESP, True),
-    ("all icmp covers echo code 0", ICMP_ALL, ICMP_ECHO_CODE_0, True),
-    ("echo covers echo code 1", ICMP_ECHO, ICMP_ECHO_CODE_1, True),
-    ("echo code 0 does not cover echo", ICMP_ECHO_CODE_0, ICMP_ECHO, False),
-    ("icmpv6 does not cover icmp", ICMPV6_ALL, ICMP_ECHO, False),
-]
-
-
-@pytest.mark.parametrize(
-    ("a", "b", "expected"), [case[1:] for case in COVERS], ids=[case[0] for case in COVERS]
-)
-def test_traffic_covers_means_every_packet_of_the_other(
-    a: Traffic, b: Traffic, expected: bool
-) -> None:
-    assert a.covers(b) is expected
-
-
-@pytest.mark.parametrize(("a", "b"), [(case[1], case[2]) for case in COVERS if case[3]])
+@pytest.mark.parametrize(("a", "b"), named(row[:3] for row in TRAFFIC if row[4]))
 def test_traffic_that_covers_also_overlaps(a: Traffic, b: Traffic) -> None:
     assert a.overlaps(b)
 
