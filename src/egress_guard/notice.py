@@ -20,9 +20,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from egress_guard.aws import GroupInfo
 from egress_guard.result_document import FindingRecord, ResultDocument, read
-from egress_guard.rules import Rule
+from egress_guard.rules import GroupInfo, Rule
 from egress_guard.settings import DEFAULT_EXEMPT_TAG
 
 # The line after which a notice holds the result's JSON (to the end, or to a mail footer).

@@ -17,6 +17,14 @@ from egress_guard.traffic import Traffic, rule_traffic
 Tags = tuple[tuple[str, str], ...]
 
 
+@dataclass(frozen=True)
+class GroupInfo:
+    """A security group's name and VPC, for the command line's tables."""
+
+    name: str
+    vpc_id: str | None
+
+
 @dataclass(frozen=True, slots=True)
 class Rule:
     """One security-group rule as EC2 describes it (live state, never an event's claim)."""

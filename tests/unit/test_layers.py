@@ -46,7 +46,6 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "egress_guard.replay",
             "egress_guard.denylist_source",
             "egress_guard.securityhub_update",
-            "egress_guard.notice",  # names groups by the AWS layer's GroupInfo
             "egress_guard.sinks",
         ),
     ),
@@ -73,6 +72,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "egress_guard.events",
             "egress_guard.progress",
             "egress_guard.result",
+            "egress_guard.notice",
             "egress_guard.result_document",
             "egress_guard.replay_report",
             "egress_guard.queue_url",

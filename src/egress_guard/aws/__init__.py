@@ -40,7 +40,6 @@ from egress_guard.aws.ec2 import (
     DryRunAnswer,
     Ec2,
     Ec2Calls,
-    GroupInfo,
 )
 from egress_guard.aws.errors import (
     CREDENTIAL_ERROR_CODES,
@@ -76,6 +75,7 @@ from egress_guard.aws.org import (
     region_states,
     unit_accounts,
 )
+from egress_guard.rules import GroupInfo  # what group_info answers: a core value
 
 __all__ = [
     "ACTIVE",

@@ -18,9 +18,10 @@ from botocore.credentials import Credentials, DeferredRefreshableCredentials
 from botocore.exceptions import BotoCoreError
 
 from egress_guard import __version__
-from egress_guard.aws.ec2 import Ec2, GroupInfo
+from egress_guard.aws.ec2 import Ec2
 from egress_guard.aws.errors import DEADLINE_MARGIN, DeadlineReached, aws_call
 from egress_guard.pacing import Pace, Pacers, TokenBucket
+from egress_guard.rules import GroupInfo
 from egress_guard.settings import AwsTimeouts, pace_from_env
 
 if TYPE_CHECKING:

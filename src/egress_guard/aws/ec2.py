@@ -20,7 +20,7 @@ from egress_guard.aws.errors import (
     translated,
 )
 from egress_guard.pacing import TokenBucket, WaitTooLong
-from egress_guard.rules import Rule
+from egress_guard.rules import GroupInfo, Rule
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2.client import EC2Client
@@ -39,14 +39,6 @@ ASSOCIATIONS_UNAVAILABLE = frozenset(
         "NotImplemented",
     }
 )
-
-
-@dataclass(frozen=True)
-class GroupInfo:
-    """A security group's name and VPC, for the command line's tables."""
-
-    name: str
-    vpc_id: str | None
 
 
 # Codes with which EC2 refuses a DryRun the caller may not make.
