@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from egress_guard.ids import (
@@ -67,6 +67,10 @@ class ConfigInvocation:
     rule_name: str
     ordering_timestamp: str
     left_scope: bool = False
+    # The resource a change invocation is about (None for a periodic one): a resource of
+    # another type, or one that left the rule's scope, is answered NOT_APPLICABLE.
+    resource_type: str | None = None
+    resource_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +122,6 @@ class Targets:
     config: ConfigInvocation | None = None
     securityhub: HubFindings | None = None
     notes: tuple[str, ...] = ()
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
     new_vpc: str | None = None
     prefix_list: str | None = None
     actor: Actor | None = None

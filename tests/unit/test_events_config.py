@@ -127,12 +127,9 @@ def test_change_invocation_carries_what_put_evaluations_needs() -> None:
         rule_name="egress-guard",
         ordering_timestamp="2025-03-04T09:15:43.000Z",
         left_scope=False,
+        resource_type="AWS::EC2::SecurityGroup",
+        resource_id=GROUP,
     )
-
-
-def test_change_invocation_names_the_resource_in_extra() -> None:
-    targets = parse_event(sample("config-rule-invocation-change.json"))
-    assert targets.extra == {"resource_type": "AWS::EC2::SecurityGroup", "resource_id": GROUP}
 
 
 def test_scheduled_invocation_orders_evaluations_by_the_notification_time() -> None:
@@ -180,7 +177,8 @@ def test_reference_powertools_scheduled_invocation_with_a_real_account_sweeps() 
 def test_reference_powertools_instance_invocation_with_a_real_account_is_a_noop() -> None:
     event = reference("config-rule-invocation-change-instance-2023.powertools.json")
     text = json.dumps(event).replace("0123456789012", "123456789012")
-    assert parse_event(json.loads(text)).extra["resource_type"] == "AWS::EC2::Instance"
+    config = parse_event(json.loads(text)).config
+    assert getattr(config, "resource_type", None) == "AWS::EC2::Instance"
 
 
 def test_reference_aws_config_rules_invoking_event_is_rejected_for_its_group_id() -> None:

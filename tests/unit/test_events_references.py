@@ -39,9 +39,12 @@ REFERENCES: dict[str, dict[str, Any]] = {
     "config-rule-invocation-change-triggered-instance.aws-docs.json": {
         "reason": "resource type AWS::EC2::Instance is not a security group",
         "config": ConfigInvocation(
-            "myResultToken", "change-triggered-config-rule", "2016-02-17T01:36:34.043Z"
+            "myResultToken",
+            "change-triggered-config-rule",
+            "2016-02-17T01:36:34.043Z",
+            resource_type="AWS::EC2::Instance",
+            resource_id="i-00000000",
         ),
-        "extra": {"resource_type": "AWS::EC2::Instance", "resource_id": "i-00000000"},
     },
     "config-rule-invocation-oversized.aws-docs.json": {"is_noop": True, "region": "us-west-2"},
     "config-rule-invocation-scheduled.aws-docs.json": {"sweep": True, "region": "us-east-2"},

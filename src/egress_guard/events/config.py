@@ -9,7 +9,7 @@
   string, and `resultToken`): the group of a change notification, or a sweep of the region
   for periodic ones. `Targets.config` carries what PutEvaluations needs afterwards, even for
   no-ops, so the caller can report NOT_APPLICABLE; the resource is in
-  `Targets.extra["resource_type"]` and `["resource_id"]`.
+  `ConfigInvocation.resource_type` and `.resource_id`.
 
 None of these carries the group's rules that remediation may trust: the group is read live.
 """
@@ -150,8 +150,14 @@ def _invocation(event: Node) -> Targets:
         source=source,
         account=resource.account or account,
         region=resource.region or _rule_region(event),
-        config=ConfigInvocation(token, rule_name, timestamp, left_scope),
-        extra={"resource_type": resource.resource_type, "resource_id": resource.resource_id},
+        config=ConfigInvocation(
+            token,
+            rule_name,
+            timestamp,
+            left_scope,
+            resource_type=resource.resource_type,
+            resource_id=resource.resource_id,
+        ),
     )
     if left_scope:
         return replace(base, reason="resource left the rule's scope")

@@ -35,9 +35,9 @@ def config_evaluations(
 ) -> list[dict[str, Any]]:
     """The compliance of every group judged: NON_COMPLIANT while an offending rule remains."""
     stamp = _timestamp(invocation.ordering_timestamp)
-    resource_type = targets.extra.get("resource_type")
+    resource_type = invocation.resource_type
     if invocation.left_scope or (resource_type and resource_type != SECURITY_GROUP):
-        resource_id = targets.extra.get("resource_id")
+        resource_id = invocation.resource_id
         if not resource_id:
             return []
         return [
