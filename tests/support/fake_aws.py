@@ -20,6 +20,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import ClientError
 
 from egress_guard.aws import AwsError, DryRunAnswer, GroupInfo, NotFound, translate
@@ -262,3 +263,14 @@ class FakeClients:
 
     def client(self, service: str, region: str | None = None) -> Any:
         raise AssertionError(f"no {service} client expected")
+
+
+class FakeMetrics:
+    """Powertools' Metrics as the sinks see it (sinks.base.MetricCounter): counts per name,
+    added up, in a store of its own (Powertools shares one between instances)."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, float] = {}
+
+    def add_metric(self, name: str, unit: MetricUnit, value: float) -> None:
+        self.counts[name] = self.counts.get(name, 0) + value

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from support.fake_aws import FakeEc2
+from support.fake_aws import FakeEc2, FakeMetrics
 from support.rules import SMTP_JUDGE, smtp
 
 from egress_guard import cli
@@ -241,18 +241,11 @@ def test_the_notice_subject_says_held() -> None:
 
 
 def test_a_revocations_held_metric_is_emitted() -> None:
-    class Metrics:
-        def __init__(self) -> None:
-            self.values: dict[str, float] = {}
+    metrics = FakeMetrics()
 
-        def add_metric(self, name: str, unit: Any, value: float) -> None:
-            self.values[name] = value
+    record_metrics(metrics, held_result(40))
 
-    metrics = Metrics()
-
-    record_metrics(metrics, held_result(40))  # type: ignore[arg-type]
-
-    assert metrics.values["RevocationsHeld"] == 40
+    assert metrics.counts["RevocationsHeld"] == 40
 
 
 def test_the_table_shows_held_and_the_end_of_an_exemption_and_what_expires() -> None:

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 from support.event_samples import GROUP, sample
+from support.fake_aws import FakeMetrics
 
 from egress_guard.events import parse_event
 from egress_guard.result import Finding, Result
@@ -210,27 +211,24 @@ class FakeClients:
         self.hub = hub
         self.asked: list[tuple[Any, ...]] = []
 
-    def client_in(self, service: str, account: Any, region: Any, role: Any) -> FakeSecurityHub:
-        self.asked.append((service, account, region, role))
+    def client(self, service: str, region: str | None = None) -> FakeSecurityHub:
+        return self.client_in(service, None, region, None)
+
+    def client_in(
+        self, service: str, account: str | None, region: str | None, role_name: str | None
+    ) -> FakeSecurityHub:
+        self.asked.append((service, account, region, role_name))
         return self.hub
-
-
-class FakeMetrics:
-    def __init__(self) -> None:
-        self.added: dict[str, float] = {}
-
-    def add_metric(self, name: str, unit: Any, value: float) -> None:
-        self.added[name] = self.added.get(name, 0) + value
 
 
 def run(hub: FakeSecurityHub, findings: list[HubFinding], res: Result) -> FakeMetrics:
     metrics = FakeMetrics()
     clients = FakeClients(hub)
     update_findings(
-        clients,  # type: ignore[arg-type]
+        clients,
         HubFindings("123456789012", "eu-west-1", tuple(findings)),
         res,
-        metrics,  # type: ignore[arg-type]
+        metrics,
         role_name="member-role",
     )
     assert all(
@@ -246,7 +244,7 @@ def test_at_most_100_findings_a_call() -> None:
     metrics = run(hub, findings, result((1, "revoked")))
 
     assert [len(r["FindingIdentifiers"]) for r in hub.requests] == [BATCH_LIMIT, BATCH_LIMIT, 50]
-    assert metrics.added == {"SecurityHubUpdated": 250}
+    assert metrics.counts == {"SecurityHubUpdated": 250}
 
 
 def test_findings_with_different_outcomes_get_separate_calls() -> None:
@@ -278,7 +276,7 @@ def test_throttled_update_is_counted_and_noted_never_raised() -> None:
 
     metrics = run(FakeSecurityHub(error), [hub_finding(GROUP)], res)
 
-    assert metrics.added == {"SecurityHubUpdateFailed": 1}
+    assert metrics.counts == {"SecurityHubUpdateFailed": 1}
     assert res.notes == ["Security Hub finding f-1 not updated: TooManyRequestsException: slow"]
     assert res.ok
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import ClientError
 from support.cases import named
+from support.fake_aws import FakeMetrics
 
 from egress_guard.result import Finding, Result
 from egress_guard.rules import Rule
@@ -61,14 +61,6 @@ class FakeClients:
         self, service: str, account: str | None, region: str | None, role_name: str | None
     ) -> FakeService:
         return self.client(service, region)
-
-
-class FakeMetrics:
-    def __init__(self) -> None:
-        self.counts: dict[str, float] = {}
-
-    def add_metric(self, name: str, unit: MetricUnit, value: float) -> None:
-        self.counts[name] = self.counts.get(name, 0) + value
 
 
 def smtp(number: int = 25, description: str | None = None) -> Rule:
