@@ -44,9 +44,9 @@ class PlanFailed(Exception):
 
 
 @dataclass(frozen=True, slots=True)
-class Place:
-    """One account and region. `account` None: the credentials' own (then named by
-    `own_account`, for the output)."""
+class PlaceEc2:
+    """One account and region to plan for, with the EC2 it is read through. `account`
+    None: the credentials' own (then named by `own_account`, for the output)."""
 
     account: str | None
     region: str
@@ -119,7 +119,7 @@ class Planner:
 
     def place(
         self,
-        place: Place,
+        place: PlaceEc2,
         own_account: str,
         group_ids: Sequence[str] = (),
         progress: Progress | None = None,

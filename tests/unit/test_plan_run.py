@@ -20,7 +20,7 @@ from egress_guard.aws import SetupProblem
 from egress_guard.denylist import parse_denylist
 from egress_guard.judge import Judge
 from egress_guard.limits import Limits
-from egress_guard.plan_run import Place, PlanFailed, Planner, configured_limits, plan_document
+from egress_guard.plan_run import PlaceEc2, PlanFailed, Planner, configured_limits, plan_document
 from egress_guard.rules import Rule
 from egress_guard.settings import SettingsError
 
@@ -58,7 +58,7 @@ def planner(new: Judge, current: Judge, limits: Limits = DEFAULT_LIMITS) -> Plan
 
 
 def run(ec2: FakeEc2, p: Planner, group_ids: Sequence[str] = ()) -> Any:
-    return p.place(Place(None, REGION, ec2), ACCOUNT, group_ids)
+    return p.place(PlaceEc2(None, REGION, ec2), ACCOUNT, group_ids)
 
 
 def changes(planned: Any) -> list[tuple[str, str, str]]:

@@ -81,7 +81,7 @@ def run_plan(args: argparse.Namespace) -> int:
 
     from egress_guard.aws import AwsError, error_text, setup_problem
     from egress_guard.plan_run import (
-        Place,
+        PlaceEc2,
         PlanFailed,
         Planner,
         plan_document,
@@ -107,7 +107,7 @@ def run_plan(args: argparse.Namespace) -> int:
             planned_places = _plan_places(args, clients, planner, settings, progress)
             groups: dict[str, tuple[str, str]] = {}
         else:
-            place = Place(None, region, clients.ec2(None, region, None))
+            place = PlaceEc2(None, region, clients.ec2(None, region, None))
             planned_places = [planner.place(place, account, group_ids, progress)]
             groups = _plan_groups(place, planned_places[0]) if args.output != "json" else {}
     except PlanFailed as exc:
@@ -141,7 +141,7 @@ def _plan_places(
     cannot be reached makes the plan incomplete: PlanFailed naming it (exit 2), since a
     plan that leaves rules out could pass a CI gate it should not."""
     from egress_guard.places import DEFAULT_CONCURRENCY
-    from egress_guard.plan_run import Place, PlanFailed
+    from egress_guard.plan_run import PlaceEc2, PlanFailed
 
     check_org_options(args)
     role_name = args.role_name or settings.member_role_name or DEFAULT_MEMBER_ROLE
@@ -155,7 +155,7 @@ def _plan_places(
     planned = []
     for found in places:
         region = found.region or args.working_region
-        place = Place(found.account, region, clients.ec2(found.account, region, role_name))
+        place = PlaceEc2(found.account, region, clients.ec2(found.account, region, role_name))
         planned.append(planner.place(place, own, [], progress))
     return planned
 
