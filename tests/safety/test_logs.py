@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 from support.crowd import CROWD_ENV, DENY_TCP_OUT, build_crowd
+from support.egress import SMTP, described
 from support.emulator import ACCOUNT_ID, FakeLambdaContext, create_group
 from support.estate import DENYLIST
 from support.proxy import Proxy, fail
@@ -242,8 +243,7 @@ def test_a_failed_revoke_keeps_the_rule_definition_in_the_result(
 ) -> None:
     """A revoke that fails may have happened all the same (its answer lost): the finding
     carries the rule's whole definition, so the result can still restore it."""
-    smtp = {"IpProtocol": "tcp", "Port": 25, "CidrIpv4": "0.0.0.0/0", "Description": "relay"}
-    group = create_group(ec2, [smtp], keep_default_egress=False)
+    group = create_group(ec2, [SMTP], keep_default_egress=False)
     proxy.on("RevokeSecurityGroupEgress", fail("InternalError", "boom", status=500))
 
     with pytest.raises(RemediationFailed) as failed:
@@ -253,16 +253,7 @@ def test_a_failed_revoke_keeps_the_rule_definition_in_the_result(
 
     (finding,) = failed.value.result.to_dict()["Findings"]
     assert finding["Action"] == "failed"
-    assert finding["Rule"] == {
-        "SecurityGroupRuleId": group.rule_ids[0],
-        "GroupId": group.group_id,
-        "IsEgress": True,
-        "IpProtocol": "tcp",
-        "FromPort": 25,
-        "ToPort": 25,
-        "CidrIpv4": "0.0.0.0/0",
-        "Description": "relay",
-    }
+    assert finding["Rule"] == described(group.group_id, group.rule_ids[0], SMTP)
     logged = [r for r in lines(log) if r.get("message") == "result"]
     assert logged[-1]["result"]["Findings"] == [finding]
 
