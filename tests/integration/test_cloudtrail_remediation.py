@@ -6,12 +6,12 @@ checks the live state afterwards, as a security engineer would.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 from support.egress import HTTPS, SMTP, SMTP_ONLY, described, prefix_list, use_denylist
 from support.egress import egress_by_id as egress_rules
+from support.logs import FunctionLog
 from support.proxy import add_revoked_security_group_rules, fail
 from support.samples import authorize_egress, pointed, sample
 
@@ -542,20 +542,16 @@ def test_every_decision_is_one_log_line_with_the_event_and_request_ids(
     make_group: Any,
     lambda_context: Any,
     monkeypatch: pytest.MonkeyPatch,
-    capfd: pytest.CaptureFixture[str],
+    function_log: FunctionLog,
 ) -> None:
     use_denylist(monkeypatch, SMTP_ONLY)
     group = make_group([SMTP], keep_default_egress=False)
-    capfd.readouterr()
 
     handler.lambda_handler(
         authorize_egress(group.group_id, *group.rule_ids, event_id="evt-42"), lambda_context
     )
 
-    lines = [
-        json.loads(line) for line in capfd.readouterr().err.splitlines() if line.startswith("{")
-    ]
-    decision = next(line for line in lines if line["message"] == "revoked")
+    [decision] = function_log.messages("revoked")
     assert (decision["correlation_id"], decision["function_request_id"], decision["rule_id"]) == (
         "evt-42",
         lambda_context.aws_request_id,
