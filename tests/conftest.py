@@ -7,8 +7,8 @@
   support/fixtures.py overrides these).
 - The fixtures of tests/support (the emulator's, the organisation's, fault injection, the
   function's log) are plugins, so any test folder can use them.
-- egress-guard's own configuration variables (DENYLIST, MODE, ...) from the caller's
-  shell are cleared, so tests see the documented defaults unless they set them.
+- egress-guard's own configuration variables (DENYLIST, MODE, ...: support/environment.py)
+  from the caller's shell are cleared, so tests see the documented defaults unless they set them.
 - Hypothesis: no per-example deadline (2-core CI machines running xdist workers and moto
   make timings noisy); ``HYPOTHESIS_PROFILE=thorough`` runs 10x more examples.
 """
@@ -21,6 +21,7 @@ from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, settings
+from support.environment import SETTINGS_VARIABLES
 
 pytest_plugins = ["support.fixtures", "support.fault_fixtures", "support.org", "support.logs"]
 
@@ -32,18 +33,6 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 # Nothing listens here: the discard port of the loopback address.
 CLOSED_ENDPOINT = "http://127.0.0.1:9"
-
-EGRESS_GUARD_VARIABLES = (
-    "DENYLIST",
-    "DENYLIST_FILE",
-    "DENYLIST_PARAMETER",
-    "MODE",
-    "EXEMPT_TAG",
-    "MEMBER_ROLE_NAME",
-    "NOTIFY_TOPIC_ARN",
-    "MAX_REVOCATIONS",
-    "MAX_REVOCATIONS_PERCENT",
-)
 
 
 @pytest.fixture(autouse=True)
@@ -65,7 +54,7 @@ def _package_log_levels() -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def _sealed_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
-        if name.startswith(("AWS_", "BOTO_")) or name in EGRESS_GUARD_VARIABLES:
+        if name.startswith(("AWS_", "BOTO_")) or name in SETTINGS_VARIABLES:
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_ENDPOINT_URL", CLOSED_ENDPOINT)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
