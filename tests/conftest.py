@@ -5,10 +5,10 @@
   boto3 client created by mistake in a unit test fails at once instead of reaching for
   real AWS. Integration tests get the emulator instead (``aws_env`` in
   support/fixtures.py overrides these).
-- The fixtures of tests/support (the emulator's, the organisation's, fault injection) are
-  plugins, so any test folder can use them.
-- egress-guard's own configuration variables (DENYLIST, MODE, ...) from the caller's
-  shell are cleared there too, so tests see the documented defaults unless they set them.
+- The fixtures of tests/support (the emulator's, the organisation's, fault injection, the
+  function's log) are plugins, so any test folder can use them.
+- egress-guard's own configuration variables (DENYLIST, MODE, ...: support/environment.py)
+  from the caller's shell are cleared, so tests see the documented defaults.
 - Hypothesis: no per-example deadline (2-core CI machines running xdist workers and moto
   make timings noisy); ``HYPOTHESIS_PROFILE=thorough`` runs 10x more examples.
 """
@@ -23,7 +23,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 from support import environment
 
-pytest_plugins = ["support.fixtures", "support.fault_fixtures", "support.org"]
+pytest_plugins = ["support.fixtures", "support.fault_fixtures", "support.org", "support.logs"]
 
 settings.register_profile(
     "default", deadline=None, print_blob=True, suppress_health_check=[HealthCheck.too_slow]

@@ -6,11 +6,12 @@ checks the live state afterwards, as a security engineer would.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
-from support.egress import SMTP_ONLY, use_denylist
+from support.egress import HTTPS, SMTP, SMTP_ONLY, described, prefix_list, use_denylist
+from support.egress import egress_by_id as egress_rules
+from support.logs import FunctionLog
 from support.proxy import add_revoked_security_group_rules, fail
 from support.samples import authorize_egress, pointed, sample
 
@@ -20,14 +21,7 @@ from egress_guard.service import AccountRefused, RemediationFailed
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("fresh_container")]
 
-SMTP = {"IpProtocol": "tcp", "Port": 25, "CidrIpv4": "0.0.0.0/0"}
-HTTPS = {"IpProtocol": "tcp", "Port": 443, "CidrIpv4": "0.0.0.0/0"}
 WRITES = {"RevokeSecurityGroupEgress", "RevokeSecurityGroupIngress", "AuthorizeSecurityGroupEgress"}
-
-
-def egress_rules(ec2: Any, group_id: str) -> dict[str, dict[str, Any]]:
-    rules = ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [group_id]}])
-    return {r["SecurityGroupRuleId"]: r for r in rules["SecurityGroupRules"] if r["IsEgress"]}
 
 
 def test_offending_rule_is_revoked_and_legitimate_rule_kept(
@@ -49,17 +43,7 @@ def test_offending_rule_is_revoked_and_legitimate_rule_kept(
     )
     assert {r["SecurityGroupRuleId"] for r in live["SecurityGroupRules"]} == {https_id}
     assert result["Return"] is True
-    assert result["RevokedSecurityGroupRules"] == [
-        {
-            "SecurityGroupRuleId": smtp_id,
-            "GroupId": group.group_id,
-            "IsEgress": True,
-            "IpProtocol": "tcp",
-            "FromPort": 25,
-            "ToPort": 25,
-            "CidrIpv4": "0.0.0.0/0",
-        }
-    ]
+    assert result["RevokedSecurityGroupRules"] == [described(group.group_id, smtp_id, SMTP)]
     assert [
         (f["SecurityGroupRuleId"], f["DenylistEntry"], f["Action"]) for f in result["Findings"]
     ] == [(smtp_id, "smtp-out", "revoked")]
@@ -250,23 +234,21 @@ def test_forged_event_naming_a_rule_of_another_group_revokes_nothing(
     assert set(egress_rules(ec2, victim.group_id)) == set(victim.rule_ids)
 
 
-def test_failed_call_writes_nothing(
-    make_group: Any, proxy: Any, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("sample_name", "named"),
+    [
+        ("cloudtrail-failed-call.json", "rule_ids"),
+        ("cloudtrail-authorize-ingress.json", "ingress_rule_ids"),
+    ],
+    ids=["failed-call", "ingress-event"],
+)
+def test_event_that_added_no_egress_rule_writes_nothing(
+    sample_name: str, named: str, make_group: Any, proxy: Any, lambda_context: Any
 ) -> None:
-    group = make_group([SMTP], keep_default_egress=False)
-    event = pointed("cloudtrail-failed-call.json", group.group_id, group.rule_ids)
-
-    result = handler.lambda_handler(event, lambda_context)
-
-    assert result["Findings"] == []
-    assert proxy.actions() == []
-
-
-def test_ingress_event_writes_nothing(
-    make_group: Any, proxy: Any, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
+    """The group offends the packaged default (tcp/25, all traffic): the event is what
+    spares it."""
     group = make_group([SMTP], ingress=[{"IpProtocol": "tcp", "Port": 22, "CidrIpv4": "0.0.0.0/0"}])
-    event = pointed("cloudtrail-authorize-ingress.json", group.group_id, group.ingress_rule_ids)
+    event = pointed(sample_name, group.group_id, getattr(group, named))
 
     result = handler.lambda_handler(event, lambda_context)
 
@@ -542,12 +524,9 @@ def test_prefix_list_rule_is_judged_through_its_cidrs(
     use_denylist(
         monkeypatch, {"version": 1, "deny": [{"id": "bad-range", "cidr": "203.0.113.0/24"}]}
     )
-    prefix_list = ec2.create_managed_prefix_list(
-        PrefixListName="partners", MaxEntries=5, AddressFamily="IPv4",
-        Entries=[{"Cidr": "198.51.100.0/24"}, {"Cidr": "203.0.113.128/25"}],
-    )["PrefixList"]["PrefixListId"]  # fmt: skip
+    partners = prefix_list(ec2, "198.51.100.0/24", "203.0.113.128/25")
     group = make_group(
-        [{"IpProtocol": "tcp", "Port": 443, "PrefixListId": prefix_list}], keep_default_egress=False
+        [{"IpProtocol": "tcp", "Port": 443, "PrefixListId": partners}], keep_default_egress=False
     )
 
     result = handler.lambda_handler(
@@ -563,20 +542,16 @@ def test_every_decision_is_one_log_line_with_the_event_and_request_ids(
     make_group: Any,
     lambda_context: Any,
     monkeypatch: pytest.MonkeyPatch,
-    capfd: pytest.CaptureFixture[str],
+    function_log: FunctionLog,
 ) -> None:
     use_denylist(monkeypatch, SMTP_ONLY)
     group = make_group([SMTP], keep_default_egress=False)
-    capfd.readouterr()
 
     handler.lambda_handler(
         authorize_egress(group.group_id, *group.rule_ids, event_id="evt-42"), lambda_context
     )
 
-    lines = [
-        json.loads(line) for line in capfd.readouterr().err.splitlines() if line.startswith("{")
-    ]
-    decision = next(line for line in lines if line["message"] == "revoked")
+    [decision] = function_log.messages("revoked")
     assert (decision["correlation_id"], decision["function_request_id"], decision["rule_id"]) == (
         "evt-42",
         lambda_context.aws_request_id,

@@ -9,15 +9,13 @@ from typing import Any
 
 import boto3
 import pytest
+from support.egress import HTTPS, SMTP
 from support.emulator import REGION
 from support.samples import authorize_egress
 
 from egress_guard import handler
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("fresh_container")]
-
-SMTP = {"IpProtocol": "tcp", "Port": 25, "CidrIpv4": "0.0.0.0/0"}
-HTTPS = {"IpProtocol": "tcp", "Port": 443, "CidrIpv4": "0.0.0.0/0"}
 
 
 def denying(port: int) -> str:
@@ -109,31 +107,25 @@ def test_denylist_from_a_file(
     assert denylist_entries(make_group, lambda_context) == ["port-443"]
 
 
-def test_inline_denylist_wins_over_file_and_parameter(
+@pytest.mark.parametrize(
+    ("inline", "in_file"),
+    [(25, 443), (None, 25)],
+    ids=["inline-wins-over-file-and-parameter", "file-wins-over-parameter"],
+)
+def test_denylist_source_precedence(
+    inline: int | None,
+    in_file: int,
     make_group: Any,
     aws_env: str,
     lambda_context: Any,
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
 ) -> None:
+    """The parameter always denies 443: whatever wins over it denies 25."""
     path = tmp_path / "denylist.json"
-    path.write_text(denying(443))
-    monkeypatch.setenv("DENYLIST", denying(25))
-    monkeypatch.setenv("DENYLIST_FILE", str(path))
-    monkeypatch.setenv("DENYLIST_PARAMETER", ssm_parameter(aws_env, denying(443)))
-
-    assert denylist_entries(make_group, lambda_context) == ["port-25"]
-
-
-def test_file_wins_over_parameter(
-    make_group: Any,
-    aws_env: str,
-    lambda_context: Any,
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
-) -> None:
-    path = tmp_path / "denylist.json"
-    path.write_text(denying(25))
+    path.write_text(denying(in_file))
+    if inline is not None:
+        monkeypatch.setenv("DENYLIST", denying(inline))
     monkeypatch.setenv("DENYLIST_FILE", str(path))
     monkeypatch.setenv("DENYLIST_PARAMETER", ssm_parameter(aws_env, denying(443)))
 

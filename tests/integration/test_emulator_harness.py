@@ -10,7 +10,6 @@ import json
 import runpy
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -19,29 +18,13 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from support.emulator import ACCOUNT_ID, AwsCliError, FakeLambdaContext, Group, MotoServer
-from support.proxy import (
-    Forward,
-    Proxy,
-    Request,
-    Response,
-    add_revoked_security_group_rules,
-    ec2_error,
-    fail,
-)
+from support import proxy as hooks
+from support.egress import HTTPS, SMTP, MakeGroup, described, prefix_list
+from support.egress import egress_by_id as egress_rules
+from support.emulator import ACCOUNT_ID, AwsCliError, FakeLambdaContext, MotoServer
+from support.proxy import Forward, Proxy, Request, Response
 
 pytestmark = pytest.mark.integration
-
-SMTP = {"IpProtocol": "tcp", "Port": 25, "CidrIpv4": "0.0.0.0/0", "Description": "smtp"}
-HTTPS = {"IpProtocol": "tcp", "Port": 443, "CidrIpv4": "0.0.0.0/0"}
-MakeGroup = Callable[..., Group]
-
-
-def egress_rules(ec2: Any, group_id: str) -> dict[str, dict[str, Any]]:
-    rules = ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [group_id]}])[
-        "SecurityGroupRules"
-    ]
-    return {r["SecurityGroupRuleId"]: r for r in rules if r["IsEgress"]}
 
 
 def error_code(exc: pytest.ExceptionInfo[ClientError]) -> str:
@@ -104,17 +87,12 @@ def test_code_reaches_the_emulator_through_aws_endpoint_url_only(aws_env: str, e
 
 def test_make_group_returns_each_rules_id(make_group: MakeGroup, ec2: Any) -> None:
     other = make_group()
-    prefix_list = ec2.create_managed_prefix_list(
-        PrefixListName="partners",
-        MaxEntries=2,
-        AddressFamily="IPv4",
-        Entries=[{"Cidr": "198.51.100.0/24"}],
-    )["PrefixList"]["PrefixListId"]
+    partners_list = prefix_list(ec2, "198.51.100.0/24")
     group = make_group(
         [
             SMTP,
             {"IpProtocol": "udp", "FromPort": 53, "ToPort": 53, "CidrIpv6": "::/0"},
-            {"IpProtocol": "tcp", "Port": 8443, "PrefixListId": prefix_list},
+            {"IpProtocol": "tcp", "Port": 8443, "PrefixListId": partners_list},
             {"IpProtocol": "tcp", "Port": 5432, "ReferencedGroupId": other.group_id},
             {**HTTPS, "Tags": {"team": "web"}},
         ],
@@ -126,9 +104,13 @@ def test_make_group_returns_each_rules_id(make_group: MakeGroup, ec2: Any) -> No
     assert group.default_rule_id is not None
     assert rules[group.default_rule_id]["IpProtocol"] == "-1"
     smtp, dns, partners, database, https = (rules[i] for i in group.rule_ids)
-    assert (smtp["FromPort"], smtp["CidrIpv4"], smtp["Description"]) == (25, "0.0.0.0/0", "smtp")
+    assert (smtp["FromPort"], smtp["CidrIpv4"], smtp["Description"]) == (
+        25,
+        "0.0.0.0/0",
+        "mail relay",
+    )
     assert (dns["IpProtocol"], dns["CidrIpv6"]) == ("udp", "::/0")
-    assert partners["PrefixListId"] == prefix_list
+    assert partners["PrefixListId"] == partners_list
     assert database["ReferencedGroupInfo"]["GroupId"] == other.group_id
     assert https["Tags"] == [{"Key": "team", "Value": "web"}]
     assert len(group.ingress_rule_ids) == 1
@@ -186,7 +168,7 @@ def test_proxy_hook_adds_revoked_rules_like_real_ec2(
     other = make_group()
     group = make_group([SMTP, HTTPS, {"IpProtocol": "-1", "ReferencedGroupId": other.group_id}])
     smtp_id, https_id, reference_id = group.rule_ids
-    proxy.on("RevokeSecurityGroupEgress", add_revoked_security_group_rules)
+    proxy.on("RevokeSecurityGroupEgress", hooks.add_revoked_security_group_rules)
 
     answer = boto3.client("ec2").revoke_security_group_egress(
         GroupId=group.group_id, SecurityGroupRuleIds=[smtp_id, reference_id]
@@ -194,16 +176,7 @@ def test_proxy_hook_adds_revoked_rules_like_real_ec2(
 
     assert answer["Return"] is True
     revoked = {r["SecurityGroupRuleId"]: r for r in answer["RevokedSecurityGroupRules"]}
-    assert revoked[smtp_id] == {
-        "SecurityGroupRuleId": smtp_id,
-        "GroupId": group.group_id,
-        "IsEgress": True,
-        "IpProtocol": "tcp",
-        "FromPort": 25,
-        "ToPort": 25,
-        "CidrIpv4": "0.0.0.0/0",
-        "Description": "smtp",
-    }
+    assert revoked[smtp_id] == described(group.group_id, smtp_id, SMTP)
     assert revoked[reference_id]["ReferencedGroupId"] == other.group_id
     assert set(egress_rules(ec2, group.group_id)) == {group.default_rule_id, https_id}
     assert proxy.actions() == ["RevokeSecurityGroupEgress"]  # the hook's reads are not
@@ -213,7 +186,7 @@ def test_proxy_hook_can_inject_an_error_without_touching_moto(
     proxy: Proxy, make_group: MakeGroup, ec2: Any
 ) -> None:
     group = make_group([SMTP])
-    proxy.on("RevokeSecurityGroupEgress", fail("UnauthorizedOperation", status=403, times=1))
+    proxy.on("RevokeSecurityGroupEgress", hooks.fail("UnauthorizedOperation", status=403, times=1))
     client = boto3.client("ec2")
 
     with pytest.raises(ClientError) as exc:
@@ -245,7 +218,7 @@ def test_proxy_hooks_nest_and_can_edit_after_forwarding(
 
     def lose_the_answer(request: Request, forward: Forward) -> Response:
         forward(request)  # the change happens in moto ...
-        return ec2_error("RequestLimitExceeded", status=503)  # ... but the client hears this
+        return hooks.ec2_error("RequestLimitExceeded", status=503)  # ... but the client hears this
 
     proxy.on("*", everything)
     proxy.on("RevokeSecurityGroupEgress", lose_the_answer)
@@ -271,7 +244,7 @@ def test_proxy_hooks_nest_and_can_edit_after_forwarding(
 
 
 def test_aws_cli_can_go_through_the_proxy(proxy: Proxy, aws_cli: Any) -> None:
-    proxy.on("DescribeVpcs", fail("UnauthorizedOperation", status=403))
+    proxy.on("DescribeVpcs", hooks.fail("UnauthorizedOperation", status=403))
     with pytest.raises(AwsCliError) as exc:
         aws_cli("ec2", "describe-vpcs", endpoint_url=proxy.url)
     assert "UnauthorizedOperation" in exc.value.stderr
@@ -350,14 +323,7 @@ def test_moto_describe_rules_fields_filters_and_tags(make_group: MakeGroup, ec2:
     )
     (smtp,) = by_id
     assert smtp == {
-        "SecurityGroupRuleId": smtp_id,
-        "GroupId": group.group_id,
-        "IsEgress": True,
-        "IpProtocol": "tcp",
-        "FromPort": 25,
-        "ToPort": 25,
-        "CidrIpv4": "0.0.0.0/0",
-        "Description": "smtp",
+        **described(group.group_id, smtp_id, SMTP),
         "Tags": [{"Key": "egress-guard:exempt", "Value": "true"}],
     }  # no GroupOwnerId, no SecurityGroupRuleArn
     reference = egress_rules(ec2, group.group_id)[reference_id]
@@ -372,13 +338,13 @@ def test_moto_describe_rules_fields_filters_and_tags(make_group: MakeGroup, ec2:
 
 
 def test_moto_prefix_list_entries(ec2: Any) -> None:
-    prefix_list = ec2.create_managed_prefix_list(
+    listed = ec2.create_managed_prefix_list(
         PrefixListName="partners",
         MaxEntries=2,
         AddressFamily="IPv4",
         Entries=[{"Cidr": "198.51.100.0/24", "Description": "partner"}],
     )["PrefixList"]["PrefixListId"]
-    entries = ec2.get_managed_prefix_list_entries(PrefixListId=prefix_list)["Entries"]
+    entries = ec2.get_managed_prefix_list_entries(PrefixListId=listed)["Entries"]
     assert entries == [{"Cidr": "198.51.100.0/24", "Description": "partner"}]
 
 

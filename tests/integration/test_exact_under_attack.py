@@ -16,23 +16,16 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from support.cli import cli_lines, egress_cli
-from support.egress import SMTP, SMTP_ONLY, egress_rules, use_denylist
+from support.egress import SMTP, SMTP_ONLY, MakeGroup, egress_rules, prefix_list, use_denylist
 from support.emulator import ACCOUNT_ID, Group, create_vpc
-from support.proxy import (
-    Forward,
-    Proxy,
-    Request,
-    Response,
-    add_revoked_security_group_rules,
-    ec2_error,
-    fail,
-)
+from support.proxy import Forward, Proxy, Request, Response, ec2_error, fail
+from support.proxy import add_revoked_security_group_rules as listing_revoked_rules
 from support.samples import authorize_egress
 
 from egress_guard import handler
@@ -41,7 +34,6 @@ from egress_guard.service import RemediationFailed
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("fresh_container")]
 
-MakeGroup = Callable[..., Group]
 OTHER_ACCOUNT = "210987654321"
 MISSING_GROUP = "sg-0123456789abcdef0"
 DENY_BAD_RANGE = {
@@ -50,12 +42,41 @@ DENY_BAD_RANGE = {
 }
 
 
-def invoke(event: dict[str, Any], context: Any) -> tuple[dict[str, Any], bool]:
-    """The handler's result, and whether it raised RemediationFailed."""
-    try:
-        return handler.lambda_handler(event, context), False
-    except RemediationFailed as exc:
-        return exc.result.to_dict(), True
+@dataclass(frozen=True)
+class Attack:
+    """The function under attack: its proxy, the emulator behind it, a group, a run."""
+
+    proxy: Proxy
+    ec2: Any
+    make_group: MakeGroup
+    context: Any
+    monkeypatch: pytest.MonkeyPatch
+
+    def deny(self, document: dict[str, Any]) -> None:
+        use_denylist(self.monkeypatch, document)
+
+    def invoke(self, group: Group) -> tuple[dict[str, Any], bool]:
+        """The handler's result for the event that created `group`'s rules, and whether it
+        raised RemediationFailed."""
+        try:
+            event = authorize_egress(group.group_id, *group.rule_ids)
+            return handler.lambda_handler(event, self.context), False
+        except RemediationFailed as exc:
+            return exc.result.to_dict(), True
+
+    def live(self, group: Group) -> set[str]:
+        return {r["SecurityGroupRuleId"] for r in egress_rules(self.ec2, group.group_id)}
+
+
+@pytest.fixture
+def attack(
+    proxy: Proxy,
+    ec2: Any,
+    make_group: MakeGroup,
+    lambda_context: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Attack:
+    return Attack(proxy, ec2, make_group, lambda_context, monkeypatch)
 
 
 class ReadsFailAfterRevoke:
@@ -90,32 +111,30 @@ def listing_only_the_first(request: Request, forward: Forward) -> Response:
     return response.with_xml(root)
 
 
-def make_prefix_list(ec2: Any, cidr: str) -> str:
-    found: str = ec2.create_managed_prefix_list(
-        PrefixListName=f"list-{cidr.replace('/', '-')}",
-        MaxEntries=5,
-        AddressFamily="IPv4",
-        Entries=[{"Cidr": cidr}],
-    )["PrefixList"]["PrefixListId"]
-    return found
+def answer_lost(request: Request, forward: Forward) -> Response:
+    """The revoke happens, but every answer to it is lost (an internal error each time)."""
+    forward(request)
+    return ec2_error("InternalError", "An internal error has occurred.", 500)
 
 
 # --- prefix lists ----------------------------------------------------------------------------
 
 
-def test_an_unreadable_prefix_list_fails_its_rule_and_the_invocation(
-    proxy: Proxy,
-    ec2: Any,
-    make_group: MakeGroup,
-    lambda_context: Any,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    use_denylist(monkeypatch, DENY_BAD_RANGE)
-    bad = make_prefix_list(ec2, "203.0.113.64/26")
-    group = make_group([{"IpProtocol": "udp", "Port": 500, "PrefixListId": bad}])
-    proxy.on("GetManagedPrefixListEntries", fail("UnauthorizedOperation", "no", status=403))
+@pytest.fixture
+def behind_a_bad_list(attack: Attack) -> tuple[str, Group]:
+    """A udp/500 rule to a prefix list inside the denied range: the list and the group."""
+    attack.deny(DENY_BAD_RANGE)
+    bad = prefix_list(attack.ec2, "203.0.113.64/26")
+    return bad, attack.make_group([{"IpProtocol": "udp", "Port": 500, "PrefixListId": bad}])
 
-    result, raised = invoke(authorize_egress(group.group_id, *group.rule_ids), lambda_context)
+
+def test_an_unreadable_prefix_list_fails_its_rule_and_the_invocation(
+    attack: Attack, behind_a_bad_list: tuple[str, Group]
+) -> None:
+    bad, group = behind_a_bad_list
+    attack.proxy.on("GetManagedPrefixListEntries", fail("UnauthorizedOperation", "no", status=403))
+
+    result, raised = attack.invoke(group)
 
     assert raised
     assert result["Return"] is False
@@ -124,27 +143,20 @@ def test_an_unreadable_prefix_list_fails_its_rule_and_the_invocation(
     assert result["Findings"][0]["Error"] == (
         f"prefix list {bad} not read: UnauthorizedOperation: no"
     )
-    assert "RevokeSecurityGroupEgress" not in proxy.actions()
-    assert group.rule_ids[0] in {
-        r["SecurityGroupRuleId"] for r in egress_rules(ec2, group.group_id)
-    }
+    assert "RevokeSecurityGroupEgress" not in attack.proxy.actions()
+    assert group.rule_ids[0] in attack.live(group)
 
 
 def test_the_retry_with_the_list_readable_revokes_the_rule(
-    proxy: Proxy,
-    ec2: Any,
-    make_group: MakeGroup,
-    lambda_context: Any,
-    monkeypatch: pytest.MonkeyPatch,
+    attack: Attack, behind_a_bad_list: tuple[str, Group]
 ) -> None:
-    use_denylist(monkeypatch, DENY_BAD_RANGE)
-    bad = make_prefix_list(ec2, "203.0.113.64/26")
-    group = make_group([{"IpProtocol": "udp", "Port": 500, "PrefixListId": bad}])
-    event = authorize_egress(group.group_id, *group.rule_ids)
-    proxy.on("GetManagedPrefixListEntries", fail("UnauthorizedOperation", status=403, times=1))
+    _, group = behind_a_bad_list
+    attack.proxy.on(
+        "GetManagedPrefixListEntries", fail("UnauthorizedOperation", status=403, times=1)
+    )
 
-    _, raised = invoke(event, lambda_context)
-    result, raised_again = invoke(event, lambda_context)
+    _, raised = attack.invoke(group)
+    result, raised_again = attack.invoke(group)
 
     assert (raised, raised_again) == (True, False)
     assert [f["Action"] for f in result["Findings"]] == ["revoked"]
@@ -153,20 +165,21 @@ def test_the_retry_with_the_list_readable_revokes_the_rule(
 # --- confirming revocations ------------------------------------------------------------------
 
 
-def test_a_revoke_ec2_confirmed_stands_when_the_reads_after_it_fail(
-    proxy: Proxy,
-    ec2: Any,
-    make_group: MakeGroup,
-    lambda_context: Any,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    use_denylist(monkeypatch, SMTP_ONLY)
-    group = make_group([SMTP, {**SMTP, "Port": 465}], keep_default_egress=False)
-    proxy.on("RevokeSecurityGroupEgress", add_revoked_security_group_rules)
-    proxy.on("RevokeSecurityGroupEgress", listing_only_the_first)
-    ReadsFailAfterRevoke().install(proxy)
+def smtp_and_smtps_listed_short(attack: Attack) -> Group:
+    """tcp/25 and tcp/465; EC2 confirms a revoke listing only its first rule, and every read
+    after it fails."""
+    group = attack.make_group([SMTP, {**SMTP, "Port": 465}], keep_default_egress=False)
+    attack.proxy.on("RevokeSecurityGroupEgress", listing_revoked_rules)
+    attack.proxy.on("RevokeSecurityGroupEgress", listing_only_the_first)
+    ReadsFailAfterRevoke().install(attack.proxy)
+    return group
 
-    result, raised = invoke(authorize_egress(group.group_id, *group.rule_ids), lambda_context)
+
+def test_a_revoke_ec2_confirmed_stands_when_the_reads_after_it_fail(attack: Attack) -> None:
+    attack.deny(SMTP_ONLY)
+    group = smtp_and_smtps_listed_short(attack)
+
+    result, raised = attack.invoke(group)
 
     assert not raised
     assert result["Return"] is True
@@ -174,52 +187,32 @@ def test_a_revoke_ec2_confirmed_stands_when_the_reads_after_it_fail(
     assert [r["SecurityGroupRuleId"] for r in result["RevokedSecurityGroupRules"]] == [
         group.rule_ids[0]
     ]
-    live = {r["SecurityGroupRuleId"] for r in egress_rules(ec2, group.group_id)}
-    assert live == {group.rule_ids[1]}  # tcp/465: not offending, kept
+    assert attack.live(group) == {group.rule_ids[1]}  # tcp/465: not offending, kept
 
 
 def test_every_rule_of_a_confirmed_revoke_is_revoked_even_if_the_answer_lists_fewer(
-    proxy: Proxy,
-    ec2: Any,
-    make_group: MakeGroup,
-    lambda_context: Any,
-    monkeypatch: pytest.MonkeyPatch,
+    attack: Attack,
 ) -> None:
-    use_denylist(monkeypatch, {"version": 1, "deny": [{"id": "tcp-out", "protocol": "tcp"}]})
-    group = make_group([SMTP, {**SMTP, "Port": 465}], keep_default_egress=False)
-    proxy.on("RevokeSecurityGroupEgress", add_revoked_security_group_rules)
-    proxy.on("RevokeSecurityGroupEgress", listing_only_the_first)
-    ReadsFailAfterRevoke().install(proxy)
+    attack.deny({"version": 1, "deny": [{"id": "tcp-out", "protocol": "tcp"}]})
+    group = smtp_and_smtps_listed_short(attack)
 
-    result, raised = invoke(authorize_egress(group.group_id, *group.rule_ids), lambda_context)
+    result, raised = attack.invoke(group)
 
     assert not raised
     assert [f["Action"] for f in result["Findings"]] == ["revoked", "revoked"]
     assert {r["SecurityGroupRuleId"] for r in result["RevokedSecurityGroupRules"]} == set(
         group.rule_ids
     )
-    assert egress_rules(ec2, group.group_id) == []
+    assert attack.live(group) == set()
 
 
-def answer_lost(request: Request, forward: Forward) -> Response:
-    """The revoke happens, but every answer to it is lost (an internal error each time)."""
-    forward(request)
-    return ec2_error("InternalError", "An internal error has occurred.", 500)
-
-
-def test_a_return_only_answer_stands_though_the_reads_after_it_fail(
-    proxy: Proxy,
-    ec2: Any,
-    make_group: MakeGroup,
-    lambda_context: Any,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_a_return_only_answer_stands_though_the_reads_after_it_fail(attack: Attack) -> None:
     """moto's bare `Return: true` confirms the revoke: no read-back that could undo it."""
-    use_denylist(monkeypatch, SMTP_ONLY)
-    group = make_group([SMTP], keep_default_egress=False)
-    ReadsFailAfterRevoke().install(proxy)
+    attack.deny(SMTP_ONLY)
+    group = attack.make_group([SMTP], keep_default_egress=False)
+    ReadsFailAfterRevoke().install(attack.proxy)
 
-    result, raised = invoke(authorize_egress(group.group_id, *group.rule_ids), lambda_context)
+    result, raised = attack.invoke(group)
 
     assert not raised
     assert [f["Action"] for f in result["Findings"]] == ["revoked"]
@@ -230,20 +223,15 @@ def test_a_return_only_answer_stands_though_the_reads_after_it_fail(
 
 @pytest.mark.slow
 def test_an_unconfirmed_revoke_is_failed_maybe_revoked_and_restore_puts_it_back(
-    proxy: Proxy,
-    ec2: Any,
-    make_group: MakeGroup,
-    lambda_context: Any,
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
+    attack: Attack, tmp_path: Path
 ) -> None:
     """The revoke's answer is lost and the read-back fails: the rule's state is unknown."""
-    use_denylist(monkeypatch, SMTP_ONLY)
-    group = make_group([{**SMTP, "Tags": {"team": "mail"}}], keep_default_egress=False)
-    ReadsFailAfterRevoke().install(proxy)
-    proxy.on("RevokeSecurityGroupEgress", answer_lost)
+    attack.deny(SMTP_ONLY)
+    group = attack.make_group([{**SMTP, "Tags": {"team": "mail"}}], keep_default_egress=False)
+    ReadsFailAfterRevoke().install(attack.proxy)
+    attack.proxy.on("RevokeSecurityGroupEgress", answer_lost)
 
-    result, raised = invoke(authorize_egress(group.group_id, *group.rule_ids), lambda_context)
+    result, raised = attack.invoke(group)
 
     assert raised
     (finding,) = result["Findings"]
@@ -251,15 +239,15 @@ def test_an_unconfirmed_revoke_is_failed_maybe_revoked_and_restore_puts_it_back(
     assert finding["Tags"] == [{"Key": "team", "Value": "mail"}]
     assert result["RevokedSecurityGroupRules"] == []
     assert result["Account"] == ACCOUNT_ID
-    assert egress_rules(ec2, group.group_id) == []  # it was revoked after all
+    assert attack.live(group) == set()  # it was revoked after all
 
-    proxy.off()
+    attack.proxy.off()
     path = tmp_path / "result.json"
     path.write_text(json.dumps(result))
     done = egress_cli("restore", str(path))
     assert done.returncode == 0, done.stderr
     assert [r["Status"] for r in json.loads(done.stdout)["Rules"]] == ["restored"]
-    (back,) = egress_rules(ec2, group.group_id)
+    (back,) = egress_rules(attack.ec2, group.group_id)
     assert (back["FromPort"], back["CidrIpv4"], back["Description"]) == (
         25,
         "0.0.0.0/0",

@@ -303,27 +303,23 @@ def test_another_accounts_group_referencing_a_shared_list_is_noted_not_judged(
     assert any(foreign in note and OTHER_ACCOUNT in note for note in result["Notes"])
 
 
-def test_without_permission_for_associations_every_rule_is_listed_instead(
-    ec2: Any, proxy: Any, estate: Estate, lambda_context: Any
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [("UnauthorizedOperation", 403), ("InvalidAction", 400)],
+    ids=["without-permission", "endpoint-without-the-call"],
+)
+def test_without_associations_every_rule_is_listed_instead(
+    code: str, status: int, ec2: Any, proxy: Any, estate: Estate, lambda_context: Any
 ) -> None:
-    proxy.on("GetManagedPrefixListAssociations", fail("UnauthorizedOperation", status=403))
+    """No permission for the call, or an endpoint that does not offer it (EC2's
+    InvalidAction): the rules to the list are found by listing every rule."""
+    proxy.on("GetManagedPrefixListAssociations", fail(code, status=status))
 
     result = handler.lambda_handler(modify_list_event(estate["list"]), lambda_context)
 
     assert_only_the_rule_to_the_changed_list_was_revoked(ec2, estate, result)
     rule_reads = [c for c in proxy.calls if c.action == "DescribeSecurityGroupRules"]
     assert any("Filter.1.Name" not in c.request.params for c in rule_reads)  # the listing
-
-
-def test_an_endpoint_without_associations_lists_every_rule_instead(
-    ec2: Any, proxy: Any, estate: Estate, lambda_context: Any
-) -> None:
-    """An endpoint that does not offer the call answers EC2's InvalidAction."""
-    proxy.on("GetManagedPrefixListAssociations", fail("InvalidAction", status=400))
-
-    result = handler.lambda_handler(modify_list_event(estate["list"]), lambda_context)
-
-    assert_only_the_rule_to_the_changed_list_was_revoked(ec2, estate, result)
 
 
 def test_throttled_associations_fail_the_invocation_and_revoke_nothing(

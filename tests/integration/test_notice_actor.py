@@ -13,13 +13,14 @@ import shlex
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from support.cli import egress_cli
-from support.egress import egress_rules, use_denylist, without_id
+from support.egress import SMTP, egress_rules, use_denylist, without_id
 from support.emulator import ACCOUNT_ID, REGION, run_aws_cli
+from support.logs import FunctionLog
 from support.proxy import Proxy
 from support.samples import authorize_egress, pointed
+from support.sns import notified
 
 from egress_guard import handler
 from egress_guard.notice import RESULT_MARKER, result_in_notice
@@ -39,7 +40,6 @@ DENY_SMTP = {
         }
     ],
 }
-SMTP = {"IpProtocol": "tcp", "Port": 25, "CidrIpv4": "0.0.0.0/0", "Description": "mail relay"}
 # The sample event's caller (events/cloudtrail-authorize-egress.json).
 ALICE = {
     "Arn": "arn:aws:sts::123456789012:assumed-role/Developer/alice",
@@ -61,14 +61,7 @@ def _denylist(monkeypatch: pytest.MonkeyPatch, fresh_container: None) -> None:
 @pytest.fixture
 def queue(aws_env: str, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, str]:
     """An SQS queue subscribed to the notice topic (NOTIFY_TOPIC_ARN set to it)."""
-    sns = boto3.client("sns", endpoint_url=aws_env, region_name=REGION)
-    sqs = boto3.client("sqs", endpoint_url=aws_env, region_name=REGION)
-    topic = sns.create_topic(Name="egress-guard")["TopicArn"]
-    url = sqs.create_queue(QueueName="notices")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]
-    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn["QueueArn"])
-    monkeypatch.setenv("NOTIFY_TOPIC_ARN", topic)
-    return sqs, url
+    return notified(aws_env, monkeypatch)
 
 
 def the_notice(queue: tuple[Any, str]) -> dict[str, Any]:
@@ -80,20 +73,14 @@ def the_notice(queue: tuple[Any, str]) -> dict[str, Any]:
     return notice
 
 
-def log_lines(capfd: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
-    err = capfd.readouterr().err
-    return [json.loads(line) for line in err.splitlines() if line.startswith("{")]
-
-
 def test_the_actor_of_a_cloudtrail_event_is_in_the_result_the_log_and_the_notice(
     make_group: Any,
     proxy: Proxy,
     queue: tuple[Any, str],
     lambda_context: Any,
-    capfd: pytest.CaptureFixture[str],
+    function_log: FunctionLog,
 ) -> None:
     group = make_group([SMTP], keep_default_egress=False, name="web")
-    capfd.readouterr()
 
     result = handler.lambda_handler(
         authorize_egress(group.group_id, *group.rule_ids), lambda_context
@@ -101,10 +88,9 @@ def test_the_actor_of_a_cloudtrail_event_is_in_the_result_the_log_and_the_notice
 
     assert result["Actor"].items() >= ALICE.items()
     assert [f["Actor"] for f in result["Findings"]] == [result["Actor"]]
-    lines = log_lines(capfd)
-    [revoked] = [line for line in lines if line["message"] == "revoked"]
+    [revoked] = function_log.messages("revoked")
     assert revoked["actor"] == result["Actor"]
-    [logged] = [line for line in lines if line["message"] == "result"]
+    [logged] = function_log.messages("result")
     assert logged["result"]["Actor"] == result["Actor"]
     notice = the_notice(queue)
     assert notice["Subject"] == (
@@ -135,10 +121,9 @@ def test_a_schedule_or_manual_event_has_no_actor_anywhere(
     make_group: Any,
     queue: tuple[Any, str],
     lambda_context: Any,
-    capfd: pytest.CaptureFixture[str],
+    function_log: FunctionLog,
 ) -> None:
     group = make_group([SMTP], keep_default_egress=False)
-    capfd.readouterr()
 
     result = handler.lambda_handler(pointed(name, group.group_id, group.rule_ids), lambda_context)
 
@@ -146,7 +131,8 @@ def test_a_schedule_or_manual_event_has_no_actor_anywhere(
     assert {f["Action"] for f in result["Findings"]} == {"revoked"}
     assert "Actor" not in result
     assert not [f for f in result["Findings"] if "Actor" in f]
-    assert not [line for line in log_lines(capfd) if "actor" in line]
+    assert function_log.records()
+    assert not [line for line in function_log.records() if "actor" in line]
     notice = the_notice(queue)
     assert "Changed by" not in notice["Message"]
     assert result_in_notice(notice["Message"]) == result

@@ -11,18 +11,16 @@ from typing import Any
 
 import pytest
 from support.crowd import CROWD_ENV, DENY_TCP_OUT, build_crowd
-from support.egress import SMTP_ONLY, use_denylist
+from support.egress import HTTPS, SMTP, SMTP_ONLY, egress_ids, use_denylist
 from support.proxy import Proxy, Request, fail
 from support.samples import pointed
-from support.sns import sns_to_sqs
+from support.sns import notified
 
 from egress_guard import handler
 from egress_guard.notice import result_in_notice
 
 pytestmark = pytest.mark.integration
 
-SMTP = {"IpProtocol": "tcp", "Port": 25, "CidrIpv4": "0.0.0.0/0"}
-HTTPS = {"IpProtocol": "tcp", "Port": 443, "CidrIpv4": "0.0.0.0/0"}
 WRITES = {"RevokeSecurityGroupEgress", "AuthorizeSecurityGroupEgress"}
 
 
@@ -46,14 +44,32 @@ def config_test_mode(proxy: Any) -> list[dict[str, Any]]:
     return sent
 
 
-def egress_ids(ec2: Any, group_id: str) -> set[str]:
-    rules = ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [group_id]}])
-    return {r["SecurityGroupRuleId"] for r in rules["SecurityGroupRules"] if r["IsEgress"]}
-
-
 def invoke(event: dict[str, Any], context: Any) -> dict[str, Any]:
     result: dict[str, Any] = handler.lambda_handler(event, context)
     return result
+
+
+def created(group: Any, context: Any) -> dict[str, Any]:
+    """The result for the CloudTrail event of `group`'s rules' creation."""
+    return invoke(
+        pointed("cloudtrail-authorize-egress.json", group.group_id, group.rule_ids), context
+    )
+
+
+def received(sqs: Any, queue: str) -> list[dict[str, Any]]:
+    """Every notice the queue holds (each SNS envelope, parsed)."""
+    out: list[dict[str, Any]] = []
+    while batch := sqs.receive_message(
+        QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=0
+    ).get("Messages", []):
+        out.extend(json.loads(message["Body"]) for message in batch)
+    return out
+
+
+@pytest.fixture
+def notice_queue(aws_env: str, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, str]:
+    """Where the notices land: (SQS client, queue URL); NOTIFY_TOPIC_ARN is set."""
+    return notified(aws_env, monkeypatch)
 
 
 @pytest.mark.parametrize(
@@ -89,12 +105,21 @@ def test_compliant_config_finding_writes_nothing(
     assert (result["Findings"], proxy.actions()) == ([], [])
 
 
+@pytest.mark.parametrize(
+    "sample",
+    ["config-rule-invocation-change.json", "config-rule-invocation-oversized.json"],
+    ids=["configuration-item", "oversized-item-read-from-the-group-itself"],
+)
 def test_config_rule_invocation_revokes_then_reports_compliant(
-    make_group: Any, ec2: Any, config_test_mode: list[dict[str, Any]], lambda_context: Any
+    sample: str,
+    make_group: Any,
+    ec2: Any,
+    config_test_mode: list[dict[str, Any]],
+    lambda_context: Any,
 ) -> None:
     group = make_group([SMTP], keep_default_egress=False)
 
-    invoke(pointed("config-rule-invocation-change.json", group.group_id), lambda_context)
+    invoke(pointed(sample, group.group_id), lambda_context)
 
     assert egress_ids(ec2, group.group_id) == set()
     assert [(e["ComplianceResourceId"], e["ComplianceType"]) for e in config_test_mode] == [
@@ -111,16 +136,6 @@ def test_config_rule_invocation_reports_noncompliant_while_an_exempt_rule_remain
 
     assert [e["ComplianceType"] for e in config_test_mode] == ["NON_COMPLIANT"]
     assert "smtp-out" in config_test_mode[0]["Annotation"]
-
-
-def test_oversized_config_invocation_reads_the_group_itself(
-    make_group: Any, ec2: Any, config_test_mode: list[dict[str, Any]], lambda_context: Any
-) -> None:
-    group = make_group([SMTP], keep_default_egress=False)
-
-    invoke(pointed("config-rule-invocation-oversized.json", group.group_id), lambda_context)
-
-    assert egress_ids(ec2, group.group_id) == set()
 
 
 def test_scheduled_config_invocation_sweeps_and_reports_every_group(
@@ -210,17 +225,13 @@ def test_manual_dry_run_reports_would_revoke(
 
 
 def test_revocation_is_announced_on_the_topic_with_filterable_attributes(
-    make_group: Any, aws_env: str, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+    make_group: Any, notice_queue: tuple[Any, str], lambda_context: Any
 ) -> None:
-    topic, sqs, queue = sns_to_sqs(aws_env)
-    monkeypatch.setenv("NOTIFY_TOPIC_ARN", topic)
     group = make_group([SMTP], keep_default_egress=False)
 
-    invoke(
-        pointed("cloudtrail-authorize-egress.json", group.group_id, group.rule_ids), lambda_context
-    )
+    created(group, lambda_context)
 
-    notice = json.loads(sqs.receive_message(QueueUrl=queue)["Messages"][0]["Body"])
+    [notice] = received(*notice_queue)
     assert notice["Subject"].startswith(
         f"egress-guard revoked tcp/25 -> 0.0.0.0/0 on {group.group_id} "
     )
@@ -233,17 +244,11 @@ def test_revocation_is_announced_on_the_topic_with_filterable_attributes(
 
 
 def test_clean_event_sends_no_notice(
-    make_group: Any, aws_env: str, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+    make_group: Any, notice_queue: tuple[Any, str], lambda_context: Any
 ) -> None:
-    topic, sqs, queue = sns_to_sqs(aws_env)
-    monkeypatch.setenv("NOTIFY_TOPIC_ARN", topic)
-    group = make_group([HTTPS], keep_default_egress=False)
+    created(make_group([HTTPS], keep_default_egress=False), lambda_context)
 
-    invoke(
-        pointed("cloudtrail-authorize-egress.json", group.group_id, group.rule_ids), lambda_context
-    )
-
-    assert "Messages" not in sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=0)
+    assert received(*notice_queue) == []
 
 
 def test_notice_that_cannot_be_published_never_undoes_the_remediation(
@@ -252,24 +257,12 @@ def test_notice_that_cannot_be_published_never_undoes_the_remediation(
     monkeypatch.setenv("NOTIFY_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:no-such-topic")
     group = make_group([SMTP], keep_default_egress=False)
 
-    result = invoke(
-        pointed("cloudtrail-authorize-egress.json", group.group_id, group.rule_ids), lambda_context
-    )
+    result = created(group, lambda_context)
 
     assert (result["Return"], egress_ids(ec2, group.group_id)) == (True, set())
 
 
 SNS_LIMIT = 262_144  # bytes: body, subject and attributes together
-
-
-def received(sqs: Any, queue: str) -> list[dict[str, Any]]:
-    """Every notice the queue holds (each SNS envelope, parsed)."""
-    out: list[dict[str, Any]] = []
-    while batch := sqs.receive_message(
-        QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=0
-    ).get("Messages", []):
-        out.extend(json.loads(message["Body"]) for message in batch)
-    return out
 
 
 def published_bytes(notice: dict[str, Any]) -> int:
@@ -302,15 +295,12 @@ def crowd_settings(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_a_small_result_is_still_one_notice_without_part_numbers(
-    make_group: Any, aws_env: str, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+    make_group: Any, notice_queue: tuple[Any, str], lambda_context: Any
 ) -> None:
-    topic, sqs, queue = sns_to_sqs(aws_env)
-    monkeypatch.setenv("NOTIFY_TOPIC_ARN", topic)
+    sqs, queue = notice_queue
     group = make_group([SMTP], keep_default_egress=False)
 
-    result = invoke(
-        pointed("cloudtrail-authorize-egress.json", group.group_id, group.rule_ids), lambda_context
-    )
+    result = created(group, lambda_context)
 
     [notice] = received(sqs, queue)
     assert result_in_notice(notice["Message"]) == result
@@ -322,12 +312,10 @@ def test_a_small_result_is_still_one_notice_without_part_numbers(
 def test_a_sweep_too_large_for_one_message_names_every_revoked_rule_in_numbered_notices(
     crowd_settings: None,
     ec2: Any,
-    aws_env: str,
+    notice_queue: tuple[Any, str],
     lambda_context: Any,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    topic, sqs, queue = sns_to_sqs(aws_env)
-    monkeypatch.setenv("NOTIFY_TOPIC_ARN", topic)
+    sqs, queue = notice_queue
     crowd = build_crowd(ec2, 1000)
 
     result = invoke(pointed("scheduled-event.json", "sg-00000000"), lambda_context)
@@ -353,13 +341,11 @@ def test_a_sweep_too_large_for_one_message_names_every_revoked_rule_in_numbered_
 def test_a_part_that_cannot_be_published_does_not_stop_the_others(
     crowd_settings: None,
     ec2: Any,
-    aws_env: str,
+    notice_queue: tuple[Any, str],
     proxy: Proxy,
     lambda_context: Any,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    topic, sqs, queue = sns_to_sqs(aws_env)
-    monkeypatch.setenv("NOTIFY_TOPIC_ARN", topic)
+    sqs, queue = notice_queue
     crowd = build_crowd(ec2, 400)
     proxy.on("Publish", fail("InvalidParameter", "Invalid parameter: Message too long", times=1))
 

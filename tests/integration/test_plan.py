@@ -8,19 +8,17 @@ command makes: the plan must make only reads, never a revoke, not even a DryRun 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from support.cli import cli_lines, egress_cli
-from support.egress import HTTPS, SMTP, SMTP_ONLY
-from support.emulator import ACCOUNT_ID, REGION, Group, create_vpc
+from support.egress import HTTPS, SMTP, SMTP_ONLY, MakeGroup, prefix_list
+from support.emulator import ACCOUNT_ID, REGION, create_vpc
 from support.proxy import Proxy
 
 pytestmark = pytest.mark.integration
 
-MakeGroup = Callable[..., Group]
 # Every request the plan may make: who am I, the rules, prefix-list entries, group tags.
 READS = {
     "GetCallerIdentity",
@@ -119,17 +117,8 @@ def test_a_dropped_entry_newly_spares_with_currents_entry(
 def test_a_prefix_list_rule_is_judged_through_the_lists_entries(
     proxy: Proxy, ec2: Any, make_group: MakeGroup, vpc: str, tmp_path: Path
 ) -> None:
-    def prefix_list(name: str, cidrs: list[str]) -> str:
-        created = ec2.create_managed_prefix_list(
-            PrefixListName=name,
-            MaxEntries=5,
-            AddressFamily="IPv4",
-            Entries=[{"Cidr": c} for c in cidrs],
-        )
-        return str(created["PrefixList"]["PrefixListId"])
-
-    partners = prefix_list("partners", ["10.20.0.0/16", "192.0.2.0/24"])
-    branches = prefix_list("branches", ["172.16.0.0/12"])
+    partners = prefix_list(ec2, "10.20.0.0/16", "192.0.2.0/24", name="partners")
+    branches = prefix_list(ec2, "172.16.0.0/12", name="branches")
     smb = {"IpProtocol": "tcp", "Port": 445}
     group = make_group(
         egress=[{**smb, "PrefixListId": partners}, {**smb, "PrefixListId": branches}],

@@ -8,10 +8,11 @@ sends the handler the CloudTrail event of the rules' creation, and checks what i
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable
 from typing import Any
 
 import pytest
+from support.egress import egress_ids, prefix_list, use_denylist
 from support.samples import authorize_egress
 
 from egress_guard import handler
@@ -22,16 +23,6 @@ PRIVATE_RANGES = ["10.20.0.0/16", "192.168.10.0/24"]
 PRIVATE_AND_INTERNET = ["10.20.0.0/16", "0.0.0.0/0"]
 
 
-def prefix_list(ec2: Any, name: str, cidrs: list[str]) -> str:
-    created = ec2.create_managed_prefix_list(
-        PrefixListName=name,
-        MaxEntries=10,
-        AddressFamily="IPv4",
-        Entries=[{"Cidr": cidr} for cidr in cidrs],
-    )
-    return str(created["PrefixList"]["PrefixListId"])
-
-
 def smb_to(*prefix_lists: str) -> list[dict[str, Any]]:
     return [{"IpProtocol": "tcp", "Port": 445, "PrefixListId": pl} for pl in prefix_lists]
 
@@ -40,34 +31,14 @@ def findings(result: dict[str, Any]) -> list[tuple[str, str, str]]:
     return [(f["SecurityGroupRuleId"], f["DenylistEntry"], f["Action"]) for f in result["Findings"]]
 
 
-def egress_rule_ids(ec2: Any, group_id: str) -> set[str]:
-    rules = ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [group_id]}])
-    return {r["SecurityGroupRuleId"] for r in rules["SecurityGroupRules"] if r["IsEgress"]}
+def packaged_default(private: str, mixed: str) -> None:
+    """No DENYLIST variable: the packaged default (smb-to-internet; allow private-ipv4)."""
+    return None
 
 
-def test_packaged_default_spares_smb_to_a_list_of_private_ranges_and_revokes_one_to_the_internet(
-    make_group: Any, ec2: Any, lambda_context: Any
-) -> None:
-    # No DENYLIST variable: the packaged default (smb-to-internet; allow private-ipv4).
-    private = prefix_list(ec2, "private-ranges", PRIVATE_RANGES)
-    mixed = prefix_list(ec2, "private-and-internet", PRIVATE_AND_INTERNET)
-    group = make_group(smb_to(private, mixed), keep_default_egress=False)
-    to_private, to_mixed = group.rule_ids
-
-    result = handler.lambda_handler(
-        authorize_egress(group.group_id, to_private, to_mixed), lambda_context
-    )
-
-    assert findings(result) == [(to_mixed, "smb-to-internet", "revoked")]
-    assert egress_rule_ids(ec2, group.group_id) == {to_private}
-
-
-def test_allow_entries_hold_a_list_entry_by_entry_against_a_deny_entry_naming_the_list(
-    make_group: Any, ec2: Any, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    private = prefix_list(ec2, "private-ranges", PRIVATE_RANGES)
-    mixed = prefix_list(ec2, "private-and-internet", PRIVATE_AND_INTERNET)
-    denylist = {
+def denying_the_lists_allowing_their_ranges(private: str, mixed: str) -> dict[str, Any]:
+    """A deny entry naming both lists; allow entries hold each list entry by entry."""
+    return {
         "version": 1,
         "deny": [{"id": "no-shared-lists", "prefix_list": [private, mixed]}],
         "allow": [
@@ -75,7 +46,29 @@ def test_allow_entries_hold_a_list_entry_by_entry_against_a_deny_entry_naming_th
             {"id": "one-nine-two", "cidr": "192.168.0.0/16"},
         ],
     }
-    monkeypatch.setenv("DENYLIST", json.dumps(denylist))
+
+
+@pytest.mark.parametrize(
+    ("denylist", "entry"),
+    [
+        (packaged_default, "smb-to-internet"),
+        (denying_the_lists_allowing_their_ranges, "no-shared-lists"),
+    ],
+    ids=["packaged-default", "deny-entry-naming-the-lists"],
+)
+def test_smb_to_a_list_of_private_ranges_is_spared_and_one_to_the_internet_revoked(
+    denylist: Callable[[str, str], dict[str, Any] | None],
+    entry: str,
+    make_group: Any,
+    ec2: Any,
+    lambda_context: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    private = prefix_list(ec2, *PRIVATE_RANGES, name="private-ranges")
+    mixed = prefix_list(ec2, *PRIVATE_AND_INTERNET, name="private-and-internet")
+    document = denylist(private, mixed)
+    if document is not None:
+        use_denylist(monkeypatch, document)
     group = make_group(smb_to(private, mixed), keep_default_egress=False)
     to_private, to_mixed = group.rule_ids
 
@@ -83,5 +76,5 @@ def test_allow_entries_hold_a_list_entry_by_entry_against_a_deny_entry_naming_th
         authorize_egress(group.group_id, to_private, to_mixed), lambda_context
     )
 
-    assert findings(result) == [(to_mixed, "no-shared-lists", "revoked")]
-    assert egress_rule_ids(ec2, group.group_id) == {to_private}
+    assert findings(result) == [(to_mixed, entry, "revoked")]
+    assert egress_ids(ec2, group.group_id) == {to_private}

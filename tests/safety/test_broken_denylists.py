@@ -50,142 +50,107 @@ YAML_BOMB = "\n".join(
 )
 
 # (case id, how it is supplied, the document, a regex the error must match)
-CASES: list[tuple[str, str, str | bytes, str]] = [
-    ("bad-cidr", "inline", doc({"id": "x", "cidr": "300.0.0.0/8"}), r'deny\[0\] \(id "x"\): cidr'),
-    ("cidr-without-prefix", "inline", doc({"id": "x", "cidr": "10.0.0.1"}), r'\(id "x"\): cidr'),
-    ("cidr-not-a-string", "inline", doc({"id": "x", "cidr": [10]}), r'\(id "x"\): cidr'),
-    (
-        "ports-70000",
-        "inline",
-        doc({"id": "x", "protocol": "tcp", "ports": "70000"}),
-        r'\(id "x"\): ports',
-    ),
-    (
-        "ports-from-over-to",
-        "inline",
-        doc({"id": "x", "protocol": "tcp", "ports": "30-20"}),
-        r'\(id "x"\): ports',
-    ),
-    (
-        "ports-a-list",
-        "inline",
-        doc({"id": "x", "protocol": "tcp", "ports": [25]}),
-        r'\(id "x"\): ports',
-    ),
-    (
-        "ports-nan",
-        "inline",
-        '{"version": 1, "deny": [{"id": "x", "ports": NaN}]}',
-        r'\(id "x"\): ports',
-    ),
-    (
-        "ports-with-protocol-all",
-        "inline",
-        doc({"id": "x", "protocol": "-1", "ports": "25"}),
-        r'\(id "x"\): ports',
-    ),
-    (
-        "ports-for-icmp",
-        "inline",
-        doc({"id": "x", "protocol": "icmp", "ports": "25"}),
-        r'\(id "x"\): ports',
-    ),
-    ("unknown-protocol", "inline", doc({"id": "x", "protocol": "tcpx"}), r'\(id "x"\): protocol'),
-    ("protocol-256", "inline", doc({"id": "x", "protocol": 256}), r'\(id "x"\): protocol'),
-    (
-        "unknown-entry-key",
-        "inline",
-        doc({"id": "x", "port": "25"}),
-        r"""\(id "x"\): unknown field 'port'""",
-    ),
-    (
-        "unknown-document-key",
-        "inline",
-        doc({"id": "x"}, denny=[]),
-        r"document: unknown key 'denny'",
-    ),
+Case = tuple[str, str, str | bytes, str]
+
+
+def entry_error(case: str, field: str, **fields: Any) -> Case:
+    """Inline, one deny entry "x" made of `fields`: the error names the entry and `field`."""
+    return (case, "inline", doc({"id": "x", **fields}), rf'\(id "x"\): {field}')
+
+
+# One bad field of one entry.
+ENTRY_ERRORS: list[Case] = [
+    entry_error("cidr-without-prefix", "cidr", cidr="10.0.0.1"),
+    entry_error("cidr-not-a-string", "cidr", cidr=[10]),
+    entry_error("ports-70000", "ports", protocol="tcp", ports="70000"),
+    entry_error("ports-from-over-to", "ports", protocol="tcp", ports="30-20"),
+    entry_error("ports-a-list", "ports", protocol="tcp", ports=[25]),
+    entry_error("ports-with-protocol-all", "ports", protocol="-1", ports="25"),
+    entry_error("ports-for-icmp", "ports", protocol="icmp", ports="25"),
+    entry_error("unknown-protocol", "protocol", protocol="tcpx"),
+    entry_error("protocol-256", "protocol", protocol=256),
+    entry_error("bad-prefix-list", "prefix_list", prefix_list="pl-xyz"),
+    entry_error("hostile-group-id", "group", group="sg-../../x"),
+    entry_error("icmp-type-for-tcp", "icmp_type", protocol="tcp", icmp_type=8),
+    entry_error("icmp-type-300", "icmp_type", protocol="icmp", icmp_type=300),
+    entry_error("icmp-code-true", "icmp_code", protocol="icmp", icmp_code=True),
+    entry_error("match-sometimes", "match", match="sometimes"),
+]
+# (case id, the document DENYLIST holds, a regex the error must match)
+INLINE: list[tuple[str, str, str]] = [
+    ("bad-cidr", doc({"id": "x", "cidr": "300.0.0.0/8"}), r'deny\[0\] \(id "x"\): cidr'),
+    ("ports-nan", '{"version": 1, "deny": [{"id": "x", "ports": NaN}]}', r'\(id "x"\): ports'),
+    ("unknown-entry-key", doc({"id": "x", "port": "25"}), r"""\(id "x"\): unknown field 'port'"""),
+    ("unknown-document-key", doc({"id": "x"}, denny=[]), r"document: unknown key 'denny'"),
     (
         "duplicate-ids",
-        "inline",
         doc({"id": "x", "cidr": "10.0.0.0/8"}, {"id": "x", "cidr": "10.1.0.0/16"}),
         r'deny\[1\] \(id "x"\): id: duplicate',
     ),
-    ("id-missing", "inline", doc({"cidr": "10.0.0.0/8"}), r"deny\[0\]: id"),
-    ("id-not-a-string", "inline", doc({"id": 42, "cidr": "10.0.0.0/8"}), r"deny\[0\]: id"),
-    ("id-too-long", "inline", doc({"id": "x" * 200}), r"deny\[0\] .*: id"),
-    ("empty-deny", "inline", doc(), r"deny: empty"),
-    ("deny-missing", "inline", json.dumps({"version": 1}), r"deny: missing"),
-    ("deny-null", "inline", json.dumps({"version": 1, "deny": None}), r"deny: expected a list"),
+    ("id-missing", doc({"cidr": "10.0.0.0/8"}), r"deny\[0\]: id"),
+    ("id-not-a-string", doc({"id": 42, "cidr": "10.0.0.0/8"}), r"deny\[0\]: id"),
+    ("id-too-long", doc({"id": "x" * 200}), r"deny\[0\] .*: id"),
+    ("empty-deny", doc(), r"deny: empty"),
+    ("deny-missing", json.dumps({"version": 1}), r"deny: missing"),
+    ("deny-null", json.dumps({"version": 1, "deny": None}), r"deny: expected a list"),
     (
         "entry-a-string",
-        "inline",
         json.dumps({"version": 1, "deny": ["smtp-out"]}),
         r"deny\[0\]: expected an object",
     ),
-    (
-        "version-2",
-        "inline",
-        json.dumps({"version": 2, "deny": [{"id": "x"}]}),
-        r"version: expected 1",
-    ),
-    ("version-a-string", "inline", json.dumps({"version": "1", "deny": [{"id": "x"}]}), r"version"),
-    ("version-true", "inline", json.dumps({"version": True, "deny": [{"id": "x"}]}), r"version"),
-    ("document-a-list", "inline", "[1, 2, 3]", r"document: expected an object"),
+    ("version-2", json.dumps({"version": 2, "deny": [{"id": "x"}]}), r"version: expected 1"),
+    ("version-a-string", json.dumps({"version": "1", "deny": [{"id": "x"}]}), r"version"),
+    ("version-true", json.dumps({"version": True, "deny": [{"id": "x"}]}), r"version"),
+    ("document-a-list", "[1, 2, 3]", r"document: expected an object"),
     (
         "two-destination-kinds",
-        "inline",
         doc({"id": "x", "cidr": "10.0.0.0/8", "group": "sg-0123456789abcdef0"}),
         r'\(id "x"\): cidr, group',
     ),
     (
-        "bad-prefix-list",
-        "inline",
-        doc({"id": "x", "prefix_list": "pl-xyz"}),
-        r'\(id "x"\): prefix_list',
-    ),
-    ("hostile-group-id", "inline", doc({"id": "x", "group": "sg-../../x"}), r'\(id "x"\): group'),
-    (
-        "icmp-type-for-tcp",
-        "inline",
-        doc({"id": "x", "protocol": "tcp", "icmp_type": 8}),
-        r'\(id "x"\): icmp_type',
-    ),
-    (
-        "icmp-type-300",
-        "inline",
-        doc({"id": "x", "protocol": "icmp", "icmp_type": 300}),
-        r'\(id "x"\): icmp_type',
-    ),
-    (
-        "icmp-code-true",
-        "inline",
-        doc({"id": "x", "protocol": "icmp", "icmp_code": True}),
-        r'\(id "x"\): icmp_code',
-    ),
-    ("match-sometimes", "inline", doc({"id": "x", "match": "sometimes"}), r'\(id "x"\): match'),
-    (
         "allow-with-match",
-        "inline",
         doc({"id": "x", "cidr": "10.0.0.0/8"}, allow=[{"id": "y", "match": "covers"}]),
         r'allow\[0\] \(id "y"\): match',
     ),
-    ("invalid-json", "inline", '{"version": 1, "deny": [', r"not valid JSON"),
-    ("neither-json-nor-yaml", "inline", "version: 1\ndeny: [\n  - id: x", r"neither JSON nor YAML"),
+    ("invalid-json", '{"version": 1, "deny": [', r"not valid JSON"),
+    ("neither-json-nor-yaml", "version: 1\ndeny: [\n  - id: x", r"neither JSON nor YAML"),
     (
         "yaml-ports-99999",
-        "inline",
         "version: 1\ndeny:\n  - id: x\n    protocol: tcp\n    ports: 99999\n",
         r'\(id "x"\): ports',
     ),
-    ("yaml-bomb", "inline", YAML_BOMB, r"aliases are not allowed"),
+    ("yaml-bomb", YAML_BOMB, r"aliases are not allowed"),
     # A repeated key would let the last value win: a merge mistake widening an entry.
     (
         "json-repeated-ports",
-        "inline",
         '{"version": 1, "deny": [{"id": "x", "protocol": "tcp",'
         ' "ports": "25", "ports": "0-65535"}]}',
         r'deny\[0\] \(id "x"\): ports: key given more than once',
     ),
+    (
+        "yaml-octal-port",
+        "version: 1\ndeny:\n  - id: x\n    protocol: tcp\n    ports: 0025\n",
+        r'\(id "x"\): ports: 0025 is a YAML octal number \(read as 21\)',
+    ),
+    (
+        "yaml-octal-icmp-type",
+        "version: 1\ndeny:\n  - id: x\n    protocol: icmp\n    icmp_type: 010\n",
+        r'\(id "x"\): icmp_type: 010 is a YAML octal number',
+    ),
+    (
+        "yaml-nested-100000-deep",
+        "version: 1\ndeny: " + "[" * 100_000,
+        r"nested too deeply|neither JSON nor YAML",
+    ),
+    (
+        "json-nested-100000-deep",
+        '{"version": 1, "deny": ' + "[" * 100_000 + "]" * 100_000 + "}",
+        r"nested too deeply",
+    ),
+    ("over-4-MiB", doc({"id": "x", "description": "y" * (4 * 1024 * 1024)}), r"over 4194304"),
+]
+# From a file or an SSM parameter (or neither, when it is missing).
+ELSEWHERE: list[Case] = [
     (
         "json-repeated-allow",
         "parameter",
@@ -200,40 +165,10 @@ CASES: list[tuple[str, str, str | bytes, str]] = [
         r'DENYLIST_FILE .*\(id "x"\): ports: key given more than once',
     ),
     (
-        "yaml-octal-port",
-        "inline",
-        "version: 1\ndeny:\n  - id: x\n    protocol: tcp\n    ports: 0025\n",
-        r'\(id "x"\): ports: 0025 is a YAML octal number \(read as 21\)',
-    ),
-    (
         "yaml-sexagesimal-port",
         "file",
         "version: 1\ndeny:\n  - id: x\n    protocol: tcp\n    ports: 1:05\n",
         r'\(id "x"\): ports: 1:05 is a YAML sexagesimal number \(read as 65\)',
-    ),
-    (
-        "yaml-octal-icmp-type",
-        "inline",
-        "version: 1\ndeny:\n  - id: x\n    protocol: icmp\n    icmp_type: 010\n",
-        r'\(id "x"\): icmp_type: 010 is a YAML octal number',
-    ),
-    (
-        "yaml-nested-100000-deep",
-        "inline",
-        "version: 1\ndeny: " + "[" * 100_000,
-        r"nested too deeply|neither JSON nor YAML",
-    ),
-    (
-        "json-nested-100000-deep",
-        "inline",
-        '{"version": 1, "deny": ' + "[" * 100_000 + "]" * 100_000 + "}",
-        r"nested too deeply",
-    ),
-    (
-        "over-4-MiB",
-        "inline",
-        doc({"id": "x", "description": "y" * (4 * 1024 * 1024)}),
-        r"over 4194304",
     ),
     ("file-empty", "file", "", r"document is empty"),
     ("file-not-utf8", "file", b"\xff\xfe{\x00", r"DENYLIST_FILE.*(UTF-8|utf-8|cannot read)"),
@@ -256,6 +191,11 @@ CASES: list[tuple[str, str, str | bytes, str]] = [
         doc({"id": "x", "cidr": "10.0.0.0/33"}),
         r'DENYLIST_PARAMETER .*\(id "x"\): cidr',
     ),
+]
+CASES: list[Case] = [
+    *ENTRY_ERRORS,
+    *((case, "inline", document, pattern) for case, document, pattern in INLINE),
+    *ELSEWHERE,
 ]
 
 

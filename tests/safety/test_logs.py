@@ -12,16 +12,16 @@ with a definition that re-creates it exactly, and the result log line carries th
 
 from __future__ import annotations
 
-import io
 import json
 import logging
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from support.crowd import CROWD_ENV, DENY_TCP_OUT, build_crowd
+from support.egress import SMTP, described
 from support.emulator import ACCOUNT_ID, FakeLambdaContext, create_group
 from support.estate import DENYLIST
+from support.logs import FunctionLog
 from support.proxy import Proxy, fail
 from support.samples import authorize_egress, pointed
 
@@ -40,25 +40,16 @@ USER_AGENT = "canary-user-agent/7f3a9c"
 
 @pytest.fixture
 def log(
-    proxy: Proxy, unlimited_container: None, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[io.StringIO]:
+    proxy: Proxy,
+    unlimited_container: None,
+    function_log: FunctionLog,
+    monkeypatch: pytest.MonkeyPatch,
+) -> FunctionLog:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", KEY_ID)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET)
     monkeypatch.setenv("AWS_SESSION_TOKEN", TOKEN)
     monkeypatch.setenv("DENYLIST", json.dumps(DENYLIST))
-    stream = io.StringIO()
-    catcher = logging.StreamHandler(stream)
-    catcher.setFormatter(handler.logger.registered_formatter)
-    base = logging.getLogger(handler.logger.service)
-    base.addHandler(catcher)
-    try:
-        yield stream
-    finally:
-        base.removeHandler(catcher)
-
-
-def lines(stream: io.StringIO) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in stream.getvalue().splitlines() if line.strip()]
+    return function_log
 
 
 def run(event: dict[str, Any]) -> dict[str, Any] | BaseException:
@@ -76,14 +67,13 @@ def assert_no_secrets(text: str, *secrets: str) -> None:
 
 @pytest.mark.parametrize("level", ["INFO", "DEBUG"])
 def test_no_credentials_in_any_log_line(
-    level: str, log: io.StringIO, proxy: Proxy, ec2: Any, monkeypatch: pytest.MonkeyPatch
+    level: str, log: FunctionLog, proxy: Proxy, ec2: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     handler.logger.setLevel(level)
     monkeypatch.setattr(handler.logger, "setLevel", lambda *_: None)  # keep it for the test
     try:
-        smtp = {"IpProtocol": "tcp", "Port": 25, "CidrIpv4": "0.0.0.0/0"}
-        revoked = create_group(ec2, [smtp], keep_default_egress=False)
-        refused = create_group(ec2, [smtp], keep_default_egress=False)
+        revoked = create_group(ec2, [SMTP], keep_default_egress=False)
+        refused = create_group(ec2, [SMTP], keep_default_egress=False)
         outcomes = [run(authorize_egress(revoked.group_id, *revoked.rule_ids))]
         proxy.on("RevokeSecurityGroupEgress", fail("UnauthorizedOperation", "not allowed"))
         outcomes.append(run(authorize_egress(refused.group_id, *refused.rule_ids)))
@@ -97,14 +87,14 @@ def test_no_credentials_in_any_log_line(
 
     kinds = [type(o).__name__ for o in outcomes]
     assert kinds == ["dict", "RemediationFailed", "AccountRefused", "DenylistError"]
-    text = log.getvalue()
+    text = log.text()
     assert text.count("\n") >= 4
     assert_no_secrets(text)
     assert all(SECRET not in str(o) and TOKEN not in str(o) for o in outcomes)
 
 
 def test_member_role_credentials_never_logged(
-    log: io.StringIO, proxy: Proxy, ec2: Any, monkeypatch: pytest.MonkeyPatch
+    log: FunctionLog, proxy: Proxy, ec2: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Acting in another account: STS hands out credentials; they stay out of the log."""
     monkeypatch.setenv("MEMBER_ROLE_NAME", "egress-guard-member")
@@ -120,7 +110,7 @@ def test_member_role_credentials_never_logged(
     body = handed_out[0].response.text
     secret = body.split("<SecretAccessKey>")[1].split("</SecretAccessKey>")[0]
     token = body.split("<SessionToken>")[1].split("</SessionToken>")[0]
-    assert_no_secrets(log.getvalue(), secret, token)
+    assert_no_secrets(log.text(), secret, token)
     assert_no_secrets(json.dumps(result), secret, token)
 
 
@@ -135,10 +125,9 @@ def test_member_role_credentials_never_logged(
     ],
 )
 def test_whole_event_never_logged_at_info(
-    sample: str, log: io.StringIO, ec2: Any, monkeypatch: pytest.MonkeyPatch
+    sample: str, log: FunctionLog, ec2: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    smtp = {"IpProtocol": "tcp", "Port": 25, "CidrIpv4": "0.0.0.0/0"}
-    group = create_group(ec2, [smtp], keep_default_egress=False)
+    group = create_group(ec2, [SMTP], keep_default_egress=False)
     event = pointed(sample, group.group_id, group.rule_ids)
     event["canary"] = USER_AGENT
     if isinstance(event.get("detail"), dict):
@@ -146,10 +135,10 @@ def test_whole_event_never_logged_at_info(
 
     run(event)
 
-    records = lines(log)
+    records = log.records()
     assert records, "nothing logged"
     assert all(r["level"] != "DEBUG" for r in records)
-    assert USER_AGENT not in log.getvalue()
+    assert USER_AGENT not in log.text()
 
 
 # (moto refuses rules with protocol numbers such as 50, so none is here.)
@@ -198,7 +187,7 @@ def _comparable(rule: dict[str, Any]) -> tuple[Any, ...]:
 
 
 def test_revoked_rules_come_back_exactly_from_the_result_and_its_log_line(
-    log: io.StringIO, ec2: Any, monkeypatch: pytest.MonkeyPatch
+    log: FunctionLog, ec2: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("DENYLIST", json.dumps(DENY_ALL_OF_THEM))
     peer = create_group(ec2, [], keep_default_egress=False)
@@ -223,7 +212,7 @@ def test_revoked_rules_come_back_exactly_from_the_result_and_its_log_line(
     # Everything offending is revoked (the group reference only if it is; it is not here).
     revoked = result["RevokedSecurityGroupRules"]
     assert len(revoked) == len(RULES)
-    logged = [r for r in lines(log) if r.get("message") == "result"]
+    logged = [r for r in log.records() if r.get("message") == "result"]
     assert logged[-1]["result"]["RevokedSecurityGroupRules"] == revoked
     assert all(f.get("Tags") == [{"Key": "owner", "Value": "t"}] for f in result["Findings"])
     # Restore from the result alone: the same rules, field for field.
@@ -238,12 +227,11 @@ def test_revoked_rules_come_back_exactly_from_the_result_and_its_log_line(
 
 
 def test_a_failed_revoke_keeps_the_rule_definition_in_the_result(
-    log: io.StringIO, proxy: Proxy, ec2: Any
+    log: FunctionLog, proxy: Proxy, ec2: Any
 ) -> None:
     """A revoke that fails may have happened all the same (its answer lost): the finding
     carries the rule's whole definition, so the result can still restore it."""
-    smtp = {"IpProtocol": "tcp", "Port": 25, "CidrIpv4": "0.0.0.0/0", "Description": "relay"}
-    group = create_group(ec2, [smtp], keep_default_egress=False)
+    group = create_group(ec2, [SMTP], keep_default_egress=False)
     proxy.on("RevokeSecurityGroupEgress", fail("InternalError", "boom", status=500))
 
     with pytest.raises(RemediationFailed) as failed:
@@ -253,17 +241,8 @@ def test_a_failed_revoke_keeps_the_rule_definition_in_the_result(
 
     (finding,) = failed.value.result.to_dict()["Findings"]
     assert finding["Action"] == "failed"
-    assert finding["Rule"] == {
-        "SecurityGroupRuleId": group.rule_ids[0],
-        "GroupId": group.group_id,
-        "IsEgress": True,
-        "IpProtocol": "tcp",
-        "FromPort": 25,
-        "ToPort": 25,
-        "CidrIpv4": "0.0.0.0/0",
-        "Description": "relay",
-    }
-    logged = [r for r in lines(log) if r.get("message") == "result"]
+    assert finding["Rule"] == described(group.group_id, group.rule_ids[0], SMTP)
+    logged = [r for r in log.records() if r.get("message") == "result"]
     assert logged[-1]["result"]["Findings"] == [finding]
 
 
@@ -271,7 +250,7 @@ CLOUDWATCH_EVENT_LIMIT = 262_144 - 26  # bytes of one log event's message
 
 
 def test_a_result_too_large_for_one_log_event_is_a_summary_and_numbered_parts(
-    log: io.StringIO, ec2: Any, monkeypatch: pytest.MonkeyPatch
+    log: FunctionLog, ec2: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("DENYLIST", json.dumps(DENY_TCP_OUT))
     for name, value in CROWD_ENV.items():
@@ -281,9 +260,9 @@ def test_a_result_too_large_for_one_log_event_is_a_summary_and_numbered_parts(
 
     result = handler.lambda_handler(event, FakeLambdaContext(account_id=ACCOUNT_ID))
 
-    text = log.getvalue()
+    text = log.text()
     assert all(len(line.encode()) < CLOUDWATCH_EVENT_LIMIT for line in text.splitlines())
-    records = lines(log)
+    records = log.records()
     [summary] = [r for r in records if r.get("message") == "result"]
     total = summary["result"]["Parts"]
     assert total > 1

@@ -43,6 +43,44 @@ def egress_rules(ec2: Any, group_id: str) -> list[dict[str, Any]]:
     return [r for r in rules if r["IsEgress"]]
 
 
+def egress_by_id(ec2: Any, group_id: str) -> dict[str, dict[str, Any]]:
+    """The group's egress rules by rule id."""
+    return {r["SecurityGroupRuleId"]: r for r in egress_rules(ec2, group_id)}
+
+
+def egress_ids(ec2: Any, group_id: str) -> set[str]:
+    """The ids of the group's egress rules."""
+    return set(egress_by_id(ec2, group_id))
+
+
+def described(group_id: str, rule_id: str, spec: dict[str, Any]) -> dict[str, Any]:
+    """An egress rule as EC2 describes (and reports revoked) the rule `spec` made: a
+    one-port `create_group` spec (``Port``) to a CIDR or prefix list, untagged."""
+    record: dict[str, Any] = {
+        "SecurityGroupRuleId": rule_id,
+        "GroupId": group_id,
+        "IsEgress": True,
+        "IpProtocol": spec["IpProtocol"],
+        "FromPort": spec["Port"],
+        "ToPort": spec["Port"],
+    }
+    for key in ("CidrIpv4", "CidrIpv6", "PrefixListId", "Description"):
+        if key in spec:
+            record[key] = spec[key]
+    return record
+
+
+def prefix_list(ec2: Any, *cidrs: str, name: str = "") -> str:
+    """A new IPv4 managed prefix list holding `cidrs` (room for 10); its id."""
+    created = ec2.create_managed_prefix_list(
+        PrefixListName=name or "list-" + "-".join(c.replace("/", "_") for c in cidrs),
+        MaxEntries=10,
+        AddressFamily="IPv4",
+        Entries=[{"Cidr": cidr} for cidr in cidrs],
+    )
+    return str(created["PrefixList"]["PrefixListId"])
+
+
 def without_id(rule: dict[str, Any]) -> tuple[Any, ...]:
     """A rule's properties, description and tags: what restore must give back."""
     ref = rule.get("ReferencedGroupInfo") or {}

@@ -18,7 +18,8 @@ REGION = "us-east-1"
 # Nothing listens here: the discard port of the loopback address.
 CLOSED_ENDPOINT = "http://127.0.0.1:9"
 
-# egress-guard's own configuration (docs/configuration.md).
+# egress-guard's own configuration: every variable of docs/configuration.md's table (the
+# AWS_ ones are cleared by prefix; Powertools' own are the library's).
 CONFIGURATION_VARIABLES = (
     "DENYLIST",
     "DENYLIST_FILE",
@@ -29,6 +30,9 @@ CONFIGURATION_VARIABLES = (
     "NOTIFY_TOPIC_ARN",
     "MAX_REVOCATIONS",
     "MAX_REVOCATIONS_PERCENT",
+    "SWEEP_CONCURRENCY",
+    "REVOKE_RATE",
+    "REVOKE_BURST",
 )
 
 SEALED = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import boto3
+import pytest
 
 from support.emulator import REGION
 
@@ -20,3 +21,10 @@ def sns_to_sqs(aws_env: str) -> tuple[str, Any, str]:
     ]
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
     return topic, sqs, queue
+
+
+def notified(aws_env: str, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, str]:
+    """NOTIFY_TOPIC_ARN set to a topic a queue subscribes: (SQS client, queue URL)."""
+    topic, sqs, queue = sns_to_sqs(aws_env)
+    monkeypatch.setenv("NOTIFY_TOPIC_ARN", topic)
+    return sqs, queue

@@ -34,6 +34,18 @@ def _tool(variable: str, default: Path) -> str | None:
     return path if (Path(path).is_file() or shutil.which(path)) else None
 
 
+def check_template(timeout: float, **tools: str) -> subprocess.CompletedProcess[str]:
+    """scripts/check-template.sh run with `tools` (SAM, CHECKOV, CFN_LINT) in its environment."""
+    return subprocess.run(
+        ["bash", str(REPO / "scripts/check-template.sh")],
+        env=dict(os.environ, **tools),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
 @pytest.mark.slow  # sam validate, cfn-lint and checkov: `make template` runs them too
 def test_check_template_script() -> None:
     """scripts/check-template.sh (cfn-lint, sam validate, checkov) passes.
@@ -49,27 +61,13 @@ def test_check_template_script() -> None:
         if os.environ.get("EGRESS_GUARD_REQUIRE_TOOLS") == "1":
             pytest.fail(reason)
         pytest.skip(reason)
-    env = dict(os.environ, SAM=str(sam), CHECKOV=str(checkov), CFN_LINT=str(cfn_lint))
-    done = subprocess.run(
-        ["bash", str(REPO / "scripts/check-template.sh")],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    done = check_template(timeout=300, SAM=str(sam), CHECKOV=str(checkov), CFN_LINT=str(cfn_lint))
     assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_check_template_script_names_a_missing_tool(tmp_path: Path) -> None:
-    env = dict(os.environ, SAM=str(tmp_path / "no-sam"), CHECKOV=str(tmp_path / "no-checkov"))
-    done = subprocess.run(
-        ["bash", str(REPO / "scripts/check-template.sh")],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    done = check_template(
+        timeout=60, SAM=str(tmp_path / "no-sam"), CHECKOV=str(tmp_path / "no-checkov")
     )
     assert done.returncode != 0
     assert f"sam not found at {tmp_path / 'no-sam'}: run make tools" in done.stderr

@@ -68,7 +68,7 @@ LIMITS = {
 class Samples:
     """Builds the events of the cases below; one method per case id."""
 
-    def __init__(self, load: Callable[[str], Any], envelope: Callable[..., Event]) -> None:
+    def __init__(self, load: Callable[[str], Event], envelope: Callable[..., Event]) -> None:
         self.load = load
         self.envelope = envelope
 
@@ -85,10 +85,7 @@ class Samples:
         )
 
     def _egress_record(self) -> dict[str, Any]:
-        record: dict[str, Any] = self.load(
-            "cloudtrail-record-authorize-egress.elastic-integrations.json"
-        )
-        return record
+        return self.load("cloudtrail-record-authorize-egress.elastic-integrations.json")
 
     @staticmethod
     def _failed(record: dict[str, Any]) -> dict[str, Any]:
@@ -100,16 +97,18 @@ class Samples:
     def authorize_egress(self) -> Event:
         return self._cloudtrail(self._egress_record())
 
+    def _trail(self, name: str) -> Event:
+        """The CloudTrail record in file `name`, as EventBridge carries it."""
+        return self._cloudtrail(self.load(name))
+
     def authorize_egress_2020(self) -> Event:
-        return self._cloudtrail(
-            self.load("cloudtrail-record-authorize-egress-terraform-2020.panther-analysis.json")
+        return self._trail(
+            "cloudtrail-record-authorize-egress-terraform-2020.panther-analysis.json"
         )
 
     def create_group(self) -> Event:
-        return self._cloudtrail(
-            self.load(
-                "cloudtrail-record-create-security-group-terraform-2020.panther-analysis.json"
-            )
+        return self._trail(
+            "cloudtrail-record-create-security-group-terraform-2020.panther-analysis.json"
         )
 
     def _modify_record(self) -> dict[str, Any]:
@@ -212,15 +211,16 @@ class Samples:
             {"filterSet": {"items": [{"name": "vpc-id"}, {"name": "group-name"}]}},
         )
 
-    def create_default_vpc(self) -> Event:
-        record = self._create_vpc_record()
-        record["eventName"] = "CreateDefaultVpc"
+    def _renamed(self, record: dict[str, Any], event_name: str) -> Event:
+        """`record` as if the call had been `event_name` (same request shape)."""
+        record["eventName"] = event_name
         return self._cloudtrail(record)
 
+    def create_default_vpc(self) -> Event:
+        return self._renamed(self._create_vpc_record(), "CreateDefaultVpc")
+
     def create_prefix_list(self) -> Event:
-        record = self._modify_prefix_list_record()
-        record["eventName"] = "CreateManagedPrefixList"
-        return self._cloudtrail(record)
+        return self._renamed(self._modify_prefix_list_record(), "CreateManagedPrefixList")
 
     def authorize_egress_failed(self) -> Event:
         return self._cloudtrail(self._failed(self._egress_record()))
@@ -235,16 +235,11 @@ class Samples:
         return self._cloudtrail(self._failed(record))
 
     def authorize_ingress(self) -> Event:
-        return self._cloudtrail(
-            self.load("cloudtrail-record-authorize-ingress.elastic-integrations.json")
-        )
+        return self._trail("cloudtrail-record-authorize-ingress.elastic-integrations.json")
 
     def authorize_ingress_eventbridge(self) -> Event:
         # A genuine EventBridge delivery (envelope included).
-        event: Event = self.load(
-            "cloudtrail-eventbridge-authorize-ingress-sgref.kuali-cloudformation.json"
-        )
-        return event
+        return self.load("cloudtrail-eventbridge-authorize-ingress-sgref.kuali-cloudformation.json")
 
     def revoke_egress_own_call(self) -> Event:
         """What CloudTrail records for the function's own revocation of the egress rule."""
@@ -288,8 +283,7 @@ class Samples:
         return self._cloudtrail(self._egress_record(), source="custom.egress-guard")
 
     def scheduled(self) -> Event:
-        event: Event = self.load("scheduled-event.aws-docs.json")
-        return event
+        return self.load("scheduled-event.aws-docs.json")
 
     # -- AWS Config via EventBridge -------------------------------------------------------
 
@@ -311,20 +305,18 @@ class Samples:
             self.load("config-rule-invokingEvent-sg-ci-v1.3.aws-config-rules-test.json")
         )
 
+    def _invoked(self, name: str) -> Event:
+        """The configuration item of a Config rule invocation, as EventBridge carries it."""
+        return self._item_change(self._invoking_event(name))
+
     def config_item_sg_custodian(self) -> Event:
-        return self._item_change(
-            self._invoking_event("config-rule-invocation-sg-change.cloud-custodian.json")
-        )
+        return self._invoked("config-rule-invocation-sg-change.cloud-custodian.json")
 
     def config_item_instance(self) -> Event:
-        return self._item_change(
-            self._invoking_event("config-rule-invocation-change-triggered-instance.aws-docs.json")
-        )
+        return self._invoked("config-rule-invocation-change-triggered-instance.aws-docs.json")
 
     def config_oversized_instance(self) -> Event:
-        return self._item_change(
-            self._invoking_event("config-rule-invocation-oversized.aws-docs.json")
-        )
+        return self._invoked("config-rule-invocation-oversized.aws-docs.json")
 
     def config_oversized_sg(self) -> Event:
         detail = self._invoking_event("config-rule-invocation-oversized.aws-docs.json")
@@ -366,12 +358,10 @@ class Samples:
         return event
 
     def _sg_finding(self) -> dict[str, Any]:
-        finding: dict[str, Any] = self.load("securityhub-finding-cis-4.1-sg.asr-simdata.json")
-        return finding
+        return self.load("securityhub-finding-cis-4.1-sg.asr-simdata.json")
 
     def securityhub_account_finding(self) -> Event:
-        event: Event = self.load("securityhub-imported-envelope-fsbp-ec2.7-account.asr.json")
-        return event
+        return self.load("securityhub-imported-envelope-fsbp-ec2.7-account.asr.json")
 
     def securityhub_sg_cis(self) -> Event:
         return self._imported(self._sg_finding())
@@ -388,8 +378,7 @@ class Samples:
         return self._imported(findings[0])
 
     def securityhub_custom_action(self) -> Event:
-        event: Event = self.load("securityhub-custom-action-fsbp-ec2.2-sg.asr.json")
-        return event
+        return self.load("securityhub-custom-action-fsbp-ec2.2-sg.asr.json")
 
     def securityhub_custom_action_as_imported(self) -> Event:
         event = self.securityhub_custom_action()
@@ -407,15 +396,16 @@ class Samples:
         event["resources"] = [OWN_ACTION]
         return event
 
-    def securityhub_sg_resolved(self) -> Event:
+    def _sg_in_workflow(self, status: str) -> Event:
         finding = self._sg_finding()
-        finding["Workflow"]["Status"] = "RESOLVED"
+        finding["Workflow"]["Status"] = status
         return self._imported(finding)
 
+    def securityhub_sg_resolved(self) -> Event:
+        return self._sg_in_workflow("RESOLVED")
+
     def securityhub_sg_suppressed(self) -> Event:
-        finding = self._sg_finding()
-        finding["Workflow"]["Status"] = "SUPPRESSED"
-        return self._imported(finding)
+        return self._sg_in_workflow("SUPPRESSED")
 
     def securityhub_sg_archived(self) -> Event:
         finding = self._sg_finding()
