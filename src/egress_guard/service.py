@@ -226,9 +226,7 @@ def _delivery(
         metrics,
         writes=writes,
         acted=acted,
-        role_name=settings.member_role_name,
-        topic_arn=settings.notify_topic_arn,
-        exempt_tag=settings.exempt_tag,
+        settings=settings,
         ec2=ec2,
         judge=judge,
     )

@@ -69,8 +69,15 @@ class ConfigInvocation:
     left_scope: bool = False
     # The resource a change invocation is about (None for a periodic one): a resource of
     # another type, or one that left the rule's scope, is answered NOT_APPLICABLE.
-    resource_type: str | None = None
-    resource_id: str | None = None
+    resource: ConfigResource | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigResource:
+    """The resource of a Config change invocation: its type and id, as Config names them."""
+
+    type: str | None
+    id: str | None
 
 
 @dataclass(frozen=True, slots=True)

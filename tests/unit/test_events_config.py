@@ -16,7 +16,7 @@ from support.event_samples import (
 )
 
 from egress_guard.events import parse_event
-from egress_guard.targets import ConfigInvocation, EventError, GroupTarget
+from egress_guard.targets import ConfigInvocation, ConfigResource, EventError, GroupTarget
 
 
 def invoking(event: dict[str, Any]) -> dict[str, Any]:
@@ -127,8 +127,7 @@ def test_change_invocation_carries_what_put_evaluations_needs() -> None:
         rule_name="egress-guard",
         ordering_timestamp="2025-03-04T09:15:43.000Z",
         left_scope=False,
-        resource_type="AWS::EC2::SecurityGroup",
-        resource_id=GROUP,
+        resource=ConfigResource("AWS::EC2::SecurityGroup", GROUP),
     )
 
 
@@ -178,7 +177,9 @@ def test_reference_powertools_instance_invocation_with_a_real_account_is_a_noop(
     event = reference("config-rule-invocation-change-instance-2023.powertools.json")
     text = json.dumps(event).replace("0123456789012", "123456789012")
     config = parse_event(json.loads(text)).config
-    assert getattr(config, "resource_type", None) == "AWS::EC2::Instance"
+    assert getattr(config, "resource", None) == ConfigResource(
+        "AWS::EC2::Instance", "i-042dd005362091826"
+    )
 
 
 def test_reference_aws_config_rules_invoking_event_is_rejected_for_its_group_id() -> None:

@@ -14,7 +14,7 @@ import pytest
 from support.event_samples import assert_rejected, promised, reference
 
 from egress_guard.events import parse_event
-from egress_guard.targets import ConfigInvocation, GroupTarget
+from egress_guard.targets import ConfigInvocation, ConfigResource, GroupTarget
 
 REFERENCES: dict[str, dict[str, Any]] = {
     # --- CloudTrail
@@ -42,8 +42,7 @@ REFERENCES: dict[str, dict[str, Any]] = {
             "myResultToken",
             "change-triggered-config-rule",
             "2016-02-17T01:36:34.043Z",
-            resource_type="AWS::EC2::Instance",
-            resource_id="i-00000000",
+            resource=ConfigResource("AWS::EC2::Instance", "i-00000000"),
         ),
     },
     "config-rule-invocation-oversized.aws-docs.json": {"is_noop": True, "region": "us-west-2"},

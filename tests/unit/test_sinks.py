@@ -13,6 +13,7 @@ from support.fake_aws import FakeMetrics
 
 from egress_guard.result import Finding, Result
 from egress_guard.rules import Rule
+from egress_guard.settings import Settings
 from egress_guard.sinks import Delivery, Sink, deliver, log_line
 from egress_guard.sinks.config import ConfigSink
 from egress_guard.sinks.log_line import LogLineSink
@@ -81,7 +82,8 @@ def run(clients: FakeClients, metrics: FakeMetrics, **fields: Any) -> Delivery:
     targets = fields.pop("targets", None) or Targets(
         source="schedule", account=ACCOUNT, region=REGION
     )
-    return Delivery(clients, targets, metrics, **{"writes": True, "topic_arn": TOPIC, **fields})
+    settings = Settings(notify_topic_arn=fields.pop("topic_arn", TOPIC))
+    return Delivery(clients, targets, metrics, **{"writes": True, "settings": settings, **fields})
 
 
 @pytest.fixture

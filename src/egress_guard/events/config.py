@@ -9,7 +9,7 @@
   string, and `resultToken`): the group of a change notification, or a sweep of the region
   for periodic ones. `Targets.config` carries what PutEvaluations needs afterwards, even for
   no-ops, so the caller can report NOT_APPLICABLE; the resource is in
-  `ConfigInvocation.resource_type` and `.resource_id`.
+  `ConfigInvocation.resource`.
 
 None of these carries the group's rules that remediation may trust: the group is read live.
 """
@@ -25,6 +25,7 @@ from egress_guard.events._envelope import Envelope, Route
 from egress_guard.ids import SECURITY_GROUP
 from egress_guard.targets import (
     ConfigInvocation,
+    ConfigResource,
     EventError,
     GroupTarget,
     Targets,
@@ -155,8 +156,7 @@ def _invocation(event: Node) -> Targets:
             rule_name,
             timestamp,
             left_scope,
-            resource_type=resource.resource_type,
-            resource_id=resource.resource_id,
+            ConfigResource(resource.resource_type, resource.resource_id),
         ),
     )
     if left_scope:

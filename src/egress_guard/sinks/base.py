@@ -15,13 +15,14 @@ The sinks and their order are wired in one table, `service.SINKS`.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from aws_lambda_powertools.metrics import MetricUnit
 
 from egress_guard.aws import GroupInfo
 from egress_guard.result import Result
+from egress_guard.settings import Settings
 from egress_guard.targets import Targets
 
 if TYPE_CHECKING:
@@ -68,9 +69,7 @@ class Delivery:
     metrics: MetricCounter
     writes: bool
     acted: bool = True
-    role_name: str | None = None
-    topic_arn: str | None = None
-    exempt_tag: str | None = None
+    settings: Settings = field(default_factory=Settings)  # role, topic, exempt tag
     ec2: GroupNames | None = None
     judge: Judge | None = None
 

@@ -15,7 +15,7 @@ from aws_lambda_powertools import Logger
 from egress_guard.aws import AwsCallFailed, error_text, put_evaluations
 from egress_guard.result import Result
 from egress_guard.sinks.base import AwsClients, Delivery
-from egress_guard.targets import ConfigInvocation, Targets
+from egress_guard.targets import ConfigInvocation, ConfigResource, Targets
 from egress_guard.telemetry import SERVICE
 
 logger = Logger(service=SERVICE, child=True)
@@ -27,7 +27,9 @@ class ConfigSink:
 
     def deliver(self, result: Result, run: Delivery) -> None:
         if run.writes:
-            report_to_config(run.clients, run.targets, result, role_name=run.role_name)
+            report_to_config(
+                run.clients, run.targets, result, role_name=run.settings.member_role_name
+            )
 
 
 def config_evaluations(
@@ -35,9 +37,10 @@ def config_evaluations(
 ) -> list[dict[str, Any]]:
     """The compliance of every group judged: NON_COMPLIANT while an offending rule remains."""
     stamp = _timestamp(invocation.ordering_timestamp)
-    resource_type = invocation.resource_type
+    resource = invocation.resource or ConfigResource(None, None)
+    resource_type = resource.type
     if invocation.left_scope or (resource_type and resource_type != SECURITY_GROUP):
-        resource_id = invocation.resource_id
+        resource_id = resource.id
         if not resource_id:
             return []
         return [

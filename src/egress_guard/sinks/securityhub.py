@@ -22,5 +22,9 @@ class SecurityHubSink:
         from egress_guard.securityhub_update import update_findings
 
         update_findings(
-            run.clients, run.targets.securityhub, result, run.metrics, role_name=run.role_name
+            run.clients,
+            run.targets.securityhub,
+            result,
+            run.metrics,
+            role_name=run.settings.member_role_name,
         )

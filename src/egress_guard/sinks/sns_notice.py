@@ -43,16 +43,16 @@ class SnsNoticeSink:
     """The sink: `notify` when the run writes and a topic is configured."""
 
     def deliver(self, result: Result, run: Delivery) -> None:
-        if not (run.acted and run.writes and run.topic_arn):
+        if not (run.acted and run.writes and run.settings.notify_topic_arn):
             return
         notify(
             run.clients,
-            run.topic_arn,
+            run.settings.notify_topic_arn,
             result,
             run.metrics,
             ec2=run.ec2,
             judge=run.judge,
-            exempt_tag=run.exempt_tag,
+            exempt_tag=run.settings.exempt_tag,
         )
 
 
