@@ -62,23 +62,14 @@ LEGITIMATE = {
 }
 
 
-# egress-guard's own settings (docs/configuration.md): the demo sets them from its options only.
-CONFIGURATION_VARIABLES = (
-    "DENYLIST",
-    "DENYLIST_FILE",
-    "DENYLIST_PARAMETER",
-    "MODE",
-    "EXEMPT_TAG",
-    "MEMBER_ROLE_NAME",
-    "NOTIFY_TOPIC_ARN",
-)
-
-
 # The moto server starter and proxy the tests use too (tests/support; importable without
 # pytest, which `make demo`'s light extra does not install).
 sys.path.insert(0, str(ROOT / "tests"))
 from support import emulator  # noqa: E402  (after the path tweak)
 from support import proxy as emulator_proxy  # noqa: E402
+
+# egress-guard's own settings (docs/configuration.md): the demo sets them from its options only.
+from support.environment import CONFIGURATION_VARIABLES  # noqa: E402
 
 # --------------------------------------------------------------------------- output
 

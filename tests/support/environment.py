@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-import pytest
+if TYPE_CHECKING:  # importable without pytest: scripts/demo.py reads the variables
+    import pytest
 
 REGION = "us-east-1"
 # Nothing listens here: the discard port of the loopback address.
