@@ -171,8 +171,8 @@ class Ec2Like:
         if response.status != 200:
             raise RuntimeError(f"DescribeSecurityGroupRules: {response.text[:300]}")
         root = response.xml()
-        ns = emulator._namespace(root)
-        rule_set = root.find(emulator._tag(ns, "securityGroupRuleSet"))
+        ns = emulator_proxy.namespace(root)
+        rule_set = root.find(emulator_proxy.qualified(ns, "securityGroupRuleSet"))
         items = [] if rule_set is None else list(rule_set)
         if rule_set is not None:
             for item in items:
@@ -197,15 +197,17 @@ class Ec2Like:
             start = int(token or 0)
             items = listing[start : start + size]
             root = ET.Element(template.tag, template.attrib)
-            ns = emulator._namespace(template)
+            ns = emulator_proxy.namespace(template)
             for child in template:
-                if emulator._local(child.tag) == "securityGroupRuleSet":
+                if emulator_proxy.local_name(child.tag) == "securityGroupRuleSet":
                     rule_set = ET.SubElement(root, child.tag)
                     rule_set.extend(items)
-                elif emulator._local(child.tag) != "nextToken":
+                elif emulator_proxy.local_name(child.tag) != "nextToken":
                     root.append(child)
             if start + size < len(listing):
-                ET.SubElement(root, emulator._tag(ns, "nextToken")).text = str(start + size)
+                ET.SubElement(root, emulator_proxy.qualified(ns, "nextToken")).text = str(
+                    start + size
+                )
             else:
                 self._listing = None  # the next sweep reads moto afresh
             body = ET.tostring(root, encoding="utf-8", xml_declaration=True, default_namespace=ns)
@@ -220,13 +222,15 @@ def _list_revoked(
         return response
     ids = [v for k, v in sorted(params.items()) if k.startswith("SecurityGroupRuleId.")]
     root = response.xml()
-    ns = emulator._namespace(root)
-    rule_set = ET.SubElement(root, emulator._tag(ns, "revokedSecurityGroupRuleSet"))
+    ns = emulator_proxy.namespace(root)
+    rule_set = ET.SubElement(root, emulator_proxy.qualified(ns, "revokedSecurityGroupRuleSet"))
     for rule_id in ids:
-        item = ET.SubElement(rule_set, emulator._tag(ns, "item"))
-        ET.SubElement(item, emulator._tag(ns, "securityGroupRuleId")).text = rule_id
-        ET.SubElement(item, emulator._tag(ns, "groupId")).text = params.get("GroupId", "")
-        ET.SubElement(item, emulator._tag(ns, "isEgress")).text = "true"
+        item = ET.SubElement(rule_set, emulator_proxy.qualified(ns, "item"))
+        ET.SubElement(item, emulator_proxy.qualified(ns, "securityGroupRuleId")).text = rule_id
+        ET.SubElement(item, emulator_proxy.qualified(ns, "groupId")).text = params.get(
+            "GroupId", ""
+        )
+        ET.SubElement(item, emulator_proxy.qualified(ns, "isEgress")).text = "true"
     return response.with_xml(root)
 
 

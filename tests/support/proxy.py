@@ -123,7 +123,7 @@ class Response:
 
     def with_xml(self, root: ET.Element) -> Response:
         """This response with `root` serialised as its body."""
-        ns = _namespace(root)
+        ns = namespace(root)
         body = ET.tostring(root, encoding="utf-8", xml_declaration=True, default_namespace=ns)
         return replace(self, body=body)
 
@@ -133,7 +133,7 @@ class Response:
             return None
         with contextlib.suppress(ET.ParseError):
             for node in self.xml().iter():
-                if _local(node.tag) == "Code" and node.text:
+                if local_name(node.tag) == "Code" and node.text:
                     return node.text
         with contextlib.suppress(ValueError):
             data = json.loads(self.body)
@@ -575,19 +575,19 @@ def add_revoked_security_group_rules(request: Request, forward: Forward) -> Resp
     gone = [item for item in before if _text(item, "securityGroupRuleId") not in after]
 
     root = response.xml()
-    ns = _namespace(root)
-    rule_set = ET.Element(_tag(ns, "revokedSecurityGroupRuleSet"))
+    ns = namespace(root)
+    rule_set = ET.Element(qualified(ns, "revokedSecurityGroupRuleSet"))
     for rule in gone:
-        entry = ET.SubElement(rule_set, _tag(ns, "item"))
+        entry = ET.SubElement(rule_set, qualified(ns, "item"))
         for name in _REVOKED_FIELDS:
             value = _text(rule, name)
             if value is not None:
-                ET.SubElement(entry, _tag(ns, name)).text = value
+                ET.SubElement(entry, qualified(ns, name)).text = value
         referenced = _text(rule, "referencedGroupInfo/groupId")
         if referenced is not None:
-            ET.SubElement(entry, _tag(ns, "referencedGroupId")).text = referenced
+            ET.SubElement(entry, qualified(ns, "referencedGroupId")).text = referenced
     position = next(
-        (i + 1 for i, child in enumerate(root) if _local(child.tag) == "return"), len(root)
+        (i + 1 for i, child in enumerate(root) if local_name(child.tag) == "return"), len(root)
     )
     root.insert(position, rule_set)
     return response.with_xml(root)
@@ -606,8 +606,8 @@ def _describe_rules(request: Request, forward: Forward, group_id: str) -> list[E
     if response.status != 200:
         raise RuntimeError(f"DescribeSecurityGroupRules failed: {response.text[:500]}")
     root = response.xml()
-    ns = _namespace(root)
-    rule_set = root.find(_tag(ns, "securityGroupRuleSet"))
+    ns = namespace(root)
+    rule_set = root.find(qualified(ns, "securityGroupRuleSet"))
     return [] if rule_set is None else list(rule_set)
 
 
@@ -654,19 +654,22 @@ class SecurityHubUpdates:
         return Response(200, headers, json.dumps(answer).encode())
 
 
-def _namespace(element: ET.Element) -> str:
+def namespace(element: ET.Element) -> str:
+    """The XML namespace of an element (EC2 answers in one), for writing it back alike."""
     return element.tag[1:].split("}", 1)[0] if element.tag.startswith("{") else ""
 
 
-def _local(tag: str) -> str:
+def local_name(tag: str) -> str:
+    """A tag without its namespace."""
     return tag.rsplit("}", 1)[-1]
 
 
-def _tag(ns: str, name: str) -> str:
+def qualified(ns: str, name: str) -> str:
+    """A tag in namespace `ns` (none: as it is)."""
     return f"{{{ns}}}{name}" if ns else name
 
 
 def _text(element: ET.Element, path: str) -> str | None:
-    ns = _namespace(element)
-    found = element.find("/".join(_tag(ns, part) for part in path.split("/")))
+    ns = namespace(element)
+    found = element.find("/".join(qualified(ns, part) for part in path.split("/")))
     return None if found is None else (found.text or "")
