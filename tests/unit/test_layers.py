@@ -200,3 +200,34 @@ def test_no_module_imports_from_a_layer_above_its_own() -> None:
         and above < own
     ]
     assert upward == []
+
+
+def command_line_only() -> list[str]:
+    """The modules src/Makefile leaves out of the Lambda package (COMMAND_LINE_ONLY)."""
+    text = (SRC / "Makefile").read_text().replace("\\\n", " ")
+    [line] = [raw for raw in text.splitlines() if raw.startswith("COMMAND_LINE_ONLY :=")]
+    names = line.split(":=", 1)[1].split()
+    return [f"{PACKAGE}.{name.removesuffix('.py')}" for name in names]
+
+
+def imported_by_the_function() -> set[str]:
+    """Every module the handler can import, at load or later (lazy imports included), with
+    the packages each one's import runs."""
+    seen: set[str] = set()
+    todo = [f"{PACKAGE}.handler"]
+    while todo:
+        module = todo.pop()
+        if module in seen or module not in modules():
+            continue
+        seen.add(module)
+        for found in all_imports():
+            if found.module == module and within(found.target, PACKAGE):
+                parts = found.target.split(".")
+                todo += [".".join(parts[:n]) for n in range(1, len(parts) + 1)]
+    return seen
+
+
+def test_the_lambda_package_leaves_out_only_what_the_function_never_imports() -> None:
+    pruned = command_line_only()
+    assert [name for name in pruned if name not in modules()] == []  # each still exists
+    assert sorted(set(pruned) & imported_by_the_function()) == []
