@@ -20,19 +20,17 @@ from egress_guard.aws.calls import (
     publish,
     put_evaluations,
 )
-from egress_guard.aws.clients import (
+from egress_guard.aws.client_config import (
     CLIENT_CONFIG,
     CONNECT_TIMEOUT,
     MAX_ATTEMPTS,
     MAX_BACKOFF,
     READ_TIMEOUT,
-    ROLE_SESSION_NAME,
-    ROLE_SESSION_SECONDS,
-    Clients,
     client_config,
     configured_region,
     partition,
 )
+from egress_guard.aws.clients import ROLE_SESSION_NAME, ROLE_SESSION_SECONDS, Clients
 from egress_guard.aws.ec2 import (
     ASSOCIATIONS_PAGE_SIZE,
     ASSOCIATIONS_UNAVAILABLE,
