@@ -25,16 +25,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from egress_guard.aws import AwsCallFailed, Duplicate, Ec2Calls, error_text
-from egress_guard.result_document import (
-    DocumentError,
-    FindingRecord,
-    kind,
-    read,
-    read_finding,
-    revoked_rule,
-)
+from egress_guard.ids import AccountId
+from egress_guard.result_document import FindingRecord, read, read_finding
+from egress_guard.result_input import DocumentError, kind, revoked_rule
 from egress_guard.rules import Rule
-from egress_guard.targets import ACCOUNT_ID
 from egress_guard.traffic import Traffic
 
 Status = Literal["restored", "would-restore", "already-present", "failed"]
@@ -222,7 +216,7 @@ def _restorable(item: Mapping[str, Any], finding: FindingRecord | None, where: s
     if finding is None:
         return Rule.from_revoked(item)
     owner = finding.referenced.owner if finding.referenced is not None else None
-    if finding.referenced is not None and (owner is None or not ACCOUNT_ID.fullmatch(owner)):
+    if finding.referenced is not None and (owner is None or not AccountId.PATTERN.fullmatch(owner)):
         raise RestoreInputError(
             f"{where}: ReferencedGroupInfo.UserId: {owner!r} is not a 12-digit account id"
         )

@@ -4,7 +4,8 @@ The field tables at the end (RESULT_FIELDS, FINDING_FIELDS) are the one place th
 the document's keys, their order and how each is read and written: a new key is one line
 there. `Result.to_dict` and `Finding.to_dict` build a `ResultDocument` and call `write`.
 `read` turns a document (the handler's return value, a notice's or a log line's result,
-one part of a split result, a file given to `restore`) back into the same values, so that
+one part of a split result, a file given to `restore`: result_input.py finds it there)
+back into the same values, so that
 readers (restore, the tables, the notice text, the command line) use fields instead of
 string keys: `write(read(doc)) == doc` for every document `write` makes.
 
@@ -22,11 +23,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from egress_guard.events.actor import Actor
-from egress_guard.rules import Rule, Tags
-from egress_guard.targets import GROUP_ID, RULE_ID
+from egress_guard.rules import Tags
 
 Item = Mapping[str, Any]  # an item in EC2's own shape, kept as it is
-DESTINATION_KEYS = ("CidrIpv4", "CidrIpv6", "PrefixListId", "ReferencedGroupId")
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,69 +128,6 @@ def _write_fields(value: Any, fields: tuple[Field, ...]) -> dict[str, Any]:
 
 
 # --- reading -------------------------------------------------------------------------------
-
-
-class DocumentError(ValueError):
-    """The document is not a result that can be read; the message says what is wrong."""
-
-
-def result_of(document: Any) -> Mapping[str, Any]:
-    """The result in a document: a handler result, an SNS notice body, EC2's own
-    RevokeSecurityGroupEgress response, or the handler's "result" log line."""
-    if not isinstance(document, Mapping):
-        raise DocumentError(f"expected a JSON object, got {kind(document)}")
-    found: Mapping[str, Any] = document
-    inner = found.get("result")  # the handler's log line {"message": "result", ...}
-    if "RevokedSecurityGroupRules" not in found and isinstance(inner, Mapping):
-        found = inner
-    if "RevokedSecurityGroupRules" not in found:
-        raise DocumentError(
-            "not an egress-guard result: it has no RevokedSecurityGroupRules "
-            f"(keys: {', '.join(sorted(map(str, found))[:10]) or 'none'})"
-        )
-    return found
-
-
-def revoked_rule(where: str, item: Any) -> Rule:
-    """An item in EC2's RevokedSecurityGroupRule shape (a revoked rule, a finding's `Rule`)
-    as a rule; DocumentError naming `where` and the field that cannot be used."""
-    if not isinstance(item, Mapping):
-        raise DocumentError(f"{where}: expected an object, got {kind(item)}")
-    for key, pattern, what in (
-        ("SecurityGroupRuleId", RULE_ID, "a security group rule id (sgr-...)"),
-        ("GroupId", GROUP_ID, "a security group id (sg-...)"),
-    ):
-        value = item.get(key)
-        if not isinstance(value, str) or not pattern.match(value):
-            raise DocumentError(f"{where}: {key}: {value!r} is not {what}")
-    if item.get("IsEgress") is False:
-        raise DocumentError(f"{where}: IsEgress is false; restore puts back egress rules only")
-    if not isinstance(item.get("IpProtocol"), str | int) or isinstance(item["IpProtocol"], bool):
-        raise DocumentError(f"{where}: IpProtocol: missing or not a protocol")
-    for key in ("FromPort", "ToPort"):
-        value = item.get(key)
-        if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
-            raise DocumentError(f"{where}: {key}: {value!r} is not an integer")
-    present = [key for key in DESTINATION_KEYS if item.get(key) is not None]
-    if len(present) != 1:
-        raise DocumentError(
-            f"{where}: expected exactly one of {', '.join(DESTINATION_KEYS)}, "
-            f"got {', '.join(present) or 'none'}"
-        )
-    if not isinstance(item[present[0]], str):
-        raise DocumentError(f"{where}: {present[0]}: {item[present[0]]!r} is not a string")
-    description = item.get("Description")
-    if description is not None and not isinstance(description, str):
-        raise DocumentError(f"{where}: Description: {description!r} is not a string")
-    try:
-        return Rule.from_revoked(item)
-    except ValueError as exc:
-        raise DocumentError(f"{where}: {exc}") from None
-
-
-def kind(value: Any) -> str:
-    """A JSON value's kind, for messages."""
-    return "null" if value is None else type(value).__name__
 
 
 def read(document: Mapping[str, Any]) -> ResultDocument:

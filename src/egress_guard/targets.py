@@ -6,7 +6,6 @@ it is trusted beyond naming *where* to look. Remediation reads the live rules th
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -25,11 +24,6 @@ from egress_guard.rules import RuleSpec
 
 if TYPE_CHECKING:  # events imports this module: a runtime import would be circular
     from egress_guard.events.actor import Actor
-
-# restore.py's patterns until it parses with egress_guard.ids (anchored: it uses .match).
-GROUP_ID = re.compile(rf"^{GroupId.PATTERN.pattern}$")
-RULE_ID = re.compile(rf"^{RuleId.PATTERN.pattern}$")
-ACCOUNT_ID = re.compile(rf"^{AccountId.PATTERN.pattern}$")
 
 
 class EventError(ValueError):

@@ -22,7 +22,7 @@ from support.proxy import Proxy, add_revoked_security_group_rules, fail
 
 from egress_guard.aws import Ec2
 from egress_guard.restore import Report, restore, rules_to_restore
-from egress_guard.result_document import result_of
+from egress_guard.result_input import result_of
 
 pytestmark = pytest.mark.integration
 

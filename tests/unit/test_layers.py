@@ -74,6 +74,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "egress_guard.result",
             "egress_guard.notice",
             "egress_guard.result_document",
+            "egress_guard.result_input",
             "egress_guard.replay_report",
             "egress_guard.queue_url",
             "egress_guard.tables",

@@ -129,6 +129,15 @@ def test_a_referenced_groups_owner_must_be_an_account_id() -> None:
         rules_to_restore(result)
 
 
+@pytest.mark.parametrize("key", ["SecurityGroupRuleId", "GroupId"])
+def test_an_id_with_a_trailing_newline_is_refused(key: str) -> None:
+    result = result_of_findings(Finding(SMTP, "smtp", "revoked"))
+    result["RevokedSecurityGroupRules"][0][key] += "\n"
+
+    with pytest.raises(RestoreInputError, match=f"{key}: .* is not a security group"):
+        rules_to_restore(result, force=True)
+
+
 def test_a_result_without_account_is_refused_unless_forced() -> None:
     result = {**result_of_findings(Finding(SMTP, "smtp", "revoked")), "Account": None}
 

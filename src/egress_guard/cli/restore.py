@@ -61,7 +61,8 @@ def add_restore(command: Callable[..., argparse.ArgumentParser]) -> None:
 
 def run_restore(args: argparse.Namespace) -> int:
     from egress_guard.restore import Report, check_place, restore, rules_to_restore
-    from egress_guard.result_document import read, result_of
+    from egress_guard.result_document import read
+    from egress_guard.result_input import result_of
 
     result = result_of(_restore_input(read_result(args.result), args.place))
     named = read(result)  # the account and region the result names
