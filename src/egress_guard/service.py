@@ -17,7 +17,6 @@ from egress_guard.aws import AwsCallFailed, Clients, Ec2, place_problem
 from egress_guard.denylist_source import load_judge
 from egress_guard.events import parse_event
 from egress_guard.judge import Judge
-from egress_guard.places import Outcome, Place, merge
 from egress_guard.progress import Progress
 from egress_guard.remediate import Remediator
 from egress_guard.result import Result
@@ -159,6 +158,10 @@ def run_places(
     """An event spanning several places (`targets.split`): each place run as an event of
     its own, one after another, and one merged result (egress_guard.places). A place that
     fails or cannot be entered stops no other; PlacesFailed at the end if any did."""
+    # Here, not at the top: only a Security Hub batch spans places, and the cold start of
+    # every other event need not load the runner and its thread pool.
+    from egress_guard.places import Outcome, Place, merge
+
     settings = options["settings"] = _settings(options)
     outcomes = []
     for part in targets.split:
